@@ -1,0 +1,94 @@
+"""The command line: parse options, call one function, render, return an exit code.
+
+``main(argv) -> int`` is what tests call; ``run()`` is the console script. Exit codes follow the contract:
+0 success, 1 any error (usage errors included: click's own 2 would look like drift), 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import click
+
+from reconciler import __version__
+from reconciler.desired import load_directory
+from reconciler.errors import FilesInvalid, ReconcilerError
+from reconciler.files import environment
+from reconciler.spec import json_schema
+
+DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("assistants.d"),
+    show_default=True,
+    help="Directory of assistant files.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+def cli(debug: bool) -> None:
+    """Keep gloriagent.ai assistants exactly as the files in assistants.d/ declare them."""
+
+
+@cli.command()
+@DIR_OPTION
+@click.option("--no-env", is_flag=True, help="Accept ${NAME} placeholders without reading the environment.")
+def validate(directory: Path, no_env: bool) -> int:
+    """Check every assistant file offline and report all problems at once."""
+    state = load_directory(directory, environ=None if no_env else environment())
+    count = len(state.assistants)
+    note = " (placeholders not resolved: --no-env)" if no_env else ""
+    click.echo(f"{directory}: {count} assistant file{'s' if count != 1 else ''} valid{note}")
+    return 0
+
+
+@cli.command()
+def schema() -> int:
+    """Print the JSON Schema of an assistant file (for yaml-language-server)."""
+    click.echo(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def report(error: ReconcilerError, stream: IO[str]) -> None:
+    """A known error: every problem on its own line, then one summary line."""
+    if isinstance(error, FilesInvalid):
+        for problem in error.problems:
+            stream.write(f"{problem}\n")
+    stream.write(f"error: {error}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args[: args.index("--")] if "--" in args else "--debug" in args
+    try:
+        result = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        sys.stderr.write("interrupted\n")
+        return 130
+    except click.ClickException as exc:
+        exc.show(sys.stderr)
+        return 1
+    except ReconcilerError as exc:
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        report(exc, sys.stderr)
+        return 1
+    except Exception as exc:
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        hint = "" if debug else " (run again with --debug for the traceback)"
+        sys.stderr.write(f"unexpected error: {type(exc).__name__}: {exc}{hint}\n")
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Reusable field constraints for the assistant model, each with its own error message and JSON Schema.
+
+Pydantic's stock messages ("Input should be less than or equal to 1.2") name one bound; a person fixing a file
+wants both bounds and the value they wrote, in the form ``must be between 0.7 and 1.2 (got 1.5)``.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+from difflib import get_close_matches
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+class _Check:
+    """Base: run ``check`` after the type is validated, and add ``schema_extra`` to the JSON Schema."""
+
+    def check(self, value: Any) -> Any:  # pragma: no cover - overridden
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {}
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        result = handler(schema)
+        result.update(self.schema_extra())
+        return result
+
+
+@dataclass(frozen=True)
+class Between(_Check):
+    """A number within ``[low, high]``."""
+
+    low: float
+    high: float
+
+    def check(self, value: Any) -> Any:
+        if not self.low <= value <= self.high:
+            raise PydanticCustomError(
+                "range",
+                "must be between {low} and {high} (got {got})",
+                {"low": _num(self.low), "high": _num(self.high), "got": _num(value)},
+            )
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {"minimum": self.low, "maximum": self.high}
+
+
+@dataclass(frozen=True)
+class PositiveId(_Check):
+    """A platform id: an integer from 1."""
+
+    def check(self, value: Any) -> Any:
+        if value < 1:
+            raise PydanticCustomError("range", "must be a positive integer id (got {got})", {"got": value})
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {"minimum": 1}
+
+
+@dataclass(frozen=True)
+class Text(_Check):
+    """A string as the API will store it: trimmed, and ``""`` stored as null.
+
+    ``blank_ok`` is for nullable fields, where an empty string simply means "clear it".
+    """
+
+    max_length: int | None = None
+    min_length: int = 0
+    blank_ok: bool = False
+
+    def check(self, value: Any) -> Any:
+        length = len(value.strip())
+        if length == 0 and not self.blank_ok:
+            raise PydanticCustomError("blank", "must not be empty (the API stores an empty string as null)")
+        if self.max_length is not None and length > self.max_length:
+            raise PydanticCustomError(
+                "too_long",
+                "must be at most {max} characters (got {got})",
+                {"max": self.max_length, "got": length},
+            )
+        if 0 < length < self.min_length:
+            raise PydanticCustomError(
+                "too_short",
+                "must be at least {min} characters (got {got})",
+                {"min": self.min_length, "got": length},
+            )
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {} if self.blank_ok else {"pattern": r"\S"}
+        if self.max_length is not None:
+            extra["maxLength"] = self.max_length
+        if self.min_length:
+            extra["minLength"] = self.min_length
+        return extra
+
+
+@dataclass(frozen=True)
+class Matches(_Check):
+    """A string matching ``pattern``; ``describe`` says in words what is expected."""
+
+    pattern: str
+    describe: str
+
+    def check(self, value: Any) -> Any:
+        if not re.fullmatch(self.pattern, value):
+            raise PydanticCustomError(
+                "format", "must be {what} (got {got})", {"what": self.describe, "got": repr(value)}
+            )
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {"pattern": f"^(?:{self.pattern})$"}
+
+
+E164 = Matches(r"\+[1-9][0-9]{1,14}", "a phone number in E.164 form, like +14155550100")
+VARIABLE_NAME = Matches(r"[A-Za-z_][A-Za-z0-9_]*", "a name of letters, digits and _ usable as {{name}}")
+SCHEMA_NAME = Matches(r"[a-z0-9_]{3,16}", "3 to 16 characters of a-z, 0-9 and _")
+
+
+@cache
+def timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@dataclass(frozen=True)
+class Timezone(_Check):
+    """An IANA time zone name such as ``Europe/Berlin``."""
+
+    def check(self, value: Any) -> Any:
+        if value not in timezones():
+            close = get_close_matches(value, sorted(timezones()), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise PydanticCustomError(
+                "format",
+                "must be an IANA time zone like 'Europe/Berlin' (got {got}){hint}",
+                {"got": repr(value), "hint": hint},
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class WebUrl(_Check):
+    """An absolute http(s) URL."""
+
+    def check(self, value: Any) -> Any:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PydanticCustomError("format", "must be an http(s) URL (got {got})", {"got": repr(value)})
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {"format": "uri", "pattern": "^https?://"}
+
+
+@dataclass(frozen=True)
+class Unique(_Check):
+    """A list whose items are all different (the API treats these lists as sets)."""
+
+    def check(self, value: Any) -> Any:
+        seen: list[Any] = []
+        for item in value:
+            if item in seen:
+                raise PydanticCustomError("duplicate", "lists {item} more than once", {"item": repr(item)})
+            seen.append(item)
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {"uniqueItems": True}

@@ -1,0 +1,207 @@
+"""The desired state: every file of the directory parsed, checked against the model and the cross-field and
+cross-file rules, with every problem located as ``FILE:LINE: field: message``. Nothing is returned unless all
+files are valid, so no later step can act on half of a directory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from reconciler import rules
+from reconciler.errors import FilesInvalid, Problem
+from reconciler.files import Path_, SourceFile, discover, display_path, load_file
+from reconciler.spec import (
+    AssistantSpec,
+    CalendarIntegration,
+    CallTransfer,
+    DtmfInput,
+    EndCall,
+    PostCallField,
+)
+
+
+@dataclass(frozen=True)
+class DesiredAssistant:
+    """A valid file: its key, where it came from, and the validated model."""
+
+    source: SourceFile
+    spec: AssistantSpec
+
+    @property
+    def key(self) -> str:
+        return self.source.key
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    directory: Path
+    assistants: tuple[DesiredAssistant, ...]
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset().union(*(a.source.secrets for a in self.assistants))
+
+
+def load_directory(directory: Path, *, environ: Mapping[str, str] | None) -> DesiredState:
+    """Load and check every file; raise ``FilesInvalid`` with all problems if any file is invalid."""
+    paths, problems = discover(directory)
+    assistants: list[DesiredAssistant] = []
+    for path in paths:
+        assistant, found = check_file(path, environ=environ)
+        problems.extend(found)
+        if assistant is not None:
+            assistants.append(assistant)
+    problems.extend(_cross_file(assistants))
+    if problems:
+        raise FilesInvalid(problems, len(paths))
+    return DesiredState(directory, tuple(assistants))
+
+
+def check_file(
+    path: Path, *, environ: Mapping[str, str] | None
+) -> tuple[DesiredAssistant | None, list[Problem]]:
+    source, problems = load_file(path, environ=environ)
+    if source is None:
+        return None, problems
+    problems += [_locate(source, where, message) for where, message in rules.check(source.data)]
+    try:
+        spec = AssistantSpec.model_validate(source.data)
+    except ValidationError as exc:
+        problems += _translate(source, exc.errors(include_url=False))
+        return None, problems
+    return (None if problems else DesiredAssistant(source, spec)), problems
+
+
+def _locate(source: SourceFile, path: Path_, message: str) -> Problem:
+    return Problem(source.file, source.line_of(path), display_path(path), message)
+
+
+def _cross_file(assistants: Iterable[DesiredAssistant]) -> list[Problem]:
+    problems: list[Problem] = []
+    for field in ("id", "name"):
+        first: dict[Any, DesiredAssistant] = {}
+        for assistant in assistants:
+            value = getattr(assistant.spec, field)
+            if isinstance(value, str):
+                value = value.strip()
+            if value is None:
+                continue
+            if value in first:
+                other = first[value].source
+                message = f"{value!r} is also declared by {other.file}:{other.line_of((field,))}"
+                problems.append(_locate(assistant.source, (field,), message))
+            first.setdefault(value, assistant)
+    return problems
+
+
+# ---- pydantic errors → problems a person can act on ---------------------------------------------------------
+
+_TOOL_MODELS: dict[str, type[BaseModel]] = {
+    "call_transfer": CallTransfer,
+    "end_call": EndCall,
+    "dtmf_input": DtmfInput,
+    "calendar_integration": CalendarIntegration,
+}
+_EXPECTED = {
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+# Errors that depend on the value itself: unknowable while a ${NAME} placeholder is unresolved (--no-env).
+_VALUE_DEPENDENT = {"range", "blank", "too_long", "too_short", "format", "duplicate", "literal_error"}
+
+
+def _translate(source: SourceFile, errors: list[ErrorDetails]) -> list[Problem]:
+    problems = []
+    for error in errors:
+        path = _clean_path(source.data, error["loc"])
+        if error["type"] == "union_tag_invalid":
+            path = (*path, "type")
+        if path in source.placeholders and error["type"] in _VALUE_DEPENDENT:
+            continue
+        message = _message(source, path, error)
+        problems.append(_locate(source, path, message))
+    return problems
+
+
+def _clean_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
+    """Drop the discriminator tags pydantic inserts for tagged unions (``tools.0.end_call.description``)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue
+        path.append(part)
+        node = node[part] if isinstance(node, dict | list) and _has(node, part) else None  # type: ignore[index]
+    return tuple(path)
+
+
+def _has(node: dict[str, Any] | list[Any], part: int | str) -> bool:
+    if isinstance(node, list):
+        return isinstance(part, int) and 0 <= part < len(node)
+    return part in node
+
+
+def _shown(source: SourceFile, path: Path_, value: Any) -> str:
+    if source.is_secret(path):
+        return "(sensitive)"
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}
+    text = repr(value) if not isinstance(value, list | dict) else ""
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{kind.get(type(value), type(value).__name__)} {text}".strip()
+
+
+def _message(source: SourceFile, path: Path_, error: ErrorDetails) -> str:
+    kind, value = error["type"], error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "unknown field" + _suggest(str(path[-1]), _fields_at(source.data, path))
+    if kind in _EXPECTED:
+        if value is None:
+            return "cannot be null"
+        return f"must be {_EXPECTED[kind]} (got {_shown(source, path, value)})"
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        got = "(sensitive)" if source.is_secret(path) else repr(value)
+        return f"must be one of: {', '.join(options)} (got {got})" + _suggest(str(value), options)
+    if kind == "union_tag_invalid":
+        options = list(_TOOL_MODELS)
+        return f"unknown tool type {value.get('type')!r}; expected one of: {', '.join(options)}" + _suggest(
+            str(value.get("type")), options
+        )
+    if kind == "union_tag_not_found":
+        return f"needs a type: one of {', '.join(_TOOL_MODELS)}"
+    if source.is_secret(path):
+        return error["msg"].split(" (got")[0]
+    return error["msg"]
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = get_close_matches(word, list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _fields_at(data: dict[str, Any], path: Path_) -> list[str]:
+    if len(path) == 1:
+        return list(AssistantSpec.model_fields)
+    if path[0] == "post_call_schema":
+        return list(PostCallField.model_fields)
+    if path[0] == "tools" and isinstance(path[1], int):
+        tool = data["tools"][path[1]]
+        model = _TOOL_MODELS.get(str(tool.get("type"))) if isinstance(tool, dict) else None
+        return list(model.model_fields) if model else []
+    return []

@@ -1,0 +1,322 @@
+"""Reading ``assistants.d/``: discovery, YAML with a line for every value, ``${ENV}`` interpolation, limits.
+
+YAML is read with the YAML 1.2 core schema rather than PyYAML's YAML 1.1 default, because 1.1 turns
+``ambient_sound: off`` into ``False`` and ``on``/``yes``/``no`` into booleans; here only ``true``/``false`` are
+booleans and everything unquoted that is not a number or null stays a string. Only plain data is built:
+no tags beyond the core ones, no merge keys, and a budget on values so that an alias bomb stops early.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from reconciler.errors import DirectoryError, Problem
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_VALUES = 100_000
+MAX_DEPTH = 32
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SUFFIXES = (".yaml", ".yml")
+
+Path_ = tuple[str | int, ...]
+_TAG = "tag:yaml.org,2002:"
+
+
+def display_path(path: Path_) -> str:
+    """``("tools", 1, "phone_number")`` → ``tools[1].phone_number``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One parsed assistant file: plain data plus where every value came from."""
+
+    file: str
+    key: str
+    data: dict[str, Any]
+    lines: Mapping[Path_, int]
+    secret_paths: frozenset[Path_] = frozenset()
+    secrets: frozenset[str] = frozenset()
+    placeholders: frozenset[Path_] = frozenset()
+
+    def line_of(self, path: Path_) -> int:
+        """Line of the value at ``path``, or of its nearest ancestor that has one."""
+        for end in range(len(path), 0, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return 1
+
+    def is_secret(self, path: Path_) -> bool:
+        return any(path[: len(s)] == s for s in self.secret_paths)
+
+
+class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """Composes nodes only; implicit types follow the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
+
+
+_RESOLVERS = {
+    "null": (r"^(?:~|null|Null|NULL|)$", [*"~nN", ""]),
+    "bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    "int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    "float": (
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+0123456789."),
+    ),
+}
+for _name, (_regex, _first) in _RESOLVERS.items():
+    _Loader.add_implicit_resolver(_TAG + _name, re.compile(_regex), _first)
+
+
+def _scalar(tag: str, text: str) -> Any:
+    if tag == _TAG + "null":
+        return None
+    if tag == _TAG + "bool":
+        return text.lower() == "true"
+    if tag == _TAG + "int":
+        base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
+        return int(text[2:] if base != 10 else text, base)
+    if tag == _TAG + "float":
+        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lstrip("."))
+    return text
+
+
+_PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Fatal(Exception):
+    """Stops building one file; the message becomes that file's single problem."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class _Builder:
+    """Turns a composed node tree into plain data, recording lines, secrets and placeholders."""
+
+    file: str
+    environ: Mapping[str, str] | None
+    problems: list[Problem] = field(default_factory=list)
+    lines: dict[Path_, int] = field(default_factory=dict)
+    secret_paths: set[Path_] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    placeholders: set[Path_] = field(default_factory=set)
+    built: int = 0
+    active: set[int] = field(default_factory=set)
+
+    def problem(self, line: int, path: Path_, message: str) -> None:
+        self.problems.append(Problem(self.file, line, display_path(path), message))
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        line = node.start_mark.line + 1
+        self.built += 1
+        if self.built > MAX_VALUES:
+            raise _Fatal(line, f"the document expands to more than {MAX_VALUES} values (an alias bomb?)")
+        if len(path) > MAX_DEPTH:
+            raise _Fatal(line, f"nesting deeper than {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise _Fatal(line, "an alias refers to a value that contains it (recursive alias)")
+        self.lines.setdefault(path, line)
+        self.active.add(id(node))
+        try:
+            return self._build(node, path, line)
+        finally:
+            self.active.discard(id(node))
+
+    def _build(self, node: yaml.Node, path: Path_, line: int) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self._build_scalar(node, path, line)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _TAG + "seq":
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
+            return self._build_mapping(node, path)
+        self.problem(line, path, f"unsupported YAML tag {node.tag}")
+        return None
+
+    def _build_scalar(self, node: yaml.ScalarNode, path: Path_, line: int) -> Any:
+        if node.tag not in (_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
+            self.problem(line, path, f"unsupported YAML tag {node.tag}")
+            return None
+        value = _scalar(node.tag, node.value)
+        return self._interpolate(value, path, line) if isinstance(value, str) else value
+
+    def _build_mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(line, path, "a key must be a plain string, not a list or mapping")
+                continue
+            key = key_node.value
+            if key == "<<" and key_node.tag == _TAG + "str" and key_node.style is None:
+                self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
+                continue
+            if key in first_line:
+                self.problem(line, (*path, key), f"duplicate key (first defined on line {first_line[key]})")
+                continue
+            first_line[key] = line
+            self.lines[(*path, key)] = line
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _interpolate(self, text: str, path: Path_, line: int) -> str:
+        if "$" not in text:
+            return text
+        used_env = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal used_env
+            if match.group(0) == "$${":
+                return "${"
+            name = match.group(1)
+            if name is None or not _ENV_NAME.match(name):
+                shown = match.group(0) if name is not None else "${"
+                self.problem(
+                    line, path, f"malformed placeholder {shown!s}: write ${{NAME}}, or $${{ for a literal ${{"
+                )
+                return ""
+            if self.environ is None:
+                self.placeholders.add(path)
+                return match.group(0)
+            if name not in self.environ:
+                self.problem(line, path, f"environment variable {name} is not set")
+                self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
+                return match.group(0)
+            used_env = True
+            self.secrets.add(self.environ[name])
+            return self.environ[name]
+
+        result = _PLACEHOLDER.sub(replace, text)
+        if used_env:
+            self.secret_paths.add(path)
+        return result
+
+
+def _decode(raw: bytes, file: str) -> str | Problem:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return Problem(file, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+    return text.removeprefix("\ufeff")
+
+
+def _compose(text: str, file: str) -> yaml.Node | Problem | None:
+    loader = _Loader(text)
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    except yaml.composer.ComposerError as exc:
+        if "single document" in str(exc):
+            line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+            return Problem(
+                file, line, "", "several YAML documents in one file; put one assistant in each file"
+            )
+        return _yaml_problem(exc, file)
+    except yaml.YAMLError as exc:
+        return _yaml_problem(exc, file)
+    except RecursionError:
+        return Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 1
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    return Problem(file, line, "", message)
+
+
+def load_file(path: Path, *, environ: Mapping[str, str] | None) -> tuple[SourceFile | None, list[Problem]]:
+    """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``)."""
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [
+                Problem(file, 1, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)")
+            ]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(file, 1, "", f"cannot read the file: {exc.strerror or exc}")]
+    parsed = _parse(raw, file, environ)
+    return parsed if isinstance(parsed, tuple) else (None, [parsed])
+
+
+def _parse(
+    raw: bytes, file: str, environ: Mapping[str, str] | None
+) -> tuple[SourceFile | None, list[Problem]] | Problem:
+    text = _decode(raw, file)
+    if isinstance(text, Problem):
+        return text
+    node = _compose(text, file)
+    if isinstance(node, Problem):
+        return node
+    if node is None:
+        return Problem(file, 1, "", "the file is empty; expected a mapping of assistant fields")
+    if not isinstance(node, yaml.MappingNode):
+        return Problem(
+            file, node.start_mark.line + 1, "", "expected a mapping of assistant fields at the top"
+        )
+    builder = _Builder(file, environ)
+    try:
+        data = builder.build(node, ())
+    except _Fatal as exc:
+        return Problem(file, exc.line, "", str(exc))
+    source = SourceFile(
+        file=file,
+        key=Path(file).stem,
+        data=data if isinstance(data, dict) else {},
+        lines=builder.lines,
+        secret_paths=frozenset(builder.secret_paths),
+        secrets=frozenset(builder.secrets),
+        placeholders=frozenset(builder.placeholders),
+    )
+    return source, builder.problems
+
+
+def discover(directory: Path) -> tuple[list[Path], list[Problem]]:
+    """The assistant files of ``directory`` in key order, plus problems with their names."""
+    if not directory.is_dir():
+        what = "does not exist" if not directory.exists() else "is not a directory"
+        raise DirectoryError(f"assistants directory {directory} {what}")
+    paths = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith("."))
+    return paths, list(_name_problems(paths))
+
+
+def _name_problems(paths: list[Path]) -> Iterator[Problem]:
+    seen: dict[str, Path] = {}
+    for path in paths:
+        if not KEY_PATTERN.match(path.stem):
+            yield Problem(
+                str(path),
+                1,
+                "",
+                "file name must start with a letter or digit and use only letters, digits, . _ -",
+            )
+        if path.stem in seen:
+            yield Problem(str(path), 1, "", f"key {path.stem!r} is also used by {seen[path.stem]}")
+        seen.setdefault(path.stem, path)
+
+
+def environment() -> Mapping[str, str]:
+    return os.environ

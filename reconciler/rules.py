@@ -1,0 +1,160 @@
+"""Cross-field rules of one assistant file, checked on the raw data so that they are reported together with
+the per-field problems of the model. Each rule yields ``(path, message)``; the caller adds file and line.
+
+Sources: the Update table of ``gloriagent-api.md`` (mode-only fields, interruptions, knowledgebase mode, webhook)
+and the contract's rules on name keys and null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from reconciler.spec import API_FIELDS, MODE_ONLY, MODES, NAME_KEYS, NULLABLE, RESERVED_VARIABLE_PREFIX
+
+Finding = tuple[tuple[str | int, ...], str]
+Rule = Callable[[dict[str, Any]], Iterator[Finding]]
+
+_ID_FOR_NAME = NAME_KEYS
+_NULLABLE_KEYS = NULLABLE | {name for name, id_key in NAME_KEYS.items() if id_key in NULLABLE}
+_LISTS = {
+    "secondary_language_ids",
+    "tool_ids",
+    "tools",
+    "post_call_schema",
+    "secondary_languages",
+    "custom_tools",
+}
+
+
+def _mode(data: dict[str, Any]) -> str | None:
+    mode = data.get("mode")
+    return mode if isinstance(mode, str) and mode in MODES else None
+
+
+def _modes_text(modes: frozenset[str]) -> str:
+    return " or ".join(m for m in MODES if m in modes)
+
+
+def identity(data: dict[str, Any]) -> Iterator[Finding]:
+    if data.get("id") is None and data.get("name") is None:
+        yield (), "needs a name (or an id) to find its assistant on the platform"
+
+
+def name_or_id(data: dict[str, Any]) -> Iterator[Finding]:
+    for name_key, id_key in _ID_FOR_NAME.items():
+        if name_key in data and id_key in data:
+            yield (name_key,), f"give either {name_key} or {id_key}, not both"
+
+
+def no_null(data: dict[str, Any]) -> Iterator[Finding]:
+    for key, value in data.items():
+        if value is not None or key in _NULLABLE_KEYS or key not in (*API_FIELDS, *NAME_KEYS):
+            continue
+        if key in _LISTS:
+            yield (key,), "cannot be null; write [] to empty the list"
+        elif key == "variables":
+            yield (key,), "cannot be null; write {} to remove every variable"
+        else:
+            yield (key,), "cannot be null; remove the line to leave the platform's value as it is"
+
+
+def mode_only_fields(data: dict[str, Any]) -> Iterator[Finding]:
+    mode = _mode(data)
+    for key, modes in MODE_ONLY.items():
+        if key not in data:
+            continue
+        if "mode" not in data:
+            yield (key,), f"applies only to {_modes_text(modes)} assistants; declare mode in this file"
+        elif mode is not None and mode not in modes:
+            yield (key,), f"applies only to {_modes_text(modes)} assistants, and this one is {mode}"
+
+
+def _mode_dependent_value(
+    data: dict[str, Any], key: str, value: Any, modes: frozenset[str]
+) -> Iterator[Finding]:
+    if data.get(key) != value or isinstance(data.get(key), bool) != isinstance(value, bool):
+        return
+    shown = str(value).lower() if isinstance(value, bool) else value
+    mode = _mode(data)
+    if "mode" not in data:
+        yield (
+            (key,),
+            f"{shown} is allowed only for {_modes_text(modes)} assistants; declare mode in this file",
+        )
+    elif mode is not None and mode not in modes:
+        yield (key,), f"cannot be {shown} in {mode} mode (the API refuses it)"
+
+
+def interruptions(data: dict[str, Any]) -> Iterator[Finding]:
+    yield from _mode_dependent_value(data, "allow_interruptions", False, frozenset({"pipeline"}))
+
+
+def knowledgebase_mode(data: dict[str, Any]) -> Iterator[Finding]:
+    yield from _mode_dependent_value(data, "knowledgebase_mode", "prompt", frozenset({"pipeline"}))
+
+
+def webhook(data: dict[str, Any]) -> Iterator[Finding]:
+    if data.get("is_webhook_active") is True and data.get("webhook_url") is None:
+        yield ("is_webhook_active",), "is true, so webhook_url must be set in this file too"
+
+
+def post_call_names(data: dict[str, Any]) -> Iterator[Finding]:
+    items = data.get("post_call_schema")
+    if not isinstance(items, list):
+        return
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name in seen:
+            yield (
+                ("post_call_schema", index, "name"),
+                f"{name!r} is used by an earlier item; names must be unique",
+            )
+        elif isinstance(name, str):
+            seen.add(name)
+
+
+def ignore_changes(data: dict[str, Any]) -> Iterator[Finding]:
+    from difflib import get_close_matches
+
+    fields = data.get("ignore_changes")
+    if not isinstance(fields, list):
+        return
+    for index, name in enumerate(fields):
+        if not isinstance(name, str) or name in API_FIELDS:
+            continue
+        target = _ID_FOR_NAME.get(name)
+        close = [target] if target else get_close_matches(name, API_FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        yield ("ignore_changes", index), f"{name!r} is not a field of the API{hint}"
+
+
+def reserved_variables(data: dict[str, Any]) -> Iterator[Finding]:
+    variables = data.get("variables")
+    if not isinstance(variables, dict):
+        return
+    for key in variables:
+        if isinstance(key, str) and key.startswith(RESERVED_VARIABLE_PREFIX):
+            yield (
+                ("variables", key),
+                f"names starting with {RESERVED_VARIABLE_PREFIX} are reserved for the reconciler",
+            )
+
+
+RULES: tuple[Rule, ...] = (
+    identity,
+    name_or_id,
+    no_null,
+    mode_only_fields,
+    interruptions,
+    knowledgebase_mode,
+    webhook,
+    post_call_names,
+    ignore_changes,
+    reserved_variables,
+)
+
+
+def check(data: dict[str, Any]) -> list[Finding]:
+    return [finding for rule in RULES for finding in rule(data)]

@@ -1,0 +1,261 @@
+"""The desired state of one assistant, as a file declares it: every Update field of the API with its type,
+range, length and enum (``../shared/gloriagent-api.md``), plus the reconciler's own keys.
+
+Only per-field rules live in the model. Rules that relate fields to each other live in ``rules.py`` and run
+on the raw file, so that one run reports every problem of a file, not just the first layer of them.
+A field the file leaves out stays out of ``model_fields_set``: the plan needs to know what was declared.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.constraints import (
+    E164,
+    SCHEMA_NAME,
+    VARIABLE_NAME,
+    Between,
+    PositiveId,
+    Text,
+    Timezone,
+    Unique,
+    WebUrl,
+)
+
+Id = Annotated[int, PositiveId()]
+Unit = Annotated[float, Between(0, 1)]
+Sensitivity = Annotated[float, Between(0, 5)]
+Name = Annotated[str, Text()]
+IdList = Annotated[list[Id], Unique()]
+NameList = Annotated[list[Name], Unique()]
+OptionalText = Annotated[str, Text(blank_ok=True)]
+Mode = Literal["pipeline", "multimodal", "dualplex"]
+
+MODES: tuple[str, ...] = ("pipeline", "multimodal", "dualplex")
+PIPELINE = frozenset({"pipeline"})
+REALTIME = frozenset({"multimodal", "dualplex"})
+
+#: Name-reference keys and the id field each one stands for (reconciler-contract.md, "Files").
+NAME_KEYS: dict[str, str] = {
+    "voice": "voice_id",
+    "language": "language_id",
+    "secondary_languages": "secondary_language_ids",
+    "llm_model": "llm_model_id",
+    "multimodal_model": "multimodal_model_id",
+    "chat_llm_fallback": "chat_llm_fallback_id",
+    "knowledgebase": "knowledgebase_id",
+    "phone_number": "phone_number_id",
+    "custom_tools": "tool_ids",
+    "synthesizer_provider": "synthesizer_provider_id",
+    "transcriber_provider": "transcriber_provider_id",
+}
+
+#: Fields that exist in only some engine modes (the API page's "pipeline only" / "multimodal/dualplex").
+MODE_ONLY: dict[str, frozenset[str]] = {
+    "llm_model_id": PIPELINE,
+    "llm_model": PIPELINE,
+    "transcriber_provider_id": PIPELINE,
+    "transcriber_provider": PIPELINE,
+    "fillers": PIPELINE,
+    "multimodal_model_id": REALTIME,
+    "multimodal_model": REALTIME,
+    "chat_llm_fallback_id": REALTIME,
+    "chat_llm_fallback": REALTIME,
+    "turn_detection_threshold": REALTIME,
+}
+
+#: The one ``variables`` key reserved for the reconciler's own bookkeeping on the platform.
+RESERVED_VARIABLE_PREFIX = "_reconciler"
+
+
+class _Strict(BaseModel):
+    # strict: a quoted "0.9" is not a number and "yes" is not a boolean; files say what they mean.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class CallTransfer(_Strict):
+    type: Literal["call_transfer"]
+    phone_number: Annotated[str, E164]
+    description: OptionalText | None = None
+    custom: bool | None = None
+    timezone: Annotated[str, Timezone()] | None = None
+
+
+class EndCall(_Strict):
+    type: Literal["end_call"]
+    description: OptionalText | None = None
+
+
+class DtmfInput(_Strict):
+    type: Literal["dtmf_input"]
+    description: OptionalText | None = None
+
+
+class CalendarIntegration(_Strict):
+    type: Literal["calendar_integration"]
+    calcom_api_key: Name = Field(description="Cal.com API key: a secret, write it as ${CALCOM_API_KEY}")
+    calcom_event_slug: Name
+
+
+BuiltinTool = Annotated[CallTransfer | EndCall | DtmfInput | CalendarIntegration, Field(discriminator="type")]
+
+
+class PostCallField(_Strict):
+    name: Annotated[str, SCHEMA_NAME]
+    type: Literal["string", "number", "bool"]
+    description: Annotated[str, Text(min_length=3, max_length=255)]
+
+
+class AssistantSpec(_Strict):
+    """One file of ``assistants.d/``. Every field is optional: what a file leaves out is handled by the plan."""
+
+    model_config = ConfigDict(title="gloriagent assistant (reconciler file)")
+
+    # identity: the reconciler's own keys
+    id: Id | None = None
+    ignore_changes: Annotated[list[str], Unique()] | None = None
+
+    # identity and engine
+    name: Annotated[str, Text(max_length=255)] | None = None
+    type: Literal["inbound", "outbound"] | None = None
+    mode: Mode | None = None
+    voice_id: Id | None = None
+    language_id: Id | None = None
+    secondary_language_ids: IdList | None = None
+    timezone: Annotated[str, Timezone()] | None = None
+    llm_model_id: Id | None = None
+    multimodal_model_id: Id | None = None
+    chat_llm_fallback_id: Id | None = None
+    turn_detection_threshold: Unit | None = None
+    synthesizer_provider_id: Id | None = None
+    transcriber_provider_id: Id | None = None
+
+    # prompts
+    initial_message: Annotated[str, Text(max_length=200)] | None = None
+    system_prompt: Name | None = None
+    variables: dict[Annotated[str, VARIABLE_NAME], str] | None = None
+
+    # knowledge and tools
+    knowledgebase_id: Id | None = None
+    knowledgebase_mode: Literal["function_call", "prompt"] | None = None
+    tool_ids: IdList | None = None
+    tools: list[BuiltinTool] | None = None
+
+    # voice
+    tts_emotion_enabled: bool | None = None
+    voice_stability: Unit | None = None
+    voice_similarity: Unit | None = None
+    speech_speed: Annotated[float, Between(0.7, 1.2)] | None = None
+    llm_temperature: Unit | None = None
+
+    # conversation behaviour
+    allow_interruptions: bool | None = None
+    fillers: bool | None = None
+    record: bool | None = None
+    enable_noise_cancellation: bool | None = None
+    wait_for_customer: bool | None = None
+    endpoint_type: Literal["vad", "ai"] | None = None
+    endpoint_sensitivity: Sensitivity | None = None
+    interrupt_sensitivity: Sensitivity | None = None
+    min_interrupt_words: Annotated[int, Between(0, 10)] | None = None
+    ambient_sound: Literal["off", "office", "city", "forest", "crowded_room", "cafe", "nature"] | None = None
+    ambient_sound_volume: Unit | None = None
+
+    # timing
+    max_duration: Annotated[int, Between(20, 1200)] | None = None
+    max_silence_duration: Annotated[int, Between(1, 360)] | None = None
+    max_initial_silence_duration: Annotated[int, Between(1, 120)] | None = None
+    ringing_time: Annotated[int, Between(1, 60)] | None = None
+    reengagement_interval: Annotated[int, Between(7, 600)] | None = None
+    reengagement_prompt: Annotated[str, Text(max_length=1000, blank_ok=True)] | None = None
+
+    # telephony and voicemail
+    phone_number_id: Id | None = None
+    end_call_on_voicemail: bool | None = None
+    voice_mail_message: Annotated[str, Text(max_length=1000, blank_ok=True)] | None = None
+
+    # webhooks and post-call analysis
+    is_webhook_active: bool | None = None
+    webhook_url: Annotated[str, WebUrl()] | None = None
+    send_webhook_only_on_completed: bool | None = None
+    include_recording_in_webhook: bool | None = None
+    post_call_evaluation: bool | None = None
+    post_call_schema: list[PostCallField] | None = None
+
+    # name references: the same settings by name instead of id (resolved against the account's catalog)
+    voice: Name | None = None
+    language: Name | None = None
+    secondary_languages: NameList | None = None
+    llm_model: Name | None = None
+    multimodal_model: Name | None = None
+    chat_llm_fallback: Name | None = None
+    knowledgebase: Name | None = None
+    phone_number: Annotated[str, E164] | None = None
+    custom_tools: NameList | None = None
+    synthesizer_provider: Name | None = None
+    transcriber_provider: Name | None = None
+
+    def declared(self) -> dict[str, Any]:
+        """The fields this file sets, ``null`` included, as plain data."""
+        return self.model_dump(include=set(self.model_fields_set), mode="json")
+
+
+_OWN_KEYS = frozenset({"id", "ignore_changes"})
+#: The API's Update fields, by API name, in the model's order.
+API_FIELDS: tuple[str, ...] = tuple(
+    name for name in AssistantSpec.model_fields if name not in _OWN_KEYS and name not in NAME_KEYS
+)
+
+#: Fields the API accepts ``null`` for ("null clears"), so a file leaving them out clears them.
+NULLABLE: frozenset[str] = frozenset(
+    {
+        "chat_llm_fallback_id",
+        "turn_detection_threshold",
+        "knowledgebase_id",
+        "phone_number_id",
+        "synthesizer_provider_id",
+        "transcriber_provider_id",
+        "max_initial_silence_duration",
+        "reengagement_prompt",
+        "voice_mail_message",
+        "webhook_url",
+        "min_interrupt_words",
+    }
+)
+
+
+SCHEMA_ID = "https://github.com/gloriagent/reconciler/schema/assistant.json"
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema 2020-12 of a file, for editors (``# yaml-language-server: $schema=...``).
+
+    Pydantic renders every optional field as nullable; only the fields the API lets you clear keep ``null``.
+    Mode-only fields and name/id pairs become ``allOf`` rules, so editors flag them as well.
+    """
+    schema = AssistantSpec.model_json_schema()
+    nullable = NULLABLE | {"id", "ignore_changes"} | {k for k, v in NAME_KEYS.items() if v in NULLABLE}
+    for name, prop in schema["properties"].items():
+        prop.pop("default", None)
+        branches = prop.get("anyOf")
+        if name not in nullable and branches:
+            kept = [b for b in branches if b != {"type": "null"}]
+            prop.pop("anyOf")
+            prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+    rules: list[dict[str, Any]] = [{"not": {"required": [n, i]}} for n, i in NAME_KEYS.items()]
+    for field, modes in MODE_ONLY.items():
+        others = [m for m in MODES if m not in modes]
+        rules.append(
+            {
+                "if": {"required": ["mode"], "properties": {"mode": {"enum": others}}},
+                "then": {"not": {"required": [field]}},
+            }
+        )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "allOf": rules,
+    }
