@@ -75,8 +75,12 @@ def check_file(
     try:
         spec = AssistantSpec.model_validate(source.data)
     except ValidationError as exc:
-        problems += _translate(source, exc.errors(include_url=False))
-        return None, problems
+        found = _translate(source, exc.errors(include_url=False))
+        if found or problems:
+            return None, problems + found
+        # Only checks that depend on unresolved ${NAME} values failed (--no-env): the file is as valid as
+        # can be told. Such a spec is for reporting only; plan and apply never run without the environment.
+        return DesiredAssistant(source, AssistantSpec.model_construct(**source.data)), []
     return (None if problems else DesiredAssistant(source, spec)), problems
 
 

@@ -164,7 +164,7 @@ class _Builder:
                 self.problem(line, path, "a key must be a plain string, not a list or mapping")
                 continue
             key = key_node.value
-            if key == "<<" and key_node.tag == _TAG + "str" and key_node.style is None:
+            if key == "<<" and key_node.tag == _TAG + "str" and not key_node.style:
                 self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
                 continue
             if key in first_line:
