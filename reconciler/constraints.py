@@ -150,7 +150,8 @@ class Timezone(_Check):
 
     def check(self, value: Any) -> Any:
         if value not in timezones():
-            close = get_close_matches(value, sorted(timezones()), n=1)
+            by_lower = {zone.lower(): zone for zone in timezones()}
+            close = [by_lower[m] for m in get_close_matches(value.lower(), sorted(by_lower), n=1)]
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise PydanticCustomError(
                 "format",
@@ -165,6 +166,8 @@ class WebUrl(_Check):
     """An absolute http(s) URL."""
 
     def check(self, value: Any) -> Any:
+        if not value.strip():
+            return value  # "" is stored as null: the same as clearing the URL
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PydanticCustomError("format", "must be an http(s) URL (got {got})", {"got": repr(value)})
@@ -182,7 +185,7 @@ class Unique(_Check):
         seen: list[Any] = []
         for item in value:
             if item in seen:
-                raise PydanticCustomError("duplicate", "lists {item} more than once", {"item": repr(item)})
+                raise PydanticCustomError("duplicate", "contains {item} more than once", {"item": repr(item)})
             seen.append(item)
         return value
 

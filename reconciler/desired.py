@@ -71,17 +71,30 @@ def check_file(
     source, problems = load_file(path, environ=environ)
     if source is None:
         return None, problems
-    problems += [_locate(source, where, message) for where, message in rules.check(source.data)]
+    reported = {p.field for p in problems}
+    later = [_locate(source, where, message) for where, message in rules.check(source.data)]
     try:
         spec = AssistantSpec.model_validate(source.data)
     except ValidationError as exc:
-        found = _translate(source, exc.errors(include_url=False))
-        if found or problems:
-            return None, problems + found
-        # Only checks that depend on unresolved ${NAME} values failed (--no-env): the file is as valid as
-        # can be told. Such a spec is for reporting only; plan and apply never run without the environment.
-        return DesiredAssistant(source, AssistantSpec.model_construct(**source.data)), []
-    return (None if problems else DesiredAssistant(source, spec)), problems
+        later += _translate(source, exc.errors(include_url=False))
+    else:
+        problems += _unreported(later, reported)
+        return (None if problems else DesiredAssistant(source, spec)), problems
+    problems += _unreported(later, reported)
+    if problems:
+        return None, problems
+    # Only checks that depend on unresolved ${NAME} values failed (--no-env): the file is as valid as
+    # can be told. Such a spec is for reporting only; plan and apply never run without the environment.
+    return DesiredAssistant(source, AssistantSpec.model_construct(**source.data)), []
+
+
+def _unreported(problems: list[Problem], reported: set[str]) -> list[Problem]:
+    """Drop follow-on problems of a value the loader already refused (an unsupported tag reads as null)."""
+
+    def covered(field: str) -> bool:
+        return any(field == r or field.startswith((f"{r}.", f"{r}[")) for r in reported if r)
+
+    return [p for p in problems if not covered(p.field)]
 
 
 def _locate(source: SourceFile, path: Path_, message: str) -> Problem:
@@ -146,6 +159,8 @@ def _clean_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
     path: list[str | int] = []
     node = data
     for part in loc:
+        if part == "[key]":  # pydantic's marker for "the key itself", which is already the last segment
+            continue
         if isinstance(node, dict) and part not in node and node.get("type") == part:
             continue
         path.append(part)
@@ -162,6 +177,8 @@ def _has(node: dict[str, Any] | list[Any], part: int | str) -> bool:
 def _shown(source: SourceFile, path: Path_, value: Any) -> str:
     if source.is_secret(path):
         return "(sensitive)"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}
     text = repr(value) if not isinstance(value, list | dict) else ""
     text = text if len(text) <= 40 else text[:37] + "..."
@@ -177,11 +194,17 @@ def _message(source: SourceFile, path: Path_, error: ErrorDetails) -> str:
     if kind in _EXPECTED:
         if value is None:
             return "cannot be null"
-        return f"must be {_EXPECTED[kind]} (got {_shown(source, path, value)})"
+        hint = (
+            "; quote it to make it a string"
+            if kind == "string_type" and isinstance(value, int | float)
+            else ""
+        )
+        return f"must be {_EXPECTED[kind]} (got {_shown(source, path, value)}){hint}"
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
-        got = "(sensitive)" if source.is_secret(path) else repr(value)
-        return f"must be one of: {', '.join(options)} (got {got})" + _suggest(str(value), options)
+        if source.is_secret(path):
+            return f"must be one of: {', '.join(options)} (got (sensitive))"
+        return f"must be one of: {', '.join(options)} (got {value!r})" + _suggest(str(value), options)
     if kind == "union_tag_invalid":
         options = list(_TOOL_MODELS)
         return f"unknown tool type {value.get('type')!r}; expected one of: {', '.join(options)}" + _suggest(
@@ -195,8 +218,9 @@ def _message(source: SourceFile, path: Path_, error: ErrorDetails) -> str:
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
-    close = get_close_matches(word, list(options), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    by_lower = {option.lower(): option for option in options}
+    close = get_close_matches(word.lower(), list(by_lower), n=1)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _fields_at(data: dict[str, Any], path: Path_) -> list[str]:

@@ -93,6 +93,10 @@ def _scalar(tag: str, text: str) -> Any:
     return text
 
 
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+
+
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -145,12 +149,12 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
             return self._build_mapping(node, path)
-        self.problem(line, path, f"unsupported YAML tag {node.tag}")
+        self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
         return None
 
     def _build_scalar(self, node: yaml.ScalarNode, path: Path_, line: int) -> Any:
         if node.tag not in (_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
-            self.problem(line, path, f"unsupported YAML tag {node.tag}")
+            self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
         value = _scalar(node.tag, node.value)
         return self._interpolate(value, path, line) if isinstance(value, str) else value
@@ -190,7 +194,8 @@ class _Builder:
                 self.problem(
                     line, path, f"malformed placeholder {shown!s}: write ${{NAME}}, or $${{ for a literal ${{"
                 )
-                return ""
+                self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
+                return match.group(0)
             if self.environ is None:
                 self.placeholders.add(path)
                 return match.group(0)
@@ -228,21 +233,30 @@ def _compose(text: str, file: str) -> yaml.Node | Problem | None:
             return Problem(
                 file, line, "", "several YAML documents in one file; put one assistant in each file"
             )
-        return _yaml_problem(exc, file)
+        return _yaml_problem(exc, file, text)
     except yaml.YAMLError as exc:
-        return _yaml_problem(exc, file)
+        return _yaml_problem(exc, file, text)
     except RecursionError:
         return Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")
     finally:
         loader.dispose()
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+    what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
     mark = getattr(exc, "problem_mark", None)
+    opened = getattr(exc, "context_mark", None)
+    if "end of stream" in what and opened is not None:
+        mark = opened  # an unclosed quote or bracket: point at where it opens, not past the end
     line = mark.line + 1 if mark is not None else 1
-    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    lines = text.splitlines()
+    if (
+        0 < line <= len(lines)
+        and "\t" in lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+    ):
+        message += "; this line is indented with a tab, and YAML indents with spaces only"
     return Problem(file, line, "", message)
 
 

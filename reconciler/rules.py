@@ -37,7 +37,7 @@ def _modes_text(modes: frozenset[str]) -> str:
 
 
 def identity(data: dict[str, Any]) -> Iterator[Finding]:
-    if data.get("id") is None and data.get("name") is None:
+    if "id" not in data and "name" not in data:
         yield (), "needs a name (or an id) to find its assistant on the platform"
 
 
@@ -95,7 +95,11 @@ def knowledgebase_mode(data: dict[str, Any]) -> Iterator[Finding]:
 
 
 def webhook(data: dict[str, Any]) -> Iterator[Finding]:
-    if data.get("is_webhook_active") is True and data.get("webhook_url") is None:
+    ignored = data.get("ignore_changes")
+    ignored = ignored if isinstance(ignored, list) else []
+    if "webhook_url" in ignored or "is_webhook_active" in ignored:
+        return  # the file does not manage the pair, so the platform's URL stands
+    if data.get("is_webhook_active") is True and not str(data.get("webhook_url") or "").strip():
         yield ("is_webhook_active",), "is true, so webhook_url must be set in this file too"
 
 
