@@ -1,0 +1,307 @@
+"""The emulator's HTTP surface: routes under ``/api``, auth, Laravel-shaped errors, faults and rate limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from reconciler.emulator.assistants import Assistants, ReadShape
+from reconciler.emulator.faults import Fault, Faults, RateLimiter, Verdict
+from reconciler.emulator.store import Store
+from reconciler.emulator.validation import Invalid
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    wants_json: bool
+
+
+Handler = Callable[["Api", Request, str], Response]
+
+
+def _not_found() -> Response:
+    return Response(404, {"message": "Assistant not found"})
+
+
+class Api:
+    """Request → Response for one account; knows nothing about sockets."""
+
+    def __init__(self, store: Store, token: str, read_shape: ReadShape | None) -> None:
+        self.store = store
+        self.token = token
+        self.read_shape = read_shape  # None: symmetric reads (exactly what is stored)
+
+    def authorised(self, header: str | None) -> bool:
+        return header == f"Bearer {self.token}"
+
+    def route(self, request: Request) -> Response:
+        for methods, pattern, handler in ROUTES:
+            match = re.fullmatch(pattern, request.path)
+            if match:
+                if request.method not in methods:
+                    return Response(
+                        405, {"message": f"The {request.method} method is not supported for this route."}
+                    )
+                return handler(self, request, match.group(1) if match.groups() else "")
+        return Response(404, {"message": f"The route {request.path.lstrip('/')} could not be found."})
+
+    # --- assistants -----------------------------------------------------------------------------------------
+
+    def list_assistants(self, request: Request, _: str) -> Response:
+        per_page = min(100, max(1, _int(request.query.get("per_page"), 10)))
+        page = max(1, _int(request.query.get("page"), 1))
+        with self.store.transaction() as store:
+            total = store.count()
+            rows = store.page((page - 1) * per_page, per_page)
+        data = [self._render(row) for row in rows]
+        last_page = max(1, -(-total // per_page))
+        first = (page - 1) * per_page + 1
+        return Response(
+            200,
+            {
+                "current_page": page,
+                "data": data,
+                "first_page_url": "/api/user/assistants/get?page=1",
+                "from": first if data else None,
+                "last_page": last_page,
+                "next_page_url": f"/api/user/assistants/get?page={page + 1}" if page < last_page else None,
+                "path": "/api/user/assistants/get",
+                "per_page": per_page,
+                "prev_page_url": f"/api/user/assistants/get?page={page - 1}" if page > 1 else None,
+                "to": first + len(data) - 1 if data else None,
+                "total": total,
+            },
+        )
+
+    def create(self, request: Request, _: str) -> Response:
+        with self.store.transaction() as store:
+            rules = Assistants(store.catalog(), store.all())
+            created = rules.create(request.body, store.now())
+            created["id"] = store.insert(created)
+        return Response(201, {"message": "Assistant created successfully", "data": _summary(created)})
+
+    def update(self, request: Request, raw_id: str) -> Response:
+        with self.store.transaction() as store:
+            current = store.get(int(raw_id)) if raw_id.isdigit() else None
+            if current is None:
+                return _not_found()
+            rules = Assistants(store.catalog(), store.all())
+            updated = rules.update(current, request.body, store.now())
+            store.put(current["id"], updated)
+        return Response(200, {"message": "Assistant updated successfully", "data": _summary(updated)})
+
+    def delete(self, _: Request, raw_id: str) -> Response:
+        with self.store.transaction() as store:
+            if not (raw_id.isdigit() and store.delete(int(raw_id))):
+                return _not_found()
+        return Response(200, {"message": "Assistant deleted successfully"})
+
+    def _render(self, stored: dict[str, Any]) -> dict[str, Any]:
+        return stored if self.read_shape is None else self.read_shape.render(stored)
+
+    # --- lookups --------------------------------------------------------------------------------------------
+
+    def voices(self, request: Request, _: str) -> Response:
+        mode, language = request.query.get("mode"), _int(request.query.get("language_id"), None)
+        rows = [
+            {k: v[k] for k in ("id", "name", "language_id", "gender")}
+            for v in self.store.catalog()["voices"]
+            if (not mode or mode in v["modes"]) and (language is None or v["language_id"] in (None, language))
+        ]
+        return Response(200, rows)
+
+    def languages(self, _: Request, __: str) -> Response:
+        return Response(200, self.store.catalog()["languages"])
+
+    def models(self, request: Request, _: str) -> Response:
+        kind = request.query.get("type")
+        models = self.store.catalog()["models"]
+        if not kind:
+            raise Invalid({"type": ["The type field is required."]})
+        if kind not in models:
+            raise Invalid({"type": ["The selected type is invalid."]})
+        return Response(200, models[kind])
+
+    def phone_numbers(self, request: Request, _: str) -> Response:
+        kind = request.query.get("type")
+        with self.store.transaction() as store:
+            used = {a.get("phone_number_id") for a in store.all() if a.get("type") == "inbound"}
+            numbers = store.catalog()["phone_numbers"]
+        rows = [
+            {
+                **{k: n[k] for k in ("id", "phone_number", "country_code", "type_label")},
+                "is_available": not ("inbound" in n["directions"] and n["id"] in used),
+            }
+            for n in numbers
+            if not kind or kind in n["directions"]
+        ]
+        return Response(200, rows)
+
+    def providers(self, request: Request, kind: str) -> Response:
+        language = _int(request.query.get("language_id"), None)
+        rows = [
+            {k: p[k] for k in ("id", "name", "code")}
+            for p in self.store.catalog()[f"{kind}_providers"]
+            if language is None or p["language_ids"] is None or language in p["language_ids"]
+        ]
+        return Response(200, rows)
+
+    def tools(self, _: Request, __: str) -> Response:
+        return Response(200, self.store.catalog()["tools"])
+
+    def knowledgebases(self, _: Request, __: str) -> Response:
+        return Response(200, {"data": self.store.catalog()["knowledgebases"]})
+
+
+def _int(text: str | None, default: int | None) -> Any:
+    return int(text) if text is not None and re.fullmatch(r"-?\d+", text) else default
+
+
+def _summary(assistant: dict[str, Any]) -> dict[str, Any]:
+    return {k: assistant.get(k) for k in ("id", "name", "status", "type", "mode")}
+
+
+ROUTES: list[tuple[tuple[str, ...], str, Handler]] = [
+    (("GET", "HEAD"), r"/api/user/assistants/get", Api.list_assistants),
+    (("POST",), r"/api/user/assistant", Api.create),
+    (
+        ("PUT", "PATCH", "DELETE"),
+        r"/api/user/assistant/([^/]+)",
+        lambda api, r, i: api.delete(r, i) if r.method == "DELETE" else api.update(r, i),
+    ),
+    (("GET",), r"/api/user/assistants/voices", Api.voices),
+    (("GET",), r"/api/user/assistants/languages", Api.languages),
+    (("GET",), r"/api/user/assistants/models", Api.models),
+    (("GET",), r"/api/user/assistants/phone-numbers", Api.phone_numbers),
+    (("GET",), r"/api/user/assistants/(synthesizer|transcriber)-providers", Api.providers),
+    (("GET",), r"/api/user/tools", Api.tools),
+    (("GET",), r"/api/user/knowledgebases", Api.knowledgebases),
+]
+
+
+@dataclass
+class Behaviour:
+    """Everything about the server that is not the API itself."""
+
+    latency_ms: int = 0
+    faults: Faults = field(default_factory=Faults)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    access_log: bool = False
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "gloriagent-emulator"
+    sys_version = ""
+    api: Api
+    behaviour: Behaviour
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without NODELAY, Nagle's algorithm and the client's
+        # delayed ACK add ~40 ms to every keep-alive response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    def _handle(self) -> None:
+        request = self._read_request()
+        if self.behaviour.latency_ms:
+            time.sleep(self.behaviour.latency_ms / 1000)
+        verdict = self.behaviour.limiter.hit(self.headers.get("Authorization") or self.client_address[0])
+        if verdict is not None and not verdict.allowed:
+            self._send(
+                Response(429, {"message": "Too Many Attempts."}, {"Retry-After": str(verdict.retry_after)}),
+                verdict,
+            )
+            return
+        if not self.api.authorised(self.headers.get("Authorization")):
+            self._send(self._unauthenticated(request), verdict)
+            return
+        fault = self.behaviour.faults.draw()
+        if fault is Fault.RESET_BEFORE:
+            self._reset()
+            return
+        if fault is Fault.ERROR:
+            message = "Assistant update failed" if request.method in ("PUT", "PATCH") else "Server Error"
+            self._send(Response(500, {"message": message}), verdict)
+            return
+        response = self._dispatch(request)
+        if fault is Fault.RESET_AFTER:
+            self._reset()
+            return
+        self._send(response, verdict)
+
+    def _dispatch(self, request: Request) -> Response:
+        try:
+            return self.api.route(request)
+        except Invalid as invalid:
+            if not request.wants_json:  # Laravel redirects back with the errors in the session
+                return Response(302, "<html><body>Redirecting...</body></html>", {"Location": "/"})
+            return Response(422, invalid.body())
+
+    def _unauthenticated(self, request: Request) -> Response:
+        if request.wants_json:
+            return Response(401, {"message": "Unauthenticated."})
+        return Response(302, "<html><body>Redirecting to /login</body></html>", {"Location": "/login"})
+
+    def _read_request(self) -> Request:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            body = {}  # Laravel reads an unparsable JSON body as no input at all
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        wants_json = "json" in (self.headers.get("Accept") or "")
+        return Request(self.command, parts.path.rstrip("/") or "/", query, body, wants_json)
+
+    def _send(self, response: Response, verdict: Verdict | None) -> None:
+        is_json = not isinstance(response.body, str)
+        payload = (json.dumps(response.body) if is_json else response.body).encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json" if is_json else "text/html; charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        if verdict is not None:
+            self.send_header("X-RateLimit-Limit", str(verdict.limit))
+            self.send_header("X-RateLimit-Remaining", str(verdict.remaining))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset and no response."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.behaviour.access_log:
+            sys.stderr.write(
+                f"{self.address_string()} {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}\n"
+            )

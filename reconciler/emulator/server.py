@@ -1,0 +1,119 @@
+"""Running the emulator: as a foreground server (``reconciler emulator serve``), or on a free loopback port in a
+background thread (``running_emulator``, used by ``--emulator`` and the tests).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Literal
+
+from reconciler.emulator.app import Api, Behaviour, RequestHandler
+from reconciler.emulator.assistants import Assistants, ReadShape
+from reconciler.emulator.catalog import DEMO_ASSISTANTS, catalog
+from reconciler.emulator.faults import Faults, RateLimiter
+from reconciler.emulator.store import Store
+
+#: Where ``--emulator`` keeps its state, relative to the working directory (git-ignored).
+EMBEDDED_STATE = Path(".reconciler") / "emulator.sqlite"
+DEFAULT_TOKEN = "emulator-token"
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    seed: Literal["demo", "empty"] = "demo"
+    state: Path | None = None  # None: a temporary file, gone when the emulator stops
+    token: str = DEFAULT_TOKEN
+    read_mode: Literal["read", "symmetric"] = "read"
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    reset_rate: float = 0.0
+    rate_limit: int = 0  # requests a minute per token; 0: unlimited
+    fault_seed: int = 0
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: any free port
+    access_log: bool = False
+
+
+def open_store(path: Path, seed: Literal["demo", "empty"]) -> Store:
+    """Open the state file; a new one gets the catalog and, for ``demo``, the demo assistants."""
+    store = Store(path)
+    with store.transaction():
+        if store.is_new():
+            store.set_catalog(catalog())
+            for body in DEMO_ASSISTANTS if seed == "demo" else []:
+                rules = Assistants(store.catalog(), store.all())
+                created = rules.create(body, store.now())
+                store.insert(created)
+    return store
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, options: EmulatorOptions, store: Store) -> None:
+        api = Api(store, options.token, ReadShape() if options.read_mode == "read" else None)
+        behaviour = Behaviour(
+            latency_ms=options.latency_ms,
+            faults=Faults(options.error_rate, options.reset_rate, options.fault_seed),
+            limiter=RateLimiter(options.rate_limit),
+            access_log=options.access_log,
+        )
+        handler = type("BoundHandler", (RequestHandler,), {"api": api, "behaviour": behaviour})
+        super().__init__((options.host, options.port), handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}/api"
+
+
+@contextmanager
+def running_emulator(options: EmulatorOptions | None = None) -> Iterator[str]:
+    """Serve in a background thread; yields the base URL (``http://127.0.0.1:PORT/api``)."""
+    options = options or EmulatorOptions()
+    with tempfile.TemporaryDirectory(prefix="gloriagent-emulator-") as scratch:
+        store = open_store(options.state or Path(scratch) / "state.sqlite", options.seed)
+        server = EmulatorServer(options, store)
+        thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+        thread.start()
+        try:
+            yield server.url
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            store.close()
+
+
+@contextmanager
+def embedded() -> Iterator[tuple[str, str]]:
+    """The ``--emulator`` backend: demo data kept in ``.reconciler/`` so that state moves between commands.
+
+    Yields the base URL and the token to use.
+    """
+    _ignore_folder(EMBEDDED_STATE.parent)
+    with running_emulator(EmulatorOptions(state=EMBEDDED_STATE)) as url:
+        yield url, DEFAULT_TOKEN
+
+
+def _ignore_folder(folder: Path) -> None:
+    """Keep the local state out of git in any repository, not only this one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / ".gitignore"
+    if not marker.exists():
+        marker.write_text("# local state of reconciler --emulator\n*\n")
+
+
+def serve(options: EmulatorOptions) -> EmulatorServer:
+    """A server bound and ready; the caller runs ``serve_forever`` (the CLI, until Ctrl-C)."""
+    state = options.state or EMBEDDED_STATE
+    if state == EMBEDDED_STATE:
+        _ignore_folder(state.parent)
+    return EmulatorServer(options, open_store(state, options.seed))
