@@ -19,6 +19,9 @@ from reconciler import __version__
 from reconciler.desired import load_directory
 from reconciler.errors import FilesInvalid, ReconcilerError
 from reconciler.files import environment
+from reconciler.output import ProgressLine, Redactor, wants_colour
+from reconciler.render import Style, render_json, render_markdown, render_text
+from reconciler.session import connect
 from reconciler.spec import json_schema
 
 DIR_OPTION = click.option(
@@ -48,6 +51,65 @@ def validate(directory: Path, no_env: bool) -> int:
     note = " (placeholders not resolved: --no-env)" if no_env else ""
     click.echo(f"{directory}: {count} assistant file{'s' if count != 1 else ''} valid{note}")
     return 0
+
+
+def api_options(command: Any) -> Any:
+    command = click.option(
+        "--emulator", is_flag=True, help="Use the embedded emulator (demo data, state in .reconciler/)."
+    )(command)
+    return click.option(
+        "--api-url",
+        metavar="URL",
+        help="API base URL.  [default: $GLORIA_API_URL or https://app.gloriagent.ai/api]",
+    )(command)
+
+
+TARGET_OPTION = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KEY",
+    help="Only this assistant (a file key; globs allowed). Repeatable.",
+)
+
+
+@cli.command()
+@DIR_OPTION
+@TARGET_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Also save the plan as JSON (for apply)."
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@api_options
+def plan(
+    directory: Path,
+    targets: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    emulator: bool,
+    api_url: str | None,
+) -> int:
+    """Read the platform and show what apply would change."""
+    state = load_directory(directory, environ=environment())
+    progress = ProgressLine(sys.stderr, "reading the platform")
+    with connect(emulator=emulator, api_url=api_url) as session:
+        result = session.plan(state, targets, progress)
+    progress.close()
+    stream = Redactor(sys.stdout, state.secrets | {session.token})
+    if fmt == "json":
+        render_json(result, stream)
+    elif fmt == "markdown":
+        render_markdown(result, stream)
+    else:
+        render_text(result, stream, Style(colour=wants_colour(sys.stdout)))
+    if out is not None:
+        with out.open("w") as saved:
+            render_json(result, Redactor(saved, state.secrets | {session.token}))
+    return 2 if detailed_exitcode and result.has_changes else 0
 
 
 @cli.command()

@@ -8,6 +8,7 @@ no tags beyond the core ones, no merge keys, and a budget on values so that an a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -48,6 +49,7 @@ class SourceFile:
     secret_paths: frozenset[Path_] = frozenset()
     secrets: frozenset[str] = frozenset()
     placeholders: frozenset[Path_] = frozenset()
+    digest: str = ""  # of the file's bytes (placeholders, not secret values): ties a saved plan to its files
 
     def line_of(self, path: Path_) -> int:
         """Line of the value at ``path``, or of its nearest ancestor that has one."""
@@ -304,6 +306,7 @@ def _parse(
         secret_paths=frozenset(builder.secret_paths),
         secrets=frozenset(builder.secrets),
         placeholders=frozenset(builder.placeholders),
+        digest=hashlib.sha256(raw).hexdigest(),
     )
     return source, builder.problems
 

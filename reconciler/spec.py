@@ -8,6 +8,8 @@ A field the file leaves out stays out of ``model_fields_set``: the plan needs to
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -223,6 +225,35 @@ NULLABLE: frozenset[str] = frozenset(
         "webhook_url",
         "min_interrupt_words",
     }
+)
+
+
+def _kind(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _kind(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _kind(inner)
+    if origin is Literal:
+        return "str"
+    return origin.__name__ if origin in (list, dict) else str(annotation.__name__)
+
+
+#: The JSON kind of each API field: ``str``, ``int``, ``float``, ``bool``, ``list`` or ``dict``.
+FIELD_KINDS: dict[str, str] = {
+    name: _kind(AssistantSpec.model_fields[name].annotation) for name in API_FIELDS
+}
+#: Fields a missing key clears (contract: nullable → null, list → [], variables → {}), with their empty value.
+CLEARED_TO: dict[str, Any] = {
+    **dict.fromkeys(NULLABLE),
+    **{name: [] for name, kind in FIELD_KINDS.items() if kind == "list"},
+    "variables": {},
+}
+#: Mode-specific settings the API resets on a mode change unless the same body sets them.
+RESET_BY_MODE_CHANGE: frozenset[str] = frozenset(
+    {name for name in MODE_ONLY if name in API_FIELDS}
+    | {"synthesizer_provider_id", "transcriber_provider_id"}
 )
 
 

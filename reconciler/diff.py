@@ -1,0 +1,180 @@
+"""PURE: a file's canonical values x one remote assistant → the field changes and the minimal request body.
+
+The rules (reconciler-contract.md "Files", gloriagent-api.md "Update fields"):
+- managed fields: those the file declares, plus those it leaves out that can be cleared (nullable → null,
+  list → [], variables → {}) and that the platform returns; never ``ignore_changes``, never the other mode's;
+- only changed fields go in the body; lists and objects whole, because the API replaces them whole;
+- a mode change resets the mode's settings on the platform, so every mode-specific field the file declares is
+  sent with it, changed or not;
+- write-only fields (the platform does not return them) can't be compared. Like kubectl's last-applied
+  annotation, a record of what was last sent (a keyed digest per field) is kept on the assistant under one
+  reserved ``variables`` key; a field is sent when its digest differs from the record, or the record is gone.
+  The record is written only when the file declares a write-only field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.remote import RECORD_KEY, RemoteAssistant, applies_to_mode
+from reconciler.spec import API_FIELDS, CLEARED_TO, RESET_BY_MODE_CHANGE
+
+#: Lists whose order means nothing to the API (sets of ids, tools, schema items).
+UNORDERED = frozenset({"tool_ids", "secondary_language_ids", "tools", "post_call_schema"})
+#: Tolerance for numbers: the API stores decimals; 0.7 and "0.70" are the same setting.
+EPSILON = 1e-9
+SIGNIFICANT_DIGITS = 9
+
+Digest = Callable[[str, Any], str]
+
+REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
+REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
+REASON_MODE = "re-sent: changing mode resets it on the platform"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+    before_known: bool = True
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Diff:
+    changes: tuple[FieldChange, ...]
+    body: dict[str, Any]
+    record: dict[str, str] | None = None  # the bookkeeping the body writes, if any
+    unobservable: tuple[str, ...] = field(default=())  # write-only fields with no way to keep a record
+
+    @property
+    def empty(self) -> bool:
+        return not self.body
+
+
+def same(field_name: str, desired: Any, current: Any) -> bool:
+    """Equal as the API means it: order-free sets, numbers within EPSILON, 1 == 1.0."""
+    if desired == current and type(desired) is type(current):
+        return True
+    if desired is None or current is None:
+        return False
+    unordered = field_name in UNORDERED
+    result = DeepDiff(
+        current,
+        desired,
+        ignore_order=unordered,
+        ignore_numeric_type_changes=True,
+        # DeepDiff applies math_epsilon only without ignore_order; there significant_digits does the job
+        math_epsilon=None if unordered else EPSILON,
+        significant_digits=SIGNIFICANT_DIGITS if unordered else None,
+    )
+    return not result
+
+
+def managed_values(
+    declared: Mapping[str, Any], ignore: Iterable[str], mode: str | None, observed: frozenset[str]
+) -> dict[str, Any]:
+    """Every field this file manages on an existing assistant, with the value it wants there."""
+    ignored = set(ignore)
+    values: dict[str, Any] = {}
+    for name in API_FIELDS:
+        if name in ignored or not applies_to_mode(name, mode):
+            continue
+        if name in declared:
+            values[name] = declared[name]
+        elif name in CLEARED_TO and name in observed:
+            values[name] = CLEARED_TO[name]
+    return values
+
+
+def diff_update(
+    declared: Mapping[str, Any], ignore: Iterable[str], current: RemoteAssistant, digest: Digest
+) -> Diff:
+    mode = declared.get("mode", current.mode)
+    wanted = managed_values(declared, ignore, mode, current.observed)
+    changes = [
+        FieldChange(name, current.fields.get(name), value)
+        for name, value in wanted.items()
+        if name in current.observed and not same(name, value, current.fields.get(name))
+    ]
+    if any(c.path == "mode" for c in changes):
+        changes += _mode_resends(wanted, declared, changes, current)
+    write_only = {n: v for n, v in wanted.items() if n not in current.observed}
+    record, pending, unobservable = _write_only(write_only, current, digest)
+    changes += [
+        FieldChange(n, None, write_only[n], before_known=False, reason=REASON_WRITE_ONLY) for n in pending
+    ]
+    changes = _dedupe(changes)
+    body = {c.path: c.after for c in changes}
+    if record is not None and (pending or "variables" in body):
+        body["variables"] = {**_user_variables(wanted, current), RECORD_KEY: encode_record(record)}
+    return Diff(tuple(changes), body, record if "variables" in body else None, tuple(unobservable))
+
+
+def _mode_resends(
+    wanted: Mapping[str, Any],
+    declared: Mapping[str, Any],
+    changes: list[FieldChange],
+    current: RemoteAssistant,
+) -> list[FieldChange]:
+    changed = {c.path for c in changes}
+    return [
+        FieldChange(name, current.fields.get(name), wanted[name], name in current.observed, REASON_MODE)
+        for name in sorted(RESET_BY_MODE_CHANGE)
+        if name in declared and name in wanted and name not in changed
+    ]
+
+
+def _write_only(
+    values: Mapping[str, Any], current: RemoteAssistant, digest: Digest
+) -> tuple[dict[str, str] | None, list[str], list[str]]:
+    """(record to write, fields to send, fields that can't be tracked)."""
+    if not values:
+        return None, [], []
+    if "variables" not in current.observed:  # nowhere to keep a record: send them every time
+        return None, sorted(values), sorted(values)
+    record = {name: digest(name, value) for name, value in sorted(values.items())}
+    last = (current.record or {}).get("fields", {})
+    pending = [name for name, value in record.items() if last.get(name) != value]
+    return record, pending, []
+
+
+def _user_variables(wanted: Mapping[str, Any], current: RemoteAssistant) -> dict[str, Any]:
+    if "variables" in wanted:
+        return dict(wanted["variables"] or {})
+    return dict(current.fields.get("variables") or {})
+
+
+def _dedupe(changes: list[FieldChange]) -> list[FieldChange]:
+    seen: dict[str, FieldChange] = {}
+    for change in changes:
+        seen.setdefault(change.path, change)
+    order = {name: i for i, name in enumerate(API_FIELDS)}
+    return sorted(seen.values(), key=lambda c: order.get(c.path, len(order)))
+
+
+def encode_record(fields: Mapping[str, str]) -> str:
+    """The bookkeeping as the string value ``variables`` requires."""
+    return json.dumps({"v": 1, "fields": dict(fields)}, sort_keys=True, separators=(",", ":"))
+
+
+def diff_create(declared: Mapping[str, Any], observed: frozenset[str], digest: Digest) -> Diff:
+    """A create sends everything the file declares (ignore_changes included: it needs a first value).
+
+    Fields that no assistant of the account has been seen to return get a record, so that the first plan after
+    the create knows what was sent.
+    """
+    mode = declared.get("mode")
+    body = {n: v for n, v in declared.items() if n in API_FIELDS and applies_to_mode(n, mode)}
+    unseen = {n: v for n, v in body.items() if n not in observed}
+    record = {n: digest(n, v) for n, v in sorted(unseen.items())} if unseen else None
+    changes = tuple(FieldChange(n, None, v, before_known=False) for n, v in body.items())
+    if record is not None:
+        body["variables"] = {**dict(body.get("variables") or {}), RECORD_KEY: encode_record(record)}
+    return Diff(changes, body, record)

@@ -1,0 +1,203 @@
+"""Planning: the desired state x what the platform returned → a Plan.
+
+Reading goes through ``Client``; everything after the read is pure (matching, normalising, diffing), so the
+same functions serve ``plan``, the stale check of a saved plan and the verification after ``apply``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.client import Client
+from reconciler.desired import DesiredAssistant, DesiredState
+from reconciler.diff import Diff, Digest, diff_create, diff_update
+from reconciler.errors import FilesInvalid, Problem, UsageError
+from reconciler.files import display_path
+from reconciler.plan import Change, Plan
+from reconciler.remote import RemoteAssistant, canonical, normalise
+from reconciler.spec import API_FIELDS, NAME_KEYS
+
+CREATE_REQUIRES = (
+    "name",
+    "voice_id",
+    "language_id",
+    "type",
+    "mode",
+    "timezone",
+    "initial_message",
+    "system_prompt",
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """The platform's assistants, normalised, with the fields the API was seen to return."""
+
+    assistants: tuple[RemoteAssistant, ...]
+
+    @property
+    def observed(self) -> frozenset[str]:
+        return frozenset().union(*(a.observed for a in self.assistants))
+
+    def by_id(self, assistant_id: int) -> RemoteAssistant | None:
+        return next((a for a in self.assistants if a.id == assistant_id), None)
+
+    def named(self, name: str) -> list[RemoteAssistant]:
+        return [a for a in self.assistants if a.name == name]
+
+
+def read_account(client: Client, progress: Callable[[int, int], None] | None = None) -> Account:
+    return Account(tuple(normalise(item) for item in client.list_assistants(progress)))
+
+
+def keyed_digest(secret: str) -> Digest:
+    """Digests for the last-applied record, keyed so that a record never reveals a low-entropy value."""
+
+    def digest(field: str, value: Any) -> str:
+        message = f"{field}={json.dumps(value, sort_keys=True, separators=(',', ':'))}".encode()
+        return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:16]
+
+    return digest
+
+
+def select(state: DesiredState, targets: Sequence[str]) -> list[DesiredAssistant]:
+    """The assistants named by ``--target`` (globs allowed); all of them without it."""
+    if not targets:
+        return list(state.assistants)
+    for pattern in targets:
+        if not any(fnmatch.fnmatchcase(a.key, pattern) for a in state.assistants):
+            raise UsageError(f"--target {pattern!r} matches no file in {state.directory}")
+    return [a for a in state.assistants if any(fnmatch.fnmatchcase(a.key, p) for p in targets)]
+
+
+def desired_values(assistant: DesiredAssistant) -> dict[str, Any]:
+    """The file's declared API fields, as the API would store them."""
+    declared = assistant.spec.declared()
+    return {name: canonical(name, declared[name]) for name in API_FIELDS if name in declared}
+
+
+def build_plan(
+    state: DesiredState,
+    account: Account,
+    *,
+    digest: Digest,
+    targets: Sequence[str] = (),
+    account_id: str = "",
+) -> Plan:
+    selected = select(state, targets)
+    problems: list[Problem] = []
+    changes: list[Change] = []
+    bound = {a.spec.id: a for a in state.assistants if a.spec.id is not None}
+    for assistant in selected:
+        result = _plan_one(assistant, account, bound, digest)
+        (problems if isinstance(result, Problem) else changes).append(result)  # type: ignore[arg-type]
+    if problems:
+        raise FilesInvalid(problems, len(state.assistants))
+    return Plan.of(changes, account=account_id, files=files_digest(state))
+
+
+def _plan_one(
+    assistant: DesiredAssistant, account: Account, bound: dict[int, DesiredAssistant], digest: Digest
+) -> Change | Problem:
+    names = [k for k in NAME_KEYS if k in assistant.spec.model_fields_set]
+    if names:
+        return _problem(
+            assistant,
+            names[0],
+            f"name references ({', '.join(names)}) are not resolved yet; use the *_id fields",
+        )
+    target = _match(assistant, account, bound)
+    if isinstance(target, Problem):
+        return target
+    values = desired_values(assistant)
+    if target is None:
+        missing = _missing_for_create(values)
+        if missing:
+            return _problem(
+                assistant,
+                "",
+                f"{assistant.spec.name!r} is not on the platform, so creating it needs: {', '.join(missing)}",
+            )
+        return _change(assistant, "create", None, diff_create(values, account.observed, digest))
+    ignore = assistant.spec.ignore_changes or ()
+    result = diff_update(values, ignore, target, digest)
+    return _change(assistant, "noop" if result.empty else "update", target, result)
+
+
+def _match(
+    assistant: DesiredAssistant, account: Account, bound: dict[int, DesiredAssistant]
+) -> RemoteAssistant | Problem | None:
+    spec = assistant.spec
+    if spec.id is not None:
+        found = account.by_id(spec.id)
+        return found or _problem(assistant, "id", f"no assistant with id {spec.id} on the platform")
+    name = (spec.name or "").strip()
+    candidates = account.named(name)
+    if len(candidates) > 1:
+        ids = ", ".join(str(c.id) for c in candidates)
+        return _problem(
+            assistant,
+            "name",
+            f"{len(candidates)} assistants on the platform are named {name!r} (ids {ids}); add id: to say which",
+        )
+    if candidates and candidates[0].id in bound:
+        other = bound[candidates[0].id].source.file
+        return _problem(assistant, "name", f"matches assistant {candidates[0].id}, which {other} binds by id")
+    return candidates[0] if candidates else None
+
+
+def _missing_for_create(values: dict[str, Any]) -> list[str]:
+    model = "llm_model_id" if values.get("mode") == "pipeline" else "multimodal_model_id"
+    return [name for name in (*CREATE_REQUIRES, model) if values.get(name) is None]
+
+
+def _problem(assistant: DesiredAssistant, field: str, message: str) -> Problem:
+    source = assistant.source
+    return Problem(source.file, source.line_of((field,)) if field else 1, field, message)
+
+
+def _change(assistant: DesiredAssistant, action: str, target: RemoteAssistant | None, result: Diff) -> Change:
+    notes: tuple[str, ...] = ()
+    if result.unobservable:
+        fields = ", ".join(result.unobservable)
+        notes = (
+            f"{fields}: not returned by the API and no variables to keep a record in; sent on every apply",
+        )
+    return Change(
+        key=assistant.key,
+        file=assistant.source.file,
+        action=action,
+        id=target.id if target else None,
+        name=(assistant.spec.name or (target.name if target else None)),
+        body=result.body,
+        fields=result.changes,
+        fingerprint=target.fingerprint if target else None,
+        secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
+        notes=notes,
+    )
+
+
+def files_digest(state: DesiredState) -> str:
+    """A digest of the files as written (``${NAME}``, not secret values), to tie a saved plan to its files."""
+    parts = sorted((a.key, a.source.digest) for a in state.assistants)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+def account_digest(api_url: str, token: str) -> str:
+    return hashlib.sha256(f"{api_url.rstrip('/')}\n{token}".encode()).hexdigest()[:16]
+
+
+def changed_assistants(plan: Plan, account: Account) -> Iterable[Change]:
+    """The planned changes whose assistant is no longer what the plan saw."""
+    for change in plan.changes:
+        if change.id is None or change.action == "noop":
+            continue
+        current = account.by_id(change.id)
+        if current is None or current.fingerprint != change.fingerprint:
+            yield change

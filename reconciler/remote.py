@@ -1,0 +1,148 @@
+"""The one normaliser: the API's read shape and a file's values both become the canonical shape, so that plan,
+stale-plan checks and post-apply verification compare like with like (gloriagent-api.md, "read shape ≠ write shape").
+
+Canonical means: what the API would store after a write. Numbers are numbers (the list returns ``"0.7"``),
+booleans are booleans (it returns ``0``/``1``), built-in tools are flat (it nests them under ``data``),
+``"boolean"`` is ``"bool"``, strings are trimmed with ``""`` as ``null`` (Laravel's input middleware does that
+on write), and an empty ``variables`` is ``{}`` (PHP reads an empty object back as ``[]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.spec import API_FIELDS, FIELD_KINDS, MODE_ONLY, RESERVED_VARIABLE_PREFIX
+
+#: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
+RECORD_KEY = RESERVED_VARIABLE_PREFIX
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+_TOOL_BOOLEANS = frozenset({"custom"})
+
+
+def canonical(field: str, value: Any) -> Any:
+    """A value of ``field`` as the API stores it, whichever shape it arrived in."""
+    if value is None:
+        return None
+    kind = FIELD_KINDS.get(field)
+    if field == "tools":
+        return [_tool(item) for item in value] if isinstance(value, list) else value
+    if field == "post_call_schema":
+        return [_schema_item(item) for item in value] if isinstance(value, list) else value
+    if field == "variables":
+        return _variables(value)
+    if kind == "list":
+        return [_number(v, integer=True) for v in value] if isinstance(value, list) else value
+    return _scalar(kind, value)
+
+
+def _scalar(kind: str | None, value: Any) -> Any:
+    if kind == "str":
+        return _text(value)
+    if kind in ("int", "float"):
+        return _number(value, integer=kind == "int")
+    if kind == "bool":
+        return _boolean(value)
+    return value
+
+
+def _text(value: Any) -> Any:
+    return (value.strip() or None) if isinstance(value, str) else value
+
+
+def _number(value: Any, *, integer: bool) -> Any:
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, float) and integer and value.is_integer():
+        return int(value)
+    return value
+
+
+def _boolean(value: Any) -> Any:
+    if value in (0, 1, "0", "1") and not isinstance(value, bool | float):
+        return value in (1, "1")
+    return value
+
+
+def _tool(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    flat = {k: v for k, v in item.items() if k != "data"}
+    if isinstance(item.get("data"), dict):
+        flat.update(item["data"])  # read shape: {"type": ..., "data": {...}}
+    result: dict[str, Any] = {}
+    for key, value in flat.items():
+        value = _boolean(value) if key in _TOOL_BOOLEANS else _text(value)
+        if value is not None:  # a tool object is replaced whole: an absent key and null are the same
+            result[key] = value
+    return result
+
+
+def _schema_item(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    result = {k: _text(v) for k, v in item.items()}
+    if result.get("type") == "boolean":
+        result["type"] = "bool"
+    return result
+
+
+def _variables(value: Any) -> Any:
+    if value == []:
+        return {}
+    return {k: _text(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+
+def applies_to_mode(field: str, mode: str | None) -> bool:
+    """False for a field of the other engine mode, which is never managed (and reads back as null)."""
+    modes = MODE_ONLY.get(field)
+    return modes is None or mode is None or mode in modes
+
+
+@dataclass(frozen=True)
+class RemoteAssistant:
+    """One assistant as the list endpoint returned it, normalised."""
+
+    id: int
+    name: str | None
+    mode: str | None
+    fields: dict[str, Any]  # canonical values of the API fields the item carried, for its mode
+    observed: frozenset[str]  # API fields the item carried at all: the others are write-only
+    record: dict[str, Any] | None  # the reconciler's bookkeeping, if any
+    fingerprint: str  # changes whenever anything in the item changes (for stale-plan checks)
+
+
+def normalise(item: dict[str, Any]) -> RemoteAssistant:
+    mode = _text(item.get("mode"))
+    observed = frozenset(f for f in API_FIELDS if f in item)
+    fields = {f: canonical(f, item[f]) for f in observed if applies_to_mode(f, mode)}
+    record = None
+    variables = fields.get("variables")
+    if isinstance(variables, dict) and RECORD_KEY in variables:
+        record = _parse_record(variables.pop(RECORD_KEY))
+    return RemoteAssistant(
+        id=int(item["id"]),
+        name=_text(item.get("name")),
+        mode=mode,
+        fields=fields,
+        observed=observed,
+        record=record,
+        fingerprint=fingerprint(item),
+    )
+
+
+def _parse_record(text: Any) -> dict[str, Any] | None:
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None  # a damaged record counts as none: the fields it covered are sent again
+    return record if isinstance(record, dict) else None
+
+
+def fingerprint(item: dict[str, Any]) -> str:
+    """A short digest of everything the API returned for one assistant."""
+    data = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]

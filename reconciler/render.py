@@ -1,0 +1,159 @@
+"""Renderers over one Plan, each writing to a given stream: text (like Terraform's), markdown (a PR comment),
+JSON (the contract's plan format). Values go through ``Change.masked``, so no renderer can print a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reconciler.diff import FieldChange
+from reconciler.plan import Change, Plan
+
+
+class Writer(Protocol):
+    """Where a renderer writes: any text stream (a file, stdout, the CLI's redacting wrapper)."""
+
+    def write(self, text: str, /) -> int: ...
+
+
+MARKER = "<!-- reconciler-plan -->"
+MARKDOWN_LIMIT = 60_000
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "noop": "="}
+_COLOUR = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m"}
+_RESET = "\033[0m"
+_LONG = 60
+
+
+@dataclass(frozen=True)
+class Style:
+    colour: bool = False
+
+    def paint(self, symbol: str, text: str) -> str:
+        return f"{_COLOUR[symbol]}{text}{_RESET}" if self.colour and symbol in _COLOUR else text
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary
+    return f"{s['create']} to create, {s['update']} to update, {s['delete']} to delete, {s['noop']} unchanged"
+
+
+def value_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _is_long(value: Any) -> bool:
+    return isinstance(value, str) and ("\n" in value or len(value) > _LONG)
+
+
+def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
+    """One field change as lines: ``path: before → after``, or a line diff for long text."""
+    before = change.masked(item.before, item.path)
+    after = change.masked(item.after, item.path)
+    note = f"  # {item.reason}" if item.reason else ""
+    if change.action == "create":
+        yield f"+ {item.path}: {value_text(after)}"
+        return
+    if item.before_known and (_is_long(before) or _is_long(after)):
+        yield f"~ {item.path}:{note}"
+        old, new = (before or "").splitlines(), (after or "").splitlines()
+        for line in difflib.unified_diff(old, new, lineterm="", n=1):
+            if not line.startswith(("---", "+++")):
+                yield f"    {line}"
+        return
+    shown = value_text(before) if item.before_known else "(not returned by the API)"
+    yield f"~ {item.path}: {shown} → {value_text(after)}{note}"
+
+
+def heading(change: Change) -> str:
+    name = f' "{change.name}"' if change.name else ""
+    ident = f" (id {change.id})" if change.id is not None else ""
+    return f"{SYMBOL[change.action]} {change.action} {change.key}{name}{ident}"
+
+
+def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
+    style = style or Style()
+    if not plan.has_changes:
+        stream.write(f"No changes. The platform matches the files ({len(plan.changes)} assistants).\n")
+        return
+    stream.write("reconciler will make these changes:\n\n")
+    for change in plan.changes:
+        if change.action == "noop":
+            continue
+        symbol = SYMBOL[change.action]
+        stream.write(style.paint(symbol, f"  {heading(change)}") + f"    {change.file or ''}\n")
+        for item in change.fields:
+            for line in field_lines(change, item):
+                stream.write(style.paint(line[0], f"      {line}") + "\n")
+        for note in change.notes:
+            stream.write(f"      note: {note}\n")
+        stream.write("\n")
+    stream.write(f"Plan: {summary_line(plan)}.\n")
+
+
+def render_json(plan: Plan, stream: Writer) -> None:
+    json.dump(plan.data(), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def _md_section(change: Change) -> str:
+    count = len(change.fields)
+    title = f"{SYMBOL[change.action]} {change.action} <code>{_md(change.key)}</code>"
+    if change.name:
+        title += f" — {_md(change.name)}"
+    lines = [line for item in change.fields for line in field_lines(change, item)]
+    lines += [f"# note: {note}" for note in change.notes]
+    body = "\n".join(lines).replace("```", "'''")
+    return f"<details><summary>{title} ({count} field{'s' if count != 1 else ''})</summary>\n\n```diff\n{body}\n```\n</details>\n"
+
+
+def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) -> None:
+    """A PR comment: a summary table, then one collapsible section per assistant, all under ``limit``.
+
+    A plan too big for that keeps as many sections as fit; a table too big becomes a list of keys per action.
+    """
+    changed = [c for c in plan.changes if c.action != "noop"]
+    text = f"{MARKER}\n### reconciler plan: {summary_line(plan)}\n\n"
+    if not changed:
+        stream.write(text + "No changes: the platform matches the files.\n")
+        return
+    table = _md_table(changed)
+    text += table if len(text) + len(table) < limit // 2 else _md_key_list(changed)
+    shown = 0
+    for change in changed:
+        section = _md_section(change)
+        if len(text) + len(section) > limit - 200:
+            break
+        text += section
+        shown += 1
+    if shown < len(changed):
+        text += f"\n… {len(changed) - shown} more assistants are not shown here; the JSON plan has every change.\n"
+    stream.write(text)
+
+
+def _md_table(changed: list[Change]) -> str:
+    rows = ["| action | key | name | id | fields |", "|---|---|---|---|---|"]
+    for c in changed:
+        fields = ", ".join(f"`{f.path}`" for f in c.fields[:8]) + (" …" if len(c.fields) > 8 else "")
+        rows.append(
+            f"| {SYMBOL[c.action]} {c.action} | `{_md(c.key)}` | {_md(c.name or '')} | {c.id or ''} | {fields} |"
+        )
+    return "\n".join(rows) + "\n\n"
+
+
+def _md_key_list(changed: list[Change]) -> str:
+    text = ""
+    for action in ("create", "update", "delete"):
+        keys = [c.key for c in changed if c.action == action]
+        if keys:
+            listed = ", ".join(f"`{_md(k)}`" for k in keys[:50])
+            more = f" and {len(keys) - 50} more" if len(keys) > 50 else ""
+            text += f"- **{action}** ({len(keys)}): {listed}{more}\n"
+    return text + "\n"
