@@ -107,8 +107,10 @@ def diff_update(
         changes += _mode_resends(wanted, declared, changes, current)
     write_only = {n: v for n, v in wanted.items() if n not in current.observed}
     record, pending, unobservable = _write_only(write_only, current, digest)
+    last = (current.record or {}).get("fields", {})
     changes += [
-        FieldChange(n, None, write_only[n], before_known=False, reason=REASON_WRITE_ONLY) for n in pending
+        FieldChange(n, None, write_only[n], False, REASON_CHANGED if n in last else REASON_NEW)
+        for n in pending
     ]
     changes = _dedupe(changes)
     body = {c.path: c.after for c in changes}
