@@ -93,6 +93,7 @@ class Client:
     ) -> None:
         if not token:
             raise ReconcilerError("GLORIA_API_TOKEN is not set: export the API key of the account first")
+        self._token = token
         self.writable = writable
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()
@@ -195,7 +196,12 @@ class Client:
             if _retryable(response.status_code) and not last:
                 self.retry.sleep(self.retry.delay(attempt, _retry_after(response)))
                 continue
-            return _result(method, path, response)
+            try:
+                return _result(method, path, response)
+            except ApiError as error:  # a server could echo the credential back in its message
+                raise ApiError(
+                    str(error).replace(self._token, "(sensitive)"), status=error.status, errors=error.errors
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

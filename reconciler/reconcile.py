@@ -127,7 +127,35 @@ def _plan_one(
         return _change(assistant, "create", None, diff_create(values, account.observed, digest))
     ignore = assistant.spec.ignore_changes or ()
     result = diff_update(values, ignore, target, digest)
+    conflict = _conflict_after_update(target, result.body)
+    if conflict:
+        return _problem(assistant, *conflict)
     return _change(assistant, "noop" if result.empty else "update", target, result)
+
+
+def _conflict_after_update(current: RemoteAssistant, body: dict[str, Any]) -> tuple[str, str] | None:
+    """Rules the API checks on the merged state, where the file's half of the pair is left as it is.
+
+    The file alone looked valid, but the platform keeps a value the update would contradict, so the API would
+    answer 422; saying so at plan time names the file and the way out.
+    """
+    merged = {**current.fields, **body}
+    if "webhook_url" in body and merged.get("is_webhook_active") is True and not merged.get("webhook_url"):
+        return "webhook_url", (
+            "this plan clears webhook_url, but is_webhook_active is true on the platform and the file leaves it "
+            "as it is; set is_webhook_active: false, or set webhook_url"
+        )
+    if "mode" in body and merged.get("mode") != "pipeline" and merged.get("allow_interruptions") is False:
+        return "mode", (
+            f"allow_interruptions is false on the platform, which {merged.get('mode')} mode refuses; "
+            "set allow_interruptions: true in the file"
+        )
+    if "mode" in body and merged.get("mode") != "pipeline" and merged.get("knowledgebase_mode") == "prompt":
+        return "mode", (
+            f"knowledgebase_mode is prompt on the platform, which {merged.get('mode')} mode refuses; "
+            "set knowledgebase_mode: function_call in the file"
+        )
+    return None
 
 
 def _match(

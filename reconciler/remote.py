@@ -55,7 +55,8 @@ def _text(value: Any) -> Any:
 
 def _number(value: Any, *, integer: bool) -> Any:
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        value = float(value)
+        text = value.strip()
+        value = int(text) if integer and text.lstrip("+-").isdigit() else float(text)
     if isinstance(value, float) and integer and value.is_integer():
         return int(value)
     return value

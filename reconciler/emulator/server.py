@@ -81,7 +81,7 @@ def running_emulator(options: EmulatorOptions | None = None) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="gloriagent-emulator-") as scratch:
         store = open_store(options.state or Path(scratch) / "state.sqlite", options.seed)
         server = EmulatorServer(options, store)
-        thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="emulator", daemon=True)
         thread.start()
         try:
             yield server.url
