@@ -12,6 +12,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from reconciler.client import Client
@@ -41,15 +42,26 @@ class Account:
 
     assistants: tuple[RemoteAssistant, ...]
 
-    @property
+    @cached_property
     def observed(self) -> frozenset[str]:
         return frozenset().union(*(a.observed for a in self.assistants))
 
+    @cached_property
+    def _ids(self) -> dict[int, RemoteAssistant]:
+        return {a.id: a for a in self.assistants}
+
+    @cached_property
+    def _names(self) -> dict[str | None, list[RemoteAssistant]]:
+        index: dict[str | None, list[RemoteAssistant]] = {}
+        for assistant in self.assistants:
+            index.setdefault(assistant.name, []).append(assistant)
+        return index
+
     def by_id(self, assistant_id: int) -> RemoteAssistant | None:
-        return next((a for a in self.assistants if a.id == assistant_id), None)
+        return self._ids.get(assistant_id)
 
     def named(self, name: str) -> list[RemoteAssistant]:
-        return [a for a in self.assistants if a.name == name]
+        return self._names.get(name, [])
 
 
 def read_account(client: Client, progress: Callable[[int, int], None] | None = None) -> Account:

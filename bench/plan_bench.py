@@ -1,0 +1,158 @@
+"""Benchmark: `plan` over N assistants against the emulator with latency on every request (issue 4).
+
+Usage: python bench/plan_bench.py [--sizes 2000 10000] [--latency-ms 50]
+
+For each N: an emulator (loopback only) holding N assistants, N files of which 10% differ from the platform, and
+one plan through the same code path as the CLI. Prints requests sent, wall time (split into reading the files
+and the rest), and peak memory. Targets: at most ceil(N/100) + 10 requests; 2,000 assistants in under 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import yaml
+
+from reconciler.client import Client
+from reconciler.desired import load_directory
+from reconciler.emulator.assistants import Assistants
+from reconciler.emulator.server import open_store
+from reconciler.reconcile import build_plan, keyed_digest, read_account
+from reconciler.session import Session
+
+TOKEN = "bench-token"
+
+
+def body(index: int) -> dict[str, object]:
+    mode = ("pipeline", "multimodal", "dualplex")[index % 3]
+    data: dict[str, object] = {
+        "name": f"Assistant {index:05d}",
+        "type": "outbound",
+        "mode": mode,
+        "language_id": 1,
+        "voice_id": {"pipeline": 101, "multimodal": 201, "dualplex": 301}[mode],
+        "timezone": "Europe/Berlin",
+        "initial_message": f"Hello from {index}.",
+        "system_prompt": f"You are assistant {index}.\nBe brief and kind.",
+        "speech_speed": 1.0,
+        "variables": {"company": "Northwind"},
+        "tools": [{"type": "end_call", "description": "End the call."}],
+        "post_call_schema": [{"name": "happy", "type": "bool", "description": "Caller was happy."}],
+    }
+    if mode == "pipeline":
+        data["llm_model_id"] = 2
+    else:
+        data["multimodal_model_id"] = 1 if mode == "multimodal" else 3
+    return data
+
+
+def prepare(root: Path, count: int) -> tuple[Path, Path]:
+    state = root / "state.sqlite"
+    store = open_store(state, "empty")
+    with store.transaction():
+        rules = Assistants(store.catalog(), [])
+        for index in range(count):
+            store.insert(rules.create(body(index), store.now()))
+    store.close()
+    files = root / "assistants.d"
+    files.mkdir()
+    for index in range(count):
+        data = body(index)
+        if index % 10 == 0:
+            data["speech_speed"] = 0.9  # 10% drift
+        (files / f"a{index:05d}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return state, files
+
+
+@contextmanager
+def emulator_process(state: Path, latency_ms: int) -> Iterator[str]:
+    """The emulator in its own process, as the real API would be: it must not share our GIL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "emulator",
+        "serve",
+        "--port",
+        str(port),
+        "--state",
+        str(state),
+    ]
+    command += ["--token", TOKEN, "--latency-ms", str(latency_ms)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(url + "/user/tools", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def measure(count: int, latency_ms: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        state, files = prepare(Path(tmp), count)
+        with emulator_process(state, latency_ms) as url:
+            start = time.perf_counter()
+            desired = load_directory(files, environ={})
+            loaded = time.perf_counter()
+            with Client(url, TOKEN) as client:
+                session = Session(client, TOKEN, url)
+                account = read_account(client)
+                read = time.perf_counter()
+                plan = build_plan(desired, account, digest=keyed_digest(TOKEN), account_id=session.account_id)
+                done = time.perf_counter()
+                requests = client.requests
+    assert plan.summary["update"] == math.ceil(count / 10), plan.summary
+    return {
+        "requests": requests,
+        "budget": math.ceil(count / 100) + 10,
+        "total": done - start,
+        "files": loaded - start,
+        "read": read - loaded,
+        "diff": done - read,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000])
+    parser.add_argument("--latency-ms", type=int, default=50)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"latency: {args.latency_ms} ms a request; 10% of assistants differ from their files\n")
+    print("Peak memory is the process's peak RSS so far (interpreter and earlier sizes included).\n")
+    print("| assistants | requests (budget) | wall time | read files | read platform | diff | peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for count in args.sizes:
+        m = measure(count, args.latency_ms)
+        print(
+            f"| {count:,} | {m['requests']:.0f} ({m['budget']:.0f}) | {m['total']:.2f} s | {m['files']:.2f} s "
+            f"| {m['read']:.2f} s | {m['diff']:.2f} s | {m['peak_mib']:.0f} MiB |"
+        )
+
+
+if __name__ == "__main__":
+    main()
