@@ -26,7 +26,7 @@ def digest(field: str, value: Any) -> str:
     return f"{field}:{json.dumps(value, sort_keys=True)}"
 
 
-SYMMETRIC = {name: None for name in API_FIELDS} | {
+SYMMETRIC = dict.fromkeys(API_FIELDS) | {
     "name": "A",
     "mode": "pipeline",
     "type": "outbound",
