@@ -225,8 +225,8 @@ class Assistants:
             if item.get(key) is None:
                 errors.add(f"{prefix}.{key}", "The {attr} field is required.")
         for key, rule in TOOL_KEYS[kind].items():
-            if item.get(key) is not None:
-                tool[key] = errors.coerce(f"{prefix}.{key}", item[key], rule)
+            if key in item:  # a nested "" arrives here as null and is stored as null
+                tool[key] = None if item[key] is None else errors.coerce(f"{prefix}.{key}", item[key], rule)
         return tool
 
     @staticmethod
@@ -257,8 +257,14 @@ class Assistants:
         for key in REALTIME_ONLY:
             if key in sent and merged.get(key) is not None and mode not in REALTIME:
                 errors.add(key, "The {attr} field is prohibited unless mode is multimodal or dualplex.")
-        if mode == "pipeline" and merged.get("llm_model_id") is None and {"mode", "llm_model_id"} & sent:
-            errors.add("llm_model_id", "The {attr} field is required.")
+        # null is how the other mode stores these, so null is valid only there (required_if / boolean)
+        for key, modes, message in (
+            ("llm_model_id", ("pipeline",), "The {attr} field is required."),
+            ("multimodal_model_id", REALTIME, "The {attr} field is required."),
+            ("fillers", ("pipeline",), "The {attr} field must be true or false."),
+        ):
+            if mode in modes and merged.get(key) is None and {"mode", key} & sent:
+                errors.add(key, message)
         if sent & {"voice_id", "mode"} and not self._voice_suits(merged.get("voice_id"), mode):
             errors.add("voice_id", "The selected voice is not compatible with the chosen engine type.")
         if (
@@ -302,6 +308,8 @@ class Assistants:
         for key, table in tables.items():
             value = merged.get(key)
             checked = key in sent or (key == "multimodal_model_id" and "mode" in sent)
+            if key == "multimodal_model_id" and mode not in REALTIME:
+                continue  # reported as prohibited instead
             if checked and value is not None and not any(row["id"] == value for row in table):
                 errors.add(key, "The selected {attr} is invalid.")
         for key, table in (("secondary_language_ids", "languages"), ("tool_ids", "tools")):
