@@ -53,7 +53,12 @@ def remote(overrides: dict[str, Any] | None = None, *, hide: tuple[str, ...] = (
 
 
 def test_unchanged_is_empty() -> None:
-    declared = {"name": "A", "speech_speed": 1, "tool_ids": [32, 31], "tools": [{"type": "end_call", "description": "Bye."}]}
+    declared = {
+        "name": "A",
+        "speech_speed": 1,
+        "tool_ids": [32, 31],
+        "tools": [{"type": "end_call", "description": "Bye."}],
+    }
     result = diff_update(declared, (), remote(), digest)
     assert result.empty
     assert result.changes == ()
@@ -63,7 +68,13 @@ def test_only_changed_fields_and_explicit_clears() -> None:
     current = remote({"webhook_url": "https://old.example/hook", "knowledgebase_id": 10})
     result = diff_update({"name": "A", "speech_speed": 0.9}, (), current, digest)
     # left out of the file and clearable: cleared; left out and not clearable (mode, voice_id...): untouched
-    assert result.body == {"tool_ids": [], "knowledgebase_id": None, "tools": [], "speech_speed": 0.9, "webhook_url": None}
+    assert result.body == {
+        "tool_ids": [],
+        "knowledgebase_id": None,
+        "tools": [],
+        "speech_speed": 0.9,
+        "webhook_url": None,
+    }
     assert [c.path for c in result.changes] == list(result.body)
 
 
@@ -74,7 +85,9 @@ def test_whole_list_sent_when_one_item_changes() -> None:
 
 
 def test_ignore_changes_is_neither_diffed_nor_sent() -> None:
-    result = diff_update({"speech_speed": 0.8, "tool_ids": [31, 32]}, ("speech_speed", "tools"), remote(), digest)
+    result = diff_update(
+        {"speech_speed": 0.8, "tool_ids": [31, 32]}, ("speech_speed", "tools"), remote(), digest
+    )
     assert result.empty
     assert result.changes == ()
 
@@ -87,11 +100,26 @@ def test_other_mode_fields_are_never_managed() -> None:
 
 def test_mode_change_resends_declared_mode_fields_with_a_reason() -> None:
     current = remote({"mode": "multimodal", "llm_model_id": None, "multimodal_model_id": 2, "fillers": None})
-    declared = {"mode": "dualplex", "multimodal_model_id": 2, "synthesizer_provider_id": None, "tool_ids": [31, 32]}
+    declared = {
+        "mode": "dualplex",
+        "multimodal_model_id": 2,
+        "synthesizer_provider_id": None,
+        "tool_ids": [31, 32],
+    }
     result = diff_update(declared, (), current, digest)
-    assert result.body == {"mode": "dualplex", "multimodal_model_id": 2, "synthesizer_provider_id": None, "tools": []}
+    assert result.body == {
+        "mode": "dualplex",
+        "multimodal_model_id": 2,
+        "synthesizer_provider_id": None,
+        "tools": [],
+    }
     reasons = {c.path: c.reason for c in result.changes}
-    assert reasons == {"mode": None, "multimodal_model_id": REASON_MODE, "synthesizer_provider_id": REASON_MODE, "tools": None}
+    assert reasons == {
+        "mode": None,
+        "multimodal_model_id": REASON_MODE,
+        "synthesizer_provider_id": REASON_MODE,
+        "tools": None,
+    }
 
 
 def test_numbers_within_tolerance_and_int_float_are_the_same() -> None:
@@ -112,9 +140,21 @@ class TestWriteOnly:
         assert diff_update({"name": "A", "tools": SYMMETRIC["tools"]}, (), self.current(), digest).empty
 
     def test_first_declaration_is_sent_with_a_record(self) -> None:
-        result = diff_update({"tool_ids": [], "voice_mail_message": "Hi", "tools": SYMMETRIC["tools"]}, (), self.current(), digest)
-        record = {"tool_ids": digest("tool_ids", []), "voice_mail_message": digest("voice_mail_message", "Hi")}
-        assert result.body == {"tool_ids": [], "voice_mail_message": "Hi", "variables": {RECORD_KEY: encode_record(record)}}
+        result = diff_update(
+            {"tool_ids": [], "voice_mail_message": "Hi", "tools": SYMMETRIC["tools"]},
+            (),
+            self.current(),
+            digest,
+        )
+        record = {
+            "tool_ids": digest("tool_ids", []),
+            "voice_mail_message": digest("voice_mail_message", "Hi"),
+        }
+        assert result.body == {
+            "tool_ids": [],
+            "voice_mail_message": "Hi",
+            "variables": {RECORD_KEY: encode_record(record)},
+        }
         assert [(c.path, c.before_known, c.reason) for c in result.changes] == [
             ("tool_ids", False, REASON_NEW),
             ("voice_mail_message", False, REASON_NEW),
@@ -122,13 +162,17 @@ class TestWriteOnly:
 
     def test_matching_record_means_no_change(self) -> None:
         record = {"tool_ids": digest("tool_ids", [])}
-        result = diff_update({"tool_ids": [], "tools": SYMMETRIC["tools"]}, (), self.current(record=record), digest)
+        result = diff_update(
+            {"tool_ids": [], "tools": SYMMETRIC["tools"]}, (), self.current(record=record), digest
+        )
         assert result.empty
 
     def test_changed_value_is_sent_and_record_rewritten_keeping_user_variables(self) -> None:
         record = {"tool_ids": digest("tool_ids", [31])}
         current = self.current({"variables": {"a": "b"}}, record=record)
-        result = diff_update({"tool_ids": [32], "variables": {"a": "b"}, "tools": SYMMETRIC["tools"]}, (), current, digest)
+        result = diff_update(
+            {"tool_ids": [32], "variables": {"a": "b"}, "tools": SYMMETRIC["tools"]}, (), current, digest
+        )
         new_record = encode_record({"tool_ids": digest("tool_ids", [32])})
         assert result.body == {"tool_ids": [32], "variables": {"a": "b", RECORD_KEY: new_record}}
         assert [(c.path, c.reason) for c in result.changes] == [("tool_ids", REASON_CHANGED)]
@@ -140,12 +184,19 @@ class TestWriteOnly:
     def test_record_does_not_ride_along_when_nothing_write_only_changed(self) -> None:
         record = {"tool_ids": digest("tool_ids", [])}
         current = self.current(record=record)
-        result = diff_update({"tool_ids": [], "speech_speed": 0.9, "tools": SYMMETRIC["tools"]}, (), current, digest)
+        result = diff_update(
+            {"tool_ids": [], "speech_speed": 0.9, "tools": SYMMETRIC["tools"]}, (), current, digest
+        )
         assert result.body == {"speech_speed": 0.9}
 
     def test_user_variables_change_keeps_the_record(self) -> None:
         record = {"tool_ids": digest("tool_ids", [])}
-        result = diff_update({"tool_ids": [], "variables": {"x": "y"}, "tools": SYMMETRIC["tools"]}, (), self.current(record=record), digest)
+        result = diff_update(
+            {"tool_ids": [], "variables": {"x": "y"}, "tools": SYMMETRIC["tools"]},
+            (),
+            self.current(record=record),
+            digest,
+        )
         assert result.body == {"variables": {"x": "y", RECORD_KEY: encode_record(record)}}
 
     def test_without_variables_no_record_can_be_kept(self) -> None:
@@ -156,11 +207,23 @@ class TestWriteOnly:
 
 
 def test_create_sends_the_full_body_and_records_unseen_fields() -> None:
-    declared = {"name": "N", "mode": "pipeline", "llm_model_id": 2, "multimodal_model_id": 1, "tool_ids": [31]}
+    declared = {
+        "name": "N",
+        "mode": "pipeline",
+        "llm_model_id": 2,
+        "multimodal_model_id": 1,
+        "tool_ids": [31],
+    }
     observed = frozenset(API_FIELDS) - {"tool_ids"}
     result = diff_create(declared, observed, digest)
     record = encode_record({"tool_ids": digest("tool_ids", [31])})
-    assert result.body == {"name": "N", "mode": "pipeline", "llm_model_id": 2, "tool_ids": [31], "variables": {RECORD_KEY: record}}
+    assert result.body == {
+        "name": "N",
+        "mode": "pipeline",
+        "llm_model_id": 2,
+        "tool_ids": [31],
+        "variables": {RECORD_KEY: record},
+    }
     assert diff_create(declared, frozenset(API_FIELDS), digest).body == {
         "name": "N",
         "mode": "pipeline",

@@ -17,7 +17,17 @@ def update(key: str, **extra: object) -> Change:
         FieldChange("system_prompt", "One.\nTwo.", "One.\nTwo!\nThree."),
         FieldChange("voice_mail_message", None, "Hi", before_known=False, reason="write-only"),
     )
-    return Change(key, f"assistants.d/{key}.yaml", "update", 7, f"Name {key}", {"speech_speed": 0.9}, fields, "f" * 16, **extra)  # type: ignore[arg-type]
+    return Change(
+        key,
+        f"assistants.d/{key}.yaml",
+        "update",
+        7,
+        f"Name {key}",
+        {"speech_speed": 0.9},
+        fields,
+        "f" * 16,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def rendered(render: object, plan: Plan, **kwargs: object) -> str:
@@ -62,7 +72,11 @@ def test_secrets_are_masked_in_every_renderer() -> None:
         "update",
         3,
         "Cal",
-        body={"tools": [{"type": "calendar_integration", "calcom_api_key": "cal_live_x1", "calcom_event_slug": "s"}]},
+        body={
+            "tools": [
+                {"type": "calendar_integration", "calcom_api_key": "cal_live_x1", "calcom_event_slug": "s"}
+            ]
+        },
         fields=(FieldChange("voice_mail_message", "old-secret-1", "new-secret-2"),),
         secret_paths=frozenset({"voice_mail_message"}),
     )
@@ -74,13 +88,17 @@ def test_secrets_are_masked_in_every_renderer() -> None:
         assert "cal_live_x1" not in out
     data = json.loads(rendered(render_json, plan))
     assert data["changes"][0]["body"]["tools"][0]["calcom_api_key"] == "(sensitive)"
-    assert data["changes"][0]["fields"] == [{"path": "voice_mail_message", "before": "(sensitive)", "after": "(sensitive)"}]
+    assert data["changes"][0]["fields"] == [
+        {"path": "voice_mail_message", "before": "(sensitive)", "after": "(sensitive)"}
+    ]
 
 
 def test_markdown_has_marker_table_and_one_section_per_assistant() -> None:
     plan = Plan.of([update("b"), update("a"), Change("c", "c.yaml", "noop", 9, "C")])
     text = rendered(render_markdown, plan)
-    assert text.startswith(MARKER + "\n### reconciler plan: 0 to create, 2 to update, 0 to delete, 1 unchanged\n")
+    assert text.startswith(
+        MARKER + "\n### reconciler plan: 0 to create, 2 to update, 0 to delete, 1 unchanged\n"
+    )
     rows = [line for line in text.splitlines() if line.startswith("| ~ update")]
     assert rows == [
         "| ~ update | `a` | Name a | 7 | `speech_speed`, `system_prompt`, `voice_mail_message` |",
@@ -95,7 +113,9 @@ def test_markdown_has_marker_table_and_one_section_per_assistant() -> None:
 
 
 def test_markdown_escapes_table_breaking_names() -> None:
-    change = Change("x", "x.yaml", "update", 1, "A | B <script>", {"record": True}, (FieldChange("record", False, True),))
+    change = Change(
+        "x", "x.yaml", "update", 1, "A | B <script>", {"record": True}, (FieldChange("record", False, True),)
+    )
     text = rendered(render_markdown, Plan.of([change]))
     assert "| A \\| B &lt;script&gt; |" in text
 
@@ -106,7 +126,9 @@ def test_markdown_stays_under_the_limit_for_2000_assistants() -> None:
     assert len(text) <= MARKDOWN_LIMIT
     assert text.count("<details>") == text.count("</details>") > 10
     shown = text.count("<details>")
-    assert text.rstrip().endswith(f"… {2000 - shown} more assistants are not shown here; the JSON plan has every change.")
+    assert text.rstrip().endswith(
+        f"… {2000 - shown} more assistants are not shown here; the JSON plan has every change."
+    )
     assert "- **update** (2000): `assistant-0000`" in text  # the table became a key list
 
 
