@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -205,6 +207,29 @@ def report(error: ReconcilerError, stream: IO[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args[: args.index("--")] if "--" in args else "--debug" in args
+    with _debug_log(debug):
+        return _main(args, debug)
+
+
+@contextmanager
+def _debug_log(enabled: bool) -> Iterator[None]:
+    """Under --debug, every request on stderr: method, path, status, time (never headers: never the token)."""
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    logger = logging.getLogger("reconciler")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+
+
+def _main(args: list[str], debug: bool) -> int:
     try:
         result = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):

@@ -264,6 +264,7 @@ def test_no_secret_and_no_token_in_any_output(
             outputs += [out, err, saved.read_text()]
     everything = "\n".join(outputs)
     assert "(sensitive)" in everything
+    assert "debug: reconciler.http: GET /user/assistants/get -> 200" in everything  # the --debug request log
     for value in (secret, prompt_secret, TOKEN):
         assert value not in everything
 
