@@ -18,12 +18,15 @@ from typing import IO, Any, cast
 import click
 
 from reconciler import __version__
-from reconciler.desired import load_directory
-from reconciler.errors import FilesInvalid, ReconcilerError
+from reconciler.apply import check_safe, check_saved
+from reconciler.desired import DesiredState, load_directory
+from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
 from reconciler.files import environment
 from reconciler.output import ProgressLine, Redactor, wants_colour
-from reconciler.render import Style, render_json, render_markdown, render_text
-from reconciler.session import connect
+from reconciler.plan import Plan, PlanFileError, Safety, plan_from_data
+from reconciler.reconcile import Options, files_digest
+from reconciler.render import Style, render_json, render_markdown, render_report, render_text
+from reconciler.session import Session, connect, default_owner
 from reconciler.spec import json_schema
 
 DIR_OPTION = click.option(
@@ -75,6 +78,35 @@ TARGET_OPTION = click.option(
 )
 
 
+PRUNE_OPTION = click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete assistants this repository owns whose file is gone (records ownership).",
+)
+OWNER_OPTION = click.option(
+    "--owner",
+    metavar="NAME",
+    help="Who owns assistants for --prune.  [default: $RECONCILER_OWNER, else the git origin and directory]",
+)
+SAFETY_OPTION = click.option(
+    "--max-update-share",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="Updating more than this share of existing assistants (10 or more) needs --force.",
+)
+
+
+def _options(
+    directory: Path, targets: tuple[str, ...], prune: bool, owner: str | None, share: float
+) -> Options:
+    return Options(
+        targets=targets,
+        prune_owner=(owner or default_owner(directory)) if prune else None,
+        safety=Safety(max_update_share=share),
+    )
+
+
 @cli.command()
 @DIR_OPTION
 @TARGET_OPTION
@@ -85,6 +117,9 @@ TARGET_OPTION = click.option(
     "--out", type=click.Path(path_type=Path, dir_okay=False), help="Also save the plan as JSON (for apply)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@PRUNE_OPTION
+@OWNER_OPTION
+@SAFETY_OPTION
 @api_options
 def plan(
     directory: Path,
@@ -92,14 +127,18 @@ def plan(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    prune: bool,
+    owner: str | None,
+    max_update_share: float,
     emulator: bool,
     api_url: str | None,
 ) -> int:
     """Read the platform and show what apply would change."""
     state = load_directory(directory, environ=environment())
+    options = _options(directory, targets, prune, owner, max_update_share)
     progress = ProgressLine(sys.stderr, "reading the platform")
     with connect(emulator=emulator, api_url=api_url) as session:
-        result = session.plan(state, targets, progress)
+        result = session.plan(state, options, progress)
     progress.close()
     stream = Redactor(sys.stdout, state.secrets | {session.token})
     if fmt == "json":
@@ -112,6 +151,81 @@ def plan(
         with out.open("w") as saved:
             render_json(result, Redactor(saved, state.secrets | {session.token}))
     return 2 if detailed_exitcode and result.has_changes else 0
+
+
+@cli.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@DIR_OPTION
+@TARGET_OPTION
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
+@click.option("--force", is_flag=True, help="Apply even past the safety thresholds (deletes, large updates).")
+@PRUNE_OPTION
+@OWNER_OPTION
+@SAFETY_OPTION
+@click.option(
+    "--parallelism", type=click.IntRange(1, 32), default=4, show_default=True, help="Writes in flight."
+)
+@api_options
+def apply(
+    plan_file: Path | None,
+    directory: Path,
+    targets: tuple[str, ...],
+    auto_approve: bool,
+    force: bool,
+    prune: bool,
+    owner: str | None,
+    max_update_share: float,
+    parallelism: int,
+    emulator: bool,
+    api_url: str | None,
+) -> int:
+    """Make the platform match the files: plan, confirm, write, read back."""
+    if plan_file and (targets or prune):
+        raise UsageError("a saved plan is applied as it is: --target and --prune belong to the plan command")
+    state = load_directory(directory, environ=environment())
+    options = _options(directory, targets, prune, owner, max_update_share)
+    with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
+        out = Redactor(sys.stdout, state.secrets | {session.token})
+        style = Style(colour=wants_colour(sys.stdout))
+        if plan_file:
+            result = _saved_plan(plan_file, state, session)
+        else:
+            result = session.plan(state, options, ProgressLine(sys.stderr, "reading the platform"))
+        render_text(result, out, style)
+        if not result.has_changes:
+            return 0
+        check_safe(result, force=force)
+        if not plan_file:
+            _confirm(auto_approve)
+        out.write("\n")
+        report = session.apply(state, result, options)
+    render_report(report, out, style)
+    return 0 if report.ok else 1
+
+
+def _saved_plan(path: Path, state: DesiredState, session: Session) -> Plan:
+    try:
+        saved = plan_from_data(json.loads(path.read_text()))
+    except ValueError as exc:
+        raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
+    check_saved(saved, account_id=session.account_id, files=files_digest(state), account=session.read())
+    return saved
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not stdin_is_terminal():
+        raise ReconcilerError(
+            "refusing to apply: no terminal to confirm on, and no --auto-approve; nothing was changed"
+        )
+    answer = click.prompt("\nApply these changes? Only 'yes' is accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        raise ReconcilerError("apply cancelled; nothing was changed")
 
 
 @cli.command()

@@ -21,6 +21,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+from reconciler.pacing import Pacer
 
 log = logging.getLogger("reconciler.http")
 
@@ -45,9 +46,9 @@ class ReadOnlyError(ReconcilerError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 8.0
+    attempts: int = 10
+    base_delay: float = 0.2
+    max_delay: float = 5.0
     sleep: Callable[[float], None] = time.sleep
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
@@ -89,6 +90,7 @@ class Client:
         concurrency: int = 8,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not token:
@@ -97,6 +99,7 @@ class Client:
         self.writable = writable
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()
+        self.pacer = pacer or Pacer(sleep=self.retry.sleep)
         self.requests = 0
         self._lookups: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._http = httpx.Client(
@@ -205,9 +208,14 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        self.requests += 1
-        start = time.perf_counter()
-        response = self._http.request(method, path, **kwargs)
+        with self.pacer.slot():
+            self.requests += 1
+            start = time.perf_counter()
+            try:
+                response = self._http.request(method, path, **kwargs)
+            finally:
+                self.pacer.seen = True  # an answer or a failure: either way stop probing one at a time
+            self.pacer.observe(response.status_code, {k.lower(): v for k, v in response.headers.items()})
         log.debug(
             "%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.perf_counter() - start) * 1e3
         )

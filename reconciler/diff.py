@@ -35,6 +35,7 @@ Digest = Callable[[str, Any], str]
 REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
 REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
 REASON_MODE = "re-sent: changing mode resets it on the platform"
+REASON_OWNER = "bookkeeping only: records that this repository manages it (for --prune)"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class FieldChange:
 class Diff:
     changes: tuple[FieldChange, ...]
     body: dict[str, Any]
-    record: dict[str, str] | None = None  # the bookkeeping the body writes, if any
+    record: str | None = None  # the bookkeeping the body writes, if any
     unobservable: tuple[str, ...] = field(default=())  # write-only fields with no way to keep a record
 
     @property
@@ -94,7 +95,11 @@ def managed_values(
 
 
 def diff_update(
-    declared: Mapping[str, Any], ignore: Iterable[str], current: RemoteAssistant, digest: Digest
+    declared: Mapping[str, Any],
+    ignore: Iterable[str],
+    current: RemoteAssistant,
+    digest: Digest,
+    ownership: Ownership | None = None,
 ) -> Diff:
     mode = declared.get("mode", current.mode)
     wanted = managed_values(declared, ignore, mode, current.observed)
@@ -106,16 +111,25 @@ def diff_update(
     if any(c.path == "mode" for c in changes):
         changes += _mode_resends(wanted, declared, changes, current)
     write_only = {n: v for n, v in wanted.items() if n not in current.observed}
-    record, pending, unobservable = _write_only(write_only, current, digest)
+    fields, pending, unobservable = _write_only(write_only, current, digest)
     last = (current.record or {}).get("fields", {})
     changes += [
         FieldChange(n, None, write_only[n], False, REASON_CHANGED if n in last else REASON_NEW)
         for n in pending
     ]
+    recorded = ownership_of(current.record)
+    keep = ownership or recorded  # once recorded, ownership stays, with or without --prune
+    claim = ownership is not None and recorded != ownership and "variables" in current.observed
+    user_variables = _user_variables(wanted, current)
+    if claim:
+        changes.append(FieldChange("variables", user_variables, user_variables, reason=REASON_OWNER))
     changes = _dedupe(changes)
     body = {c.path: c.after for c in changes}
-    if record is not None and (pending or "variables" in body):
-        body["variables"] = {**_user_variables(wanted, current), RECORD_KEY: encode_record(record)}
+    record = (
+        encode_record(fields or {}, keep) if (fields or keep) and "variables" in current.observed else None
+    )
+    if record is not None and (pending or claim or "variables" in body):
+        body["variables"] = {**user_variables, RECORD_KEY: record}
     return Diff(tuple(changes), body, record if "variables" in body else None, tuple(unobservable))
 
 
@@ -161,22 +175,41 @@ def _dedupe(changes: list[FieldChange]) -> list[FieldChange]:
     return sorted(seen.values(), key=lambda c: order.get(c.path, len(order)))
 
 
-def encode_record(fields: Mapping[str, str]) -> str:
+@dataclass(frozen=True)
+class Ownership:
+    """Which repository (``owner``) manages an assistant, and under which file key: what --prune relies on."""
+
+    owner: str
+    key: str
+
+
+def ownership_of(record: Mapping[str, Any] | None) -> Ownership | None:
+    if not record or not isinstance(record.get("owner"), str) or not isinstance(record.get("key"), str):
+        return None
+    return Ownership(record["owner"], record["key"])
+
+
+def encode_record(fields: Mapping[str, str], ownership: Ownership | None = None) -> str:
     """The bookkeeping as the string value ``variables`` requires."""
-    return json.dumps({"v": 1, "fields": dict(fields)}, sort_keys=True, separators=(",", ":"))
+    data: dict[str, Any] = {"v": 1, "fields": dict(fields)}
+    if ownership is not None:
+        data.update(owner=ownership.owner, key=ownership.key)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def diff_create(declared: Mapping[str, Any], observed: frozenset[str], digest: Digest) -> Diff:
+def diff_create(
+    declared: Mapping[str, Any], observed: frozenset[str], digest: Digest, ownership: Ownership | None = None
+) -> Diff:
     """A create sends everything the file declares (ignore_changes included: it needs a first value).
 
     Fields that no assistant of the account has been seen to return get a record, so that the first plan after
-    the create knows what was sent.
+    the create knows what was sent; with --prune the record also says who owns it.
     """
     mode = declared.get("mode")
     body = {n: v for n, v in declared.items() if n in API_FIELDS and applies_to_mode(n, mode)}
-    unseen = {n: v for n, v in body.items() if n not in observed}
-    record = {n: digest(n, v) for n, v in sorted(unseen.items())} if unseen else None
+    unseen = {n: digest(n, v) for n, v in sorted(body.items()) if n not in observed}
     changes = tuple(FieldChange(n, None, v, before_known=False) for n, v in body.items())
+    record = encode_record(unseen, ownership) if unseen or ownership else None
     if record is not None:
-        body["variables"] = {**dict(body.get("variables") or {}), RECORD_KEY: encode_record(record)}
+        body["variables"] = {**dict(body.get("variables") or {}), RECORD_KEY: record}
     return Diff(changes, body, record)

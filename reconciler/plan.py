@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.diff import FieldChange
+from reconciler.diff import REASON_OWNER, FieldChange
+from reconciler.errors import ReconcilerError
 
 FORMAT_VERSION = 1
 SENSITIVE = "(sensitive)"
@@ -76,14 +77,45 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Safety:
+    """octoDNS-style thresholds: past them, apply needs --force."""
+
+    max_update_share: float = 0.3  # of the assistants the files manage that already exist
+    min_existing: int = 10  # below this many, the share rule does not apply
+
+
+def unsafe_reasons(
+    changes: Iterable[Change], *, files: int, account_size: int, safety: Safety
+) -> tuple[str, ...]:
+    changes = list(changes)
+    existing = [c for c in changes if c.action in ("update", "noop", "delete")]
+    updates = [c for c in changes if c.action == "update" and any(f.reason != REASON_OWNER for f in c.fields)]
+    deletes = [c for c in changes if c.action == "delete"]
+    reasons = []
+    if len(existing) >= safety.min_existing and len(updates) > safety.max_update_share * len(existing):
+        share = f"{safety.max_update_share:.0%}"
+        reasons.append(
+            f"{len(updates)} of {len(existing)} existing assistants would be updated (more than {share})"
+        )
+    if deletes:
+        reasons.append(f"{len(deletes)} assistant{'s' if len(deletes) != 1 else ''} would be deleted")
+    if files == 0 and account_size > 0:
+        reasons.append(f"there are no assistant files, but the account has {account_size} assistants")
+    return tuple(reasons)
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     account: str = ""  # digest of the API URL and token: a saved plan is refused on another account
     files: str = ""  # digest of the desired state the plan was made from
+    unsafe: tuple[str, ...] = ()  # why apply would need --force
 
     @classmethod
-    def of(cls, changes: Iterable[Change], *, account: str = "", files: str = "") -> Plan:
-        return cls(tuple(sorted(changes, key=lambda c: c.key)), account, files)
+    def of(
+        cls, changes: Iterable[Change], *, account: str = "", files: str = "", unsafe: Iterable[str] = ()
+    ) -> Plan:
+        return cls(tuple(sorted(changes, key=lambda c: (c.key, c.action))), account, files, tuple(unsafe))
 
     @property
     def summary(self) -> dict[str, int]:
@@ -100,4 +132,46 @@ class Plan:
             "changes": [c.data() for c in self.changes],
             "account": self.account,
             "files": self.files,
+            "unsafe": list(self.unsafe),
         }
+
+
+class PlanFileError(ReconcilerError):
+    """A saved plan that cannot be read or is not a plan."""
+
+
+def plan_from_data(data: Any) -> Plan:
+    """A saved plan back as a Plan (bodies still masked: apply fills secrets from the files)."""
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise PlanFileError(f"not a reconciler plan of format_version {FORMAT_VERSION}")
+    try:
+        changes = [_change_from_data(item) for item in data["changes"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanFileError(f"the plan's changes are damaged ({type(exc).__name__}: {exc})") from exc
+    return Plan.of(
+        changes,
+        account=str(data.get("account", "")),
+        files=str(data.get("files", "")),
+        unsafe=data.get("unsafe", ()),
+    )
+
+
+def _change_from_data(item: dict[str, Any]) -> Change:
+    if item["action"] not in ACTIONS or not isinstance(item["body"], dict):
+        raise ValueError(f"bad change {item.get('key')!r}")
+    fields = tuple(
+        FieldChange(f["path"], f.get("before"), f.get("after"), f.get("before_known", True), f.get("reason"))
+        for f in item.get("fields", [])
+    )
+    return Change(
+        key=str(item["key"]),
+        file=item.get("file"),
+        action=item["action"],
+        id=item.get("id"),
+        name=item.get("name"),
+        body=item["body"],
+        fields=fields,
+        fingerprint=item.get("fingerprint"),
+        secret_paths=frozenset(item.get("secret_paths", ())),
+        notes=tuple(item.get("notes", ())),
+    )

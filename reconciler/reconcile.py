@@ -11,16 +11,16 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from reconciler.client import Client
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.diff import Diff, Digest, diff_create, diff_update
-from reconciler.errors import FilesInvalid, Problem, UsageError
+from reconciler.diff import Diff, Digest, Ownership, diff_create, diff_update, ownership_of
+from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.files import display_path
-from reconciler.plan import Change, Plan
+from reconciler.plan import Change, Plan, Safety, unsafe_reasons
 from reconciler.remote import RemoteAssistant, canonical, normalise
 from reconciler.spec import API_FIELDS, NAME_KEYS
 
@@ -94,28 +94,70 @@ def desired_values(assistant: DesiredAssistant) -> dict[str, Any]:
     return {name: canonical(name, declared[name]) for name in API_FIELDS if name in declared}
 
 
+@dataclass(frozen=True)
+class Options:
+    targets: Sequence[str] = ()
+    prune_owner: str | None = None  # --prune: record ownership under this owner, delete what it owns and lost
+    safety: Safety = field(default_factory=Safety)
+
+
 def build_plan(
     state: DesiredState,
     account: Account,
     *,
     digest: Digest,
-    targets: Sequence[str] = (),
     account_id: str = "",
+    options: Options = Options(),
 ) -> Plan:
-    selected = select(state, targets)
+    selected = select(state, options.targets)
+    bound = {a.spec.id: a for a in state.assistants if a.spec.id is not None}
+    owner = options.prune_owner
+    if owner and account.assistants and "variables" not in account.observed:
+        raise ReconcilerError("--prune needs the API to return variables, where ownership is recorded")
     problems: list[Problem] = []
     changes: list[Change] = []
-    bound = {a.spec.id: a for a in state.assistants if a.spec.id is not None}
     for assistant in selected:
-        result = _plan_one(assistant, account, bound, digest)
+        ownership = Ownership(owner, assistant.key) if owner else None
+        result = _plan_one(assistant, account, bound, digest, ownership)
         (problems if isinstance(result, Problem) else changes).append(result)  # type: ignore[arg-type]
     if problems:
         raise FilesInvalid(problems, len(state.assistants))
-    return Plan.of(changes, account=account_id, files=files_digest(state))
+    if owner:
+        changes += _deletions(state, account, bound, owner, options.targets)
+    unsafe = unsafe_reasons(
+        changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
+    )
+    return Plan.of(changes, account=account_id, files=files_digest(state), unsafe=unsafe)
+
+
+def _deletions(
+    state: DesiredState,
+    account: Account,
+    bound: dict[int, DesiredAssistant],
+    owner: str,
+    targets: Sequence[str],
+) -> list[Change]:
+    """Assistants this owner recorded as its own whose file is gone: never any other assistant."""
+    managed = {m.id for a in state.assistants if isinstance(m := _match(a, account, bound), RemoteAssistant)}
+    deletions = []
+    for remote in account.assistants:
+        own = ownership_of(remote.record)
+        if own is None or own.owner != owner or remote.id in managed:
+            continue
+        if targets and not any(fnmatch.fnmatchcase(own.key, t) for t in targets):
+            continue
+        deletions.append(
+            Change(own.key, None, "delete", remote.id, remote.name, fingerprint=remote.fingerprint)
+        )
+    return deletions
 
 
 def _plan_one(
-    assistant: DesiredAssistant, account: Account, bound: dict[int, DesiredAssistant], digest: Digest
+    assistant: DesiredAssistant,
+    account: Account,
+    bound: dict[int, DesiredAssistant],
+    digest: Digest,
+    ownership: Ownership | None,
 ) -> Change | Problem:
     names = [k for k in NAME_KEYS if k in assistant.spec.model_fields_set]
     if names:
@@ -136,9 +178,9 @@ def _plan_one(
                 "",
                 f"{assistant.spec.name!r} is not on the platform, so creating it needs: {', '.join(missing)}",
             )
-        return _change(assistant, "create", None, diff_create(values, account.observed, digest))
+        return _change(assistant, "create", None, diff_create(values, account.observed, digest, ownership))
     ignore = assistant.spec.ignore_changes or ()
-    result = diff_update(values, ignore, target, digest)
+    result = diff_update(values, ignore, target, digest, ownership)
     conflict = _conflict_after_update(target, result.body)
     if conflict:
         return _problem(assistant, *conflict)
@@ -233,11 +275,15 @@ def account_digest(api_url: str, token: str) -> str:
     return hashlib.sha256(f"{api_url.rstrip('/')}\n{token}".encode()).hexdigest()[:16]
 
 
-def changed_assistants(plan: Plan, account: Account) -> Iterable[Change]:
-    """The planned changes whose assistant is no longer what the plan saw."""
+def stale_changes(plan: Plan, account: Account) -> Iterable[Change]:
+    """The planned changes whose assistant is no longer what the plan saw (or, for a create, now exists)."""
     for change in plan.changes:
-        if change.id is None or change.action == "noop":
+        if change.action == "noop":
             continue
-        current = account.by_id(change.id)
+        if change.action == "create":
+            if account.named((change.name or "").strip()):
+                yield change
+            continue
+        current = account.by_id(change.id) if change.id is not None else None
         if current is None or current.fingerprint != change.fingerprint:
             yield change

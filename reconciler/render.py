@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from reconciler.apply import Report
 from reconciler.diff import FieldChange
 from reconciler.plan import Change, Plan
 
@@ -88,10 +89,50 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
         for item in change.fields:
             for line in field_lines(change, item):
                 stream.write(style.paint(line[0], f"      {line}") + "\n")
+        if change.action == "delete":
+            stream.write(style.paint("-", "      (its file is gone and this repository owns it)") + "\n")
         for note in change.notes:
             stream.write(f"      note: {note}\n")
         stream.write("\n")
     stream.write(f"Plan: {summary_line(plan)}.\n")
+    if plan.unsafe:
+        stream.write(style.paint("-", f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.") + "\n")
+
+
+def render_report(report: Report, stream: Writer, style: Style | None = None) -> None:
+    """What apply did, per assistant, then what the read-back found."""
+    style = style or Style()
+    verbs = {"create": "created", "update": "updated", "delete": "deleted"}
+    for outcome in report.outcomes:
+        ident = f" (id {outcome.id})" if outcome.id is not None else ""
+        if outcome.status == "applied":
+            note = f": {outcome.message}" if outcome.message else ""
+            stream.write(
+                style.paint(
+                    SYMBOL[outcome.action],
+                    f"  {SYMBOL[outcome.action]} {outcome.key}{ident}: {verbs[outcome.action]}{note}",
+                )
+                + "\n"
+            )
+            continue
+        stream.write(
+            style.paint("-", f"  ! {outcome.key}{ident}: {outcome.action} failed: {outcome.message}") + "\n"
+        )
+        for problem in outcome.problems:
+            stream.write(f"      {problem}\n")
+    for item in report.unconverged:
+        stream.write(
+            style.paint(
+                "-",
+                f"  ! {item.key}: not converged after apply: {', '.join(item.fields)} still differ (did the platform ignore them?)",
+            )
+            + "\n"
+        )
+    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
+    stream.write(
+        f"\nApply: {counts['applied']} applied, {counts['failed']} failed; "
+        f"read back: {len(report.unconverged)} not converged.\n"
+    )
 
 
 def render_json(plan: Plan, stream: Writer) -> None:
@@ -121,6 +162,8 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
     """
     changed = [c for c in plan.changes if c.action != "noop"]
     text = f"{MARKER}\n### reconciler plan: {summary_line(plan)}\n\n"
+    if plan.unsafe:
+        text += f"> **apply will need `--force`**: {_md('; '.join(plan.unsafe))}\n\n"
     if not changed:
         stream.write(text + "No changes: the platform matches the files.\n")
         return

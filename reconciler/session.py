@@ -5,15 +5,19 @@ keys derived from them. Commands open a Session and call one method.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+import re
+import subprocess
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from reconciler.apply import Applier, Outcome, Report, verify
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.plan import Plan
-from reconciler.reconcile import Account, account_digest, build_plan, keyed_digest, read_account
+from reconciler.reconcile import Account, Options, account_digest, build_plan, keyed_digest, read_account
 
 Progress = Callable[[int, int], None]
 
@@ -32,12 +36,53 @@ class Session:
         return read_account(self.client, progress)
 
     def plan(
-        self, state: DesiredState, targets: Sequence[str] = (), progress: Progress | None = None
+        self, state: DesiredState, options: Options | None = None, progress: Progress | None = None
     ) -> Plan:
-        account = self.read(progress)
+        return self.plan_against(state, self.read(progress), options)
+
+    def plan_against(self, state: DesiredState, account: Account, options: Options | None = None) -> Plan:
+        digest = keyed_digest(self.token)
         return build_plan(
-            state, account, digest=keyed_digest(self.token), targets=targets, account_id=self.account_id
+            state, account, digest=digest, account_id=self.account_id, options=options or Options()
         )
+
+    def apply(
+        self,
+        state: DesiredState,
+        plan: Plan,
+        options: Options,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> Report:
+        """Execute the plan, then read the platform back once and check every applied assistant converged."""
+        outcomes = Applier(self.client, state, concurrency=self.client.concurrency).run(plan, on_outcome)
+        keys = [o.key for o in outcomes if o.status == "applied" and o.action != "delete"]
+        after = self.read()
+        check = Options(targets=keys, prune_owner=options.prune_owner)
+        plan_after = self.plan_against(state, after, check) if keys else Plan.of([])
+        return Report(tuple(outcomes), tuple(verify(outcomes, plan_after, after)))
+
+
+def default_owner(directory: Path) -> str:
+    """Who owns assistants for --prune: $RECONCILER_OWNER, else the git origin plus the directory in the repo."""
+    if os.environ.get("RECONCILER_OWNER"):
+        return os.environ["RECONCILER_OWNER"]
+    try:
+        top = _git(directory, "rev-parse", "--show-toplevel")
+        origin = _git(directory, "remote", "get-url", "origin")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise UsageError(
+            "--prune needs to know which repository owns the assistants: pass --owner NAME or set "
+            "RECONCILER_OWNER (no git origin found)"
+        ) from exc
+    # https://user:token@github.com/org/repo.git and git@github.com:org/repo.git both become github.com/org/repo
+    where = re.sub(r"^[a-z+]+://", "", origin)
+    where = re.sub(r"^[^@/]*@", "", where).replace(":", "/", 1).removesuffix(".git")
+    return f"{where}/{directory.resolve().relative_to(Path(top).resolve()).as_posix()}"
+
+
+def _git(directory: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
 
 
 @contextmanager

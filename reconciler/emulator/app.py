@@ -257,11 +257,14 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, request: Request) -> Response:
         try:
-            return self.api.route(request)
+            response = self.api.route(request)
         except Invalid as invalid:
             if not request.wants_json:  # Laravel redirects back with the errors in the session
                 return Response(302, "<html><body>Redirecting...</body></html>", {"Location": "/"})
-            return Response(422, invalid.body())
+            response = Response(422, invalid.body())
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            self.api.store.record(request.method, request.path, request.body, response.status)
+        return response
 
     def _unauthenticated(self, request: Request) -> Response:
         if request.wants_json:

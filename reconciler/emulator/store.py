@@ -21,6 +21,14 @@ CREATE TABLE IF NOT EXISTS assistants (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     data TEXT NOT NULL
 );
+-- every write the API processed, in order: what tests compare with the plan's bodies
+CREATE TABLE IF NOT EXISTS journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status INTEGER NOT NULL
+);
 """
 
 
@@ -90,6 +98,13 @@ class Store:
 
     def delete(self, assistant_id: int) -> bool:
         return self._db.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,)).rowcount > 0
+
+    def record(self, method: str, path: str, body: Any, status: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO journal (method, path, body, status) VALUES (?, ?, ?, ?)",
+                (method, path, json.dumps(body), status),
+            )
 
     def now(self) -> str:
         """An ISO-8601 timestamp with microseconds that never repeats, so updated_at moves on every write."""
