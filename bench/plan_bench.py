@@ -78,7 +78,7 @@ def prepare(root: Path, count: int) -> tuple[Path, Path]:
 
 
 @contextmanager
-def emulator_process(state: Path, latency_ms: int) -> Iterator[str]:
+def emulator_process(state: Path, latency_ms: int, rate_limit: int = 0) -> Iterator[str]:
     """The emulator in its own process, as the real API would be: it must not share our GIL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -94,7 +94,7 @@ def emulator_process(state: Path, latency_ms: int) -> Iterator[str]:
         "--state",
         str(state),
     ]
-    command += ["--token", TOKEN, "--latency-ms", str(latency_ms)]
+    command += ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/api"
     try:

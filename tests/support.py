@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,13 @@ class Api:
     """A running emulator and raw access to it (bypassing the reconciler)."""
 
     url: str
+    state: Path
+
+    def journal(self) -> list[tuple[str, str, dict[str, Any], int]]:
+        """Every write the emulator processed: (method, path, body, status)."""
+        with sqlite3.connect(self.state) as db:
+            rows = db.execute("SELECT method, path, body, status FROM journal ORDER BY seq").fetchall()
+        return [(m, p, json.loads(b), s) for m, p, b, s in rows]
 
     def http(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
@@ -66,13 +75,20 @@ class Api:
 
 @contextmanager
 def emulator(
-    monkeypatch: pytest.MonkeyPatch, *, read_mode: str = "read", seed: str = "empty"
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    read_mode: str = "read",
+    seed: str = "empty",
+    state: Path | None = None,
+    **faults: Any,
 ) -> Iterator[Api]:
-    options = EmulatorOptions(seed=seed, read_mode=read_mode, token=TOKEN)  # type: ignore[arg-type]
-    with running_emulator(options) as url:
-        monkeypatch.setenv("GLORIA_API_URL", url)
-        monkeypatch.setenv("GLORIA_API_TOKEN", TOKEN)
-        yield Api(url)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = state or Path(scratch) / "state.sqlite"
+        options = EmulatorOptions(seed=seed, read_mode=read_mode, token=TOKEN, state=path, **faults)  # type: ignore[arg-type]
+        with running_emulator(options) as url:
+            monkeypatch.setenv("GLORIA_API_URL", url)
+            monkeypatch.setenv("GLORIA_API_TOKEN", TOKEN)
+            yield Api(url, path)
 
 
 def write_files(directory: Path, files: dict[str, str]) -> Path:

@@ -211,11 +211,11 @@ def test_detailed_exitcode(
         write_files(files, {"one": base(extra="record: maybe\n")})
         assert run(capsys, "plan", "--dir", str(files), "--detailed-exitcode")[0] == 1
         assert run(capsys, "plan", "--dir", str(files), "--detailed-exitcode", "--bogus")[0] == 1
-    monkeypatch.setenv("GLORIA_API_URL", "http://127.0.0.1:9/api")  # nothing listens: an API failure
-    write_files(files, {"one": base()})
-    code, _, err = run(capsys, "plan", "--dir", str(files), "--detailed-exitcode")
+        monkeypatch.setenv("GLORIA_API_TOKEN", "wrong-token")  # an API failure
+        write_files(files, {"one": base()})
+        code, _, err = run(capsys, "plan", "--dir", str(files), "--detailed-exitcode")
     assert code == 1
-    assert "cannot connect" in err
+    assert err == "error: GET /user/assistants/get: 401 Unauthenticated. (check GLORIA_API_TOKEN)\n"
 
 
 def test_missing_token_is_an_error_before_any_request(

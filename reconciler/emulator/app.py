@@ -46,10 +46,13 @@ def _not_found() -> Response:
 class Api:
     """Request → Response for one account; knows nothing about sockets."""
 
-    def __init__(self, store: Store, token: str, read_shape: ReadShape | None) -> None:
+    def __init__(
+        self, store: Store, token: str, read_shape: ReadShape | None, ignored: frozenset[str] = frozenset()
+    ) -> None:
         self.store = store
         self.token = token
         self.read_shape = read_shape  # None: symmetric reads (exactly what is stored)
+        self.ignored = ignored  # a fault: fields whose writes are accepted with 200 and silently dropped
 
     def authorised(self, header: str | None) -> bool:
         return header == f"Bearer {self.token}"
@@ -106,9 +109,14 @@ class Api:
             if current is None:
                 return _not_found()
             rules = Assistants(store.catalog(), store.all())
-            updated = rules.update(current, request.body, store.now())
+            updated = rules.update(current, self._without_ignored(request.body), store.now())
             store.put(current["id"], updated)
         return Response(200, {"message": "Assistant updated successfully", "data": _summary(updated)})
+
+    def _without_ignored(self, body: Any) -> Any:
+        if not self.ignored or not isinstance(body, dict):
+            return body
+        return {k: v for k, v in body.items() if k not in self.ignored}
 
     def delete(self, _: Request, raw_id: str) -> Response:
         with self.store.transaction() as store:

@@ -35,6 +35,7 @@ class EmulatorOptions:
     reset_rate: float = 0.0
     rate_limit: int = 0  # requests a minute per token; 0: unlimited
     fault_seed: int = 0
+    ignored_fields: tuple[str, ...] = ()  # updates to these fields answer 200 but change nothing
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     access_log: bool = False
@@ -58,7 +59,8 @@ class EmulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, options: EmulatorOptions, store: Store) -> None:
-        api = Api(store, options.token, ReadShape() if options.read_mode == "read" else None)
+        shape = ReadShape() if options.read_mode == "read" else None
+        api = Api(store, options.token, shape, frozenset(options.ignored_fields))
         behaviour = Behaviour(
             latency_ms=options.latency_ms,
             faults=Faults(options.error_rate, options.reset_rate, options.fault_seed),
