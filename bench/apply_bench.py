@@ -17,32 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-from plan_bench import TOKEN, body, emulator_process  # type: ignore[import-not-found]
+from plan_bench import TOKEN, emulator_process, prepare  # type: ignore[import-not-found]
 
 from reconciler.client import Client
 from reconciler.desired import load_directory
-from reconciler.emulator.assistants import Assistants
-from reconciler.emulator.server import open_store
 from reconciler.reconcile import Options
 from reconciler.session import Session
-
-
-def prepare(root: Path, count: int) -> tuple[Path, Path]:
-    state = root / "state.sqlite"
-    store = open_store(state, "empty")
-    with store.transaction():
-        rules = Assistants(store.catalog(), [])
-        for index in range(count):
-            store.insert(rules.create(body(index), store.now()))
-    store.close()
-    files = root / "assistants.d"
-    files.mkdir()
-    for index in range(count):
-        data = body(index)
-        data["speech_speed"] = 0.9  # every assistant changes
-        (files / f"a{index:05d}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return state, files
 
 
 def main() -> None:
@@ -52,7 +32,7 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        state, files = prepare(Path(tmp), args.updates)
+        state, files = prepare(Path(tmp), args.updates, drifted=lambda _: True)  # every assistant changes
         with emulator_process(state, 0, rate_limit=args.limit) as url:
             desired = load_directory(files, environ={})
             with Client(url, TOKEN, writable=True, concurrency=args.parallelism) as client:

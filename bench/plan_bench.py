@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,7 +59,10 @@ def body(index: int) -> dict[str, object]:
     return data
 
 
-def prepare(root: Path, count: int) -> tuple[Path, Path]:
+def prepare(
+    root: Path, count: int, drifted: Callable[[int], bool] = lambda i: i % 10 == 0
+) -> tuple[Path, Path]:
+    """A state file with ``count`` assistants, and their files; ``drifted`` files ask for speech_speed 0.9."""
     state = root / "state.sqlite"
     store = open_store(state, "empty")
     with store.transaction():
@@ -71,8 +74,8 @@ def prepare(root: Path, count: int) -> tuple[Path, Path]:
     files.mkdir()
     for index in range(count):
         data = body(index)
-        if index % 10 == 0:
-            data["speech_speed"] = 0.9  # 10% drift
+        if drifted(index):
+            data["speech_speed"] = 0.9
         (files / f"a{index:05d}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return state, files
 
