@@ -45,6 +45,8 @@ class FieldChange:
     after: Any
     before_known: bool = True
     reason: str | None = None
+    before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
+    after_name: Any = None
 
 
 @dataclass(frozen=True)

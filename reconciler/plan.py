@@ -71,6 +71,9 @@ class Change:
         }
         if not change.before_known:
             item["before_known"] = False
+        for key in ("before_name", "after_name"):
+            if getattr(change, key) is not None:
+                item[key] = getattr(change, key)
         if change.reason:
             item["reason"] = change.reason
         return item
@@ -160,7 +163,15 @@ def _change_from_data(item: dict[str, Any]) -> Change:
     if item["action"] not in ACTIONS or not isinstance(item["body"], dict):
         raise ValueError(f"bad change {item.get('key')!r}")
     fields = tuple(
-        FieldChange(f["path"], f.get("before"), f.get("after"), f.get("before_known", True), f.get("reason"))
+        FieldChange(
+            f["path"],
+            f.get("before"),
+            f.get("after"),
+            f.get("before_known", True),
+            f.get("reason"),
+            f.get("before_name"),
+            f.get("after_name"),
+        )
         for f in item.get("fields", [])
     )
     return Change(

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from reconciler import names
 from reconciler.client import Client
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.diff import Diff, Digest, Ownership, diff_create, diff_update, ownership_of
+from reconciler.diff import Diff, Digest, FieldChange, Ownership, diff_create, diff_update, ownership_of
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.files import display_path
 from reconciler.plan import Change, Plan, Safety, unsafe_reasons
@@ -106,28 +107,39 @@ def build_plan(
     account: Account,
     *,
     digest: Digest,
+    catalog: names.Catalog | None = None,
     account_id: str = "",
     options: Options = Options(),
 ) -> Plan:
     selected = select(state, options.targets)
-    bound = {a.spec.id: a for a in state.assistants if a.spec.id is not None}
     owner = options.prune_owner
     if owner and account.assistants and "variables" not in account.observed:
         raise ReconcilerError("--prune needs the API to return variables, where ownership is recorded")
+    planner = _Planner(account, _bound(state), digest, catalog or names.Catalog(_no_lookups), owner)
     problems: list[Problem] = []
     changes: list[Change] = []
     for assistant in selected:
-        ownership = Ownership(owner, assistant.key) if owner else None
-        result = _plan_one(assistant, account, bound, digest, ownership)
-        (problems if isinstance(result, Problem) else changes).append(result)  # type: ignore[arg-type]
+        result = planner.plan(assistant)
+        if isinstance(result, Change):
+            changes.append(result)
+        else:
+            problems += result
     if problems:
         raise FilesInvalid(problems, len(state.assistants))
     if owner:
-        changes += _deletions(state, account, bound, owner, options.targets)
+        changes += _deletions(state, account, planner.bound, owner, options.targets)
     unsafe = unsafe_reasons(
         changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
     )
     return Plan.of(changes, account=account_id, files=files_digest(state), unsafe=unsafe)
+
+
+def _bound(state: DesiredState) -> dict[int, DesiredAssistant]:
+    return {a.spec.id: a for a in state.assistants if a.spec.id is not None}
+
+
+def _no_lookups(path: str, params: dict[str, str] | None) -> Any:
+    raise ReconcilerError(f"name references need the API's lookups ({path}), and this plan has no client")
 
 
 def _deletions(
@@ -152,39 +164,66 @@ def _deletions(
     return deletions
 
 
-def _plan_one(
-    assistant: DesiredAssistant,
-    account: Account,
-    bound: dict[int, DesiredAssistant],
-    digest: Digest,
-    ownership: Ownership | None,
-) -> Change | Problem:
-    names = [k for k in NAME_KEYS if k in assistant.spec.model_fields_set]
-    if names:
-        return _problem(
-            assistant,
-            names[0],
-            f"name references ({', '.join(names)}) are not resolved yet; use the *_id fields",
-        )
-    target = _match(assistant, account, bound)
-    if isinstance(target, Problem):
-        return target
-    values = desired_values(assistant)
+@dataclass(frozen=True)
+class _Planner:
+    account: Account
+    bound: dict[int, DesiredAssistant]
+    digest: Digest
+    catalog: names.Catalog
+    owner: str | None
+
+    def plan(self, assistant: DesiredAssistant) -> Change | list[Problem]:
+        target = _match(assistant, self.account, self.bound)
+        if isinstance(target, Problem):
+            return [target]
+        context = _context(target)
+        values = desired_values(assistant)
+        declared = assistant.spec.declared()
+        if any(key in declared for key in NAME_KEYS):
+            values, failures = names.resolve(declared, values, context, self.catalog)
+            if failures:
+                return [_problem_at(assistant, path, message) for path, message in failures]
+        label = _labels(values, context, self.catalog)
+        ownership = Ownership(self.owner, assistant.key) if self.owner else None
+        if target is None:
+            missing = _missing_for_create(values)
+            if missing:
+                message = f"{assistant.spec.name!r} is not on the platform, so creating it needs: {', '.join(missing)}"
+                return [_problem(assistant, "", message)]
+            result = diff_create(values, self.account.observed, self.digest, ownership)
+            return _change(assistant, "create", None, result, label)
+        result = diff_update(values, assistant.spec.ignore_changes or (), target, self.digest, ownership)
+        conflict = _conflict_after_update(target, result.body)
+        if conflict:
+            return [_problem(assistant, *conflict)]
+        return _change(assistant, "noop" if result.empty else "update", target, result, label)
+
+
+def _context(target: RemoteAssistant | None) -> names.Context:
     if target is None:
-        missing = _missing_for_create(values)
-        if missing:
-            return _problem(
-                assistant,
-                "",
-                f"{assistant.spec.name!r} is not on the platform, so creating it needs: {', '.join(missing)}",
-            )
-        return _change(assistant, "create", None, diff_create(values, account.observed, digest, ownership))
-    ignore = assistant.spec.ignore_changes or ()
-    result = diff_update(values, ignore, target, digest, ownership)
-    conflict = _conflict_after_update(target, result.body)
-    if conflict:
-        return _problem(assistant, *conflict)
-    return _change(assistant, "noop" if result.empty else "update", target, result)
+        return names.Context()
+    language = target.fields.get("language_id")
+    return names.Context(
+        target.mode, language if isinstance(language, int) else None, target.fields.get("type")
+    )
+
+
+def _labels(
+    values: dict[str, Any], base: names.Context, catalog: names.Catalog
+) -> Callable[[FieldChange], FieldChange]:
+    context = names.Context(
+        values.get("mode", base.mode),
+        values.get("language_id", base.language_id),
+        values.get("type", base.type),
+    )
+
+    def label(change: FieldChange) -> FieldChange:
+        try:
+            return names.labelled(change, context, catalog)  # type: ignore[no-any-return]
+        except (ReconcilerError, ValueError, TypeError, AttributeError):
+            return change  # a label is a courtesy: a lookup that fails must not fail the plan
+
+    return label
 
 
 def _conflict_after_update(current: RemoteAssistant, body: dict[str, Any]) -> tuple[str, str] | None:
@@ -239,12 +278,22 @@ def _missing_for_create(values: dict[str, Any]) -> list[str]:
     return [name for name in (*CREATE_REQUIRES, model) if values.get(name) is None]
 
 
+def _problem_at(assistant: DesiredAssistant, path: tuple[str | int, ...], message: str) -> Problem:
+    return Problem(assistant.source.file, assistant.source.line_of(path), display_path(path), message)
+
+
 def _problem(assistant: DesiredAssistant, field: str, message: str) -> Problem:
     source = assistant.source
     return Problem(source.file, source.line_of((field,)) if field else 1, field, message)
 
 
-def _change(assistant: DesiredAssistant, action: str, target: RemoteAssistant | None, result: Diff) -> Change:
+def _change(
+    assistant: DesiredAssistant,
+    action: str,
+    target: RemoteAssistant | None,
+    result: Diff,
+    label: Callable[[FieldChange], FieldChange] = lambda change: change,
+) -> Change:
     notes: tuple[str, ...] = ()
     if result.unobservable:
         fields = ", ".join(result.unobservable)
@@ -258,7 +307,7 @@ def _change(assistant: DesiredAssistant, action: str, target: RemoteAssistant | 
         id=target.id if target else None,
         name=(assistant.spec.name or (target.name if target else None)),
         body=result.body,
-        fields=result.changes,
+        fields=tuple(label(change) for change in result.changes),
         fingerprint=target.fingerprint if target else None,
         secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
         notes=notes,

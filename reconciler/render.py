@@ -56,7 +56,7 @@ def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
     after = change.masked(item.after, item.path)
     note = f"  # {item.reason}" if item.reason else ""
     if change.action == "create":
-        yield f"+ {item.path}: {value_text(after)}"
+        yield f"+ {item.path}: {value_text(after)}{_named(item.after_name)}"
         return
     if item.before_known and (_is_long(before) or _is_long(after)):
         yield f"~ {item.path}:{note}"
@@ -65,8 +65,18 @@ def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
             if not line.startswith(("---", "+++")):
                 yield f"    {line}"
         return
-    shown = value_text(before) if item.before_known else "(not returned by the API)"
-    yield f"~ {item.path}: {shown} → {value_text(after)}{note}"
+    shown = (
+        value_text(before) + _named(item.before_name) if item.before_known else "(not returned by the API)"
+    )
+    yield f"~ {item.path}: {shown} → {value_text(after)}{_named(item.after_name)}{note}"
+
+
+def _named(names: Any) -> str:
+    """`` (Maya)`` beside an id, ``(lookup_order, crm_create_lead)`` beside a list of ids."""
+    if isinstance(names, list):
+        known = [n for n in names if n]
+        return f" ({', '.join(known)})" if known else ""
+    return f" ({names})" if names else ""
 
 
 def heading(change: Change) -> str:

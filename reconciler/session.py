@@ -16,6 +16,7 @@ from reconciler.apply import Applier, Outcome, Report, verify
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
 from reconciler.errors import ReconcilerError, UsageError
+from reconciler.names import Catalog
 from reconciler.plan import Plan
 from reconciler.reconcile import Account, Options, account_digest, build_plan, keyed_digest, read_account
 
@@ -41,9 +42,13 @@ class Session:
         return self.plan_against(state, self.read(progress), options)
 
     def plan_against(self, state: DesiredState, account: Account, options: Options | None = None) -> Plan:
-        digest = keyed_digest(self.token)
         return build_plan(
-            state, account, digest=digest, account_id=self.account_id, options=options or Options()
+            state,
+            account,
+            digest=keyed_digest(self.token),
+            catalog=Catalog(self.client.lookup),
+            account_id=self.account_id,
+            options=options or Options(),
         )
 
     def apply(

@@ -306,10 +306,10 @@ def test_text_output_reads_like_terraform(
         '      + name: "Second"\n'
         '      + type: "outbound"\n'
         '      + mode: "pipeline"\n'
-        "      + voice_id: 101\n"
-        "      + language_id: 1\n"
+        "      + voice_id: 101 (Maya)\n"
+        "      + language_id: 1 (English)\n"
         '      + timezone: "Europe/Berlin"\n'
-        "      + llm_model_id: 2\n"
+        "      + llm_model_id: 2 (GPT-4.1)\n"
         '      + initial_message: "Hello there."\n'
         '      + system_prompt: "You are helpful."\n\n'
         "Plan: 1 to create, 1 to update, 0 to delete, 0 unchanged.\n"

@@ -1,0 +1,183 @@
+"""Name references: ``voice: Alloy`` instead of ``voice_id: 201``, resolved through the API's lookup endpoints.
+
+Ids differ between a staging and a production account; names travel. Each lookup endpoint is fetched at most once
+per run (the client caches it), and only when a file uses a name or a plan shows an id. Voices are looked up for
+the assistant's mode and language, models for the assistant's engine type, phone numbers by E.164 number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+Fetch = Callable[[str, dict[str, str] | None], Any]
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    names: tuple[str, ...]  # what a file may write: the name, and an iso code, model code or number
+
+    @property
+    def label(self) -> str:
+        return self.names[0]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What narrows a lookup: the assistant's engine mode, language and direction."""
+
+    mode: str | None = None
+    language_id: int | None = None
+    type: str | None = None
+
+
+class Unresolved(Exception):
+    """A name that matches no entry, or several."""
+
+
+#: name key → (id field, which lookup)
+REFERENCES: dict[str, tuple[str, str]] = {
+    "language": ("language_id", "languages"),
+    "secondary_languages": ("secondary_language_ids", "languages"),
+    "voice": ("voice_id", "voices"),
+    "llm_model": ("llm_model_id", "llm_models"),
+    "chat_llm_fallback": ("chat_llm_fallback_id", "llm_models"),
+    "multimodal_model": ("multimodal_model_id", "mode_models"),
+    "knowledgebase": ("knowledgebase_id", "knowledgebases"),
+    "phone_number": ("phone_number_id", "phone_numbers"),
+    "custom_tools": ("tool_ids", "tools"),
+    "synthesizer_provider": ("synthesizer_provider_id", "synthesizer_providers"),
+    "transcriber_provider": ("transcriber_provider_id", "transcriber_providers"),
+}
+LOOKUP_OF_ID = dict(REFERENCES.values())
+NAME_OF_ID = {id_field: name for name, (id_field, _) in REFERENCES.items()}
+
+
+class Catalog:
+    """The account's lookup endpoints, fetched lazily through the client."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self.fetch = fetch
+
+    def entries(self, lookup: str, context: Context) -> list[Entry]:
+        rows = self._rows(lookup, context)
+        return [_entry(lookup, row) for row in rows if isinstance(row, dict) and "id" in row]
+
+    def _rows(self, lookup: str, context: Context) -> list[Any]:
+        language = {"language_id": str(context.language_id)} if context.language_id is not None else {}
+        if lookup == "voices":
+            params = {**({"mode": context.mode} if context.mode else {}), **language}
+            return list(self.fetch("/user/assistants/voices", params or None))
+        if lookup == "languages":
+            return list(self.fetch("/user/assistants/languages", None))
+        if lookup in ("llm_models", "mode_models"):
+            kind = "llm" if lookup == "llm_models" else (context.mode or "multimodal")
+            return list(self.fetch("/user/assistants/models", {"type": kind}))
+        if lookup == "knowledgebases":
+            return list(self.fetch("/user/knowledgebases", None).get("data", []))
+        if lookup == "phone_numbers":
+            return list(self.fetch("/user/assistants/phone-numbers", None))
+        if lookup == "tools":
+            return list(self.fetch("/user/tools", None))
+        kind = lookup.removesuffix("_providers")
+        return list(self.fetch(f"/user/assistants/{kind}-providers", language or None))
+
+    def resolve(self, lookup: str, name: str, context: Context) -> int:
+        entries = self.entries(lookup, context)
+        wanted = name.strip().casefold()
+        found = {e.id: e for e in entries if wanted in (n.casefold() for n in e.names)}
+        if len(found) == 1:
+            return next(iter(found))
+        what = _describe(lookup, context)
+        if found:
+            ids = ", ".join(f"{e.id} ({e.label})" for e in found.values())
+            raise Unresolved(f"{name!r} matches {len(found)} {what}: {ids}; use the id field instead")
+        known = ", ".join(sorted({e.label for e in entries})) or "none"
+        raise Unresolved(
+            f"no {what[:-1] if what.endswith('s') else what} named {name!r}; candidates: {known}"
+        )
+
+    def label(self, id_field: str, value: int, context: Context) -> str | None:
+        """The name of an id, for plans; None when the lookup does not know it."""
+        entries = self.entries(LOOKUP_OF_ID[id_field], context)
+        return next((e.label for e in entries if e.id == value), None)
+
+    def unique_name(self, id_field: str, value: int, context: Context) -> str | None:
+        """The name that resolves back to exactly this id, for ``export --names``."""
+        lookup = LOOKUP_OF_ID[id_field]
+        name = self.label(id_field, value, context)
+        if name is None:
+            return None
+        try:
+            return name if self.resolve(lookup, name, context) == value else None
+        except Unresolved:
+            return None
+
+
+def _entry(lookup: str, row: dict[str, Any]) -> Entry:
+    if lookup == "phone_numbers":
+        return Entry(int(row["id"]), (str(row.get("phone_number")),))
+    extras = [row.get(k) for k in ("iso_2", "code") if row.get(k)]
+    return Entry(int(row["id"]), tuple(str(n) for n in [row.get("name"), *extras] if n))
+
+
+def _describe(lookup: str, context: Context) -> str:
+    if lookup == "voices":
+        return f"voices for {context.mode or 'any'} mode" + (
+            f" and language {context.language_id}" if context.language_id is not None else ""
+        )
+    if lookup == "mode_models":
+        return f"{context.mode or 'multimodal'} models"
+    return {"llm_models": "LLM models", "phone_numbers": "phone numbers"}.get(
+        lookup, lookup.replace("_", " ")
+    )
+
+
+def references(declared: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(name key, id field, value) for every name reference a file declares, language first (voices need it)."""
+    for name, (id_field, _) in REFERENCES.items():
+        if name in declared:
+            yield name, id_field, declared[name]
+
+
+def resolve(
+    declared: dict[str, Any], values: dict[str, Any], base: Context, catalog: Catalog
+) -> tuple[dict[str, Any], list[tuple[tuple[str | int, ...], str]]]:
+    """``values`` with every name reference of ``declared`` turned into its id field; and the failures."""
+    values = dict(values)
+    failures: list[tuple[tuple[str | int, ...], str]] = []
+    for name, id_field, value in references(declared):
+        context = Context(
+            mode=values.get("mode", base.mode),
+            language_id=values.get("language_id", base.language_id),
+            type=values.get("type", base.type),
+        )
+        lookup = REFERENCES[name][1]
+        items = value if isinstance(value, list) else [value]
+        resolved: list[int | None] = []
+        for index, item in enumerate(items):
+            try:
+                resolved.append(None if item is None else catalog.resolve(lookup, str(item), context))
+            except Unresolved as exc:
+                failures.append(((name, index) if isinstance(value, list) else (name,), str(exc)))
+        values[id_field] = resolved if isinstance(value, list) else resolved[0]
+    return values, failures
+
+
+def labelled(change: Any, context: Context, catalog: Catalog) -> Any:
+    """A FieldChange of an id field with the names of its ids beside them, for people reading the plan."""
+    if change.path not in LOOKUP_OF_ID:
+        return change
+
+    def names(value: Any) -> Any:
+        if isinstance(value, list):
+            return [catalog.label(change.path, v, context) for v in value]
+        return catalog.label(change.path, value, context) if isinstance(value, int) else None
+
+    return replace(
+        change,
+        before_name=names(change.before) if change.before_known else None,
+        after_name=names(change.after),
+    )
