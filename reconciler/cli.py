@@ -21,6 +21,7 @@ from reconciler import __version__
 from reconciler.apply import check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
+from reconciler.export import report_export, write_exported
 from reconciler.files import environment
 from reconciler.output import ProgressLine, Redactor, wants_colour
 from reconciler.plan import Plan, PlanFileError, Safety, plan_from_data
@@ -201,6 +202,38 @@ def apply(
         report = session.apply(state, result, options)
     render_report(report, out, style)
     return 0 if report.ok else 1
+
+
+@cli.command("export")
+@DIR_OPTION
+@click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Export this assistant. Repeatable.")
+@click.option("--all", "export_all", is_flag=True, help="Export every assistant of the account.")
+@click.option(
+    "--names", "use_names", is_flag=True, help="Names instead of ids, and no id line: files that travel."
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@api_options
+def export_command(
+    directory: Path,
+    ids: tuple[int, ...],
+    export_all: bool,
+    use_names: bool,
+    force: bool,
+    emulator: bool,
+    api_url: str | None,
+) -> int:
+    """Write files for existing assistants, so that the next plan is empty."""
+    if not ids and not export_all:
+        raise UsageError("say which assistants to export: --all, or --id ID (repeatable)")
+    progress = ProgressLine(sys.stderr, "reading the platform")
+    with connect(emulator=emulator, api_url=api_url) as session:
+        files = session.export(None if export_all else list(ids), names=use_names, progress=progress)
+        secrets = {session.token}
+    progress.close()
+    written = write_exported(directory, files, force=force)
+    out = Redactor(sys.stdout, secrets | {v for f in files for v in f.secrets.values()})
+    report_export(directory, files, written, out)
+    return 0
 
 
 def _saved_plan(path: Path, state: DesiredState, session: Session) -> Plan:

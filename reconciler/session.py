@@ -16,6 +16,7 @@ from reconciler.apply import Applier, Outcome, Report, verify
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
 from reconciler.errors import ReconcilerError, UsageError
+from reconciler.export import ExportedFile, export
 from reconciler.names import Catalog
 from reconciler.plan import Plan
 from reconciler.reconcile import Account, Options, account_digest, build_plan, keyed_digest, read_account
@@ -50,6 +51,18 @@ class Session:
             account_id=self.account_id,
             options=options or Options(),
         )
+
+    def export(
+        self, ids: list[int] | None, *, names: bool, progress: Progress | None = None
+    ) -> list[ExportedFile]:
+        """Files for the assistants with ``ids`` (None: all of them)."""
+        account = self.read(progress)
+        known = {a.id for a in account.assistants}
+        missing = sorted(set(ids or ()) - known)
+        if missing:
+            raise ReconcilerError(f"no assistant with id {', '.join(map(str, missing))} on the platform")
+        chosen = sorted(known) if ids is None else ids
+        return export(account, chosen, Catalog(self.client.lookup) if names else None)
 
     def apply(
         self,

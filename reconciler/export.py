@@ -1,0 +1,238 @@
+"""export: existing assistants → files that plan clean ("export, then plan" is empty) and hold no secret.
+
+Each file has the assistant's ``id`` and every field the platform returned, in a stable order of groups; what
+the file leaves out is what the contract clears anyway (null, [] or {}), so it is left out for brevity. A field
+the platform never returns cannot be exported: a comment says so, and leaving it out keeps the platform's value.
+Secret values (the calendar integration's API key, anything under a secret-looking key) become ``${NAME}``
+placeholders; the run prints the variable names to set. ``--names`` writes names instead of ids wherever the
+name resolves back to the same id, and no ``id`` line, so the files travel to another account.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler import names
+from reconciler.errors import ReconcilerError
+from reconciler.reconcile import Account
+from reconciler.remote import RemoteAssistant, applies_to_mode
+from reconciler.render import Writer
+from reconciler.spec import CLEARED_TO
+
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("identity", ("name", "type", "mode")),
+    (
+        "engine and voice",
+        (
+            "language_id", "secondary_language_ids", "voice_id", "llm_model_id", "multimodal_model_id",
+            "chat_llm_fallback_id", "turn_detection_threshold", "synthesizer_provider_id", "transcriber_provider_id",
+            "timezone", "tts_emotion_enabled", "voice_stability", "voice_similarity", "speech_speed", "llm_temperature",
+        ),
+    ),
+    ("prompts", ("initial_message", "system_prompt", "knowledgebase_id", "knowledgebase_mode")),
+    (
+        "behaviour",
+        (
+            "allow_interruptions", "fillers", "record", "enable_noise_cancellation", "wait_for_customer",
+            "endpoint_type", "endpoint_sensitivity", "interrupt_sensitivity", "min_interrupt_words",
+            "ambient_sound", "ambient_sound_volume",
+        ),
+    ),
+    (
+        "timing",
+        (
+            "max_duration", "max_silence_duration", "max_initial_silence_duration", "ringing_time",
+            "reengagement_interval", "reengagement_prompt",
+        ),
+    ),
+    ("telephony and voicemail", ("phone_number_id", "end_call_on_voicemail", "voice_mail_message")),
+    (
+        "webhooks",
+        ("is_webhook_active", "webhook_url", "send_webhook_only_on_completed", "include_recording_in_webhook"),
+    ),
+    ("post-call analysis", ("post_call_evaluation", "post_call_schema")),
+    ("variables", ("variables",)),
+    ("tools", ("tool_ids", "tools")),
+)  # fmt: skip
+SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
+HEADER = (
+    "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
+    "# and otherwise kept as it is on the platform.\n"
+)
+
+
+@dataclass
+class ExportedFile:
+    key: str
+    assistant_id: int
+    text: str
+    secrets: dict[str, str] = field(default_factory=dict)  # environment variable → value (never written)
+    write_only: tuple[str, ...] = ()
+
+
+def slug(name: str | None) -> str:
+    text = re.sub(r"[^a-z0-9]+", "-", (name or "").casefold()).strip("-")
+    return text[:60].rstrip("-") or "assistant"
+
+
+def keys_for(assistants: Iterable[RemoteAssistant]) -> dict[int, str]:
+    """File keys from names; collisions get -2, -3... in id order, so the result is the same every time."""
+    keys: dict[int, str] = {}
+    taken: set[str] = set()
+    for assistant in sorted(assistants, key=lambda a: a.id):
+        base = candidate = slug(assistant.name)
+        counter = 1
+        while candidate in taken:
+            counter += 1
+            candidate = f"{base}-{counter}"
+        taken.add(candidate)
+        keys[assistant.id] = candidate
+    return keys
+
+
+def export(account: Account, ids: list[int], catalog: names.Catalog | None) -> list[ExportedFile]:
+    """One file per assistant in ``ids``; ``catalog`` set means ``--names``."""
+    chosen = [a for a in account.assistants if a.id in set(ids)]
+    keys = keys_for(chosen)
+    return [_file(a, keys[a.id], catalog) for a in sorted(chosen, key=lambda a: keys[a.id])]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block scalars for multi-line text, so prompts read as they were written."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _file(assistant: RemoteAssistant, key: str, catalog: names.Catalog | None) -> ExportedFile:
+    values = {k: _escape(v) for k, v in assistant.fields.items()}
+    secrets: dict[str, str] = {}
+    values = _hide_secrets(values, key, secrets)
+    if catalog is not None:
+        values = _with_names(values, assistant, catalog)
+    lines = [HEADER] + ([f"id: {assistant.id}\n"] if catalog is None else [])
+    write_only: list[str] = []
+    for title, group in GROUPS:
+        block = []
+        for name in group:
+            if name not in assistant.observed:
+                if applies_to_mode(name, assistant.mode):
+                    write_only.append(name)
+                    block.append(_write_only_comment(name))
+                continue
+            for out_key in (names.NAME_OF_ID.get(name), name):
+                if out_key in values and not _implied(out_key, values[out_key]):
+                    block.append(_dump(out_key, values[out_key]))
+        if block:
+            lines.append(f"\n# {title}\n" + "".join(block))
+    return ExportedFile(key, assistant.id, "".join(lines), secrets, tuple(write_only))
+
+
+def _implied(name: str, value: Any) -> bool:
+    """Left out because leaving it out means the same: the contract clears a missing clearable field."""
+    return (name in CLEARED_TO and value == CLEARED_TO[name]) or value is None
+
+
+def _dump(name: str, value: Any) -> str:
+    return str(yaml.dump({name: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110))
+
+
+def _write_only_comment(name: str) -> str:
+    return f"# {name}: write-only (the API never returns it), so not exported; left out, the platform keeps it\n"
+
+
+def _escape(value: Any) -> Any:
+    """A literal ``${`` in a platform value must stay literal when the file is read back."""
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escape(v) for k, v in value.items()}
+    return value
+
+
+def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, str]) -> dict[str, Any]:
+    prefix = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
+
+    def walk(value: Any, label: str, secret: bool) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k, secret or bool(SECRET_KEY.search(k))) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, label, secret) for v in value]
+        if secret and isinstance(value, str):
+            variable = _unique(f"{prefix}_{label.upper()}", secrets)
+            secrets[variable] = value.replace("$${", "${")
+            return "${" + variable + "}"
+        return value
+
+    return {k: walk(v, k, bool(SECRET_KEY.search(k))) for k, v in values.items()}
+
+
+def _unique(name: str, taken: dict[str, str]) -> str:
+    name = re.sub(r"[^A-Z0-9_]+", "_", name)
+    candidate, counter = name, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{name}_{counter}"
+    return candidate
+
+
+def _with_names(values: dict[str, Any], assistant: RemoteAssistant, catalog: names.Catalog) -> dict[str, Any]:
+    language = values.get("language_id")
+    context = names.Context(
+        assistant.mode, language if isinstance(language, int) else None, values.get("type")
+    )
+    result = dict(values)
+    for id_field, name_key in names.NAME_OF_ID.items():
+        value = values.get(id_field)
+        if value is None or value == []:
+            continue
+        items = value if isinstance(value, list) else [value]
+        found = [catalog.unique_name(id_field, item, context) for item in items]
+        if all(found):
+            result[name_key] = found if isinstance(value, list) else found[0]
+            del result[id_field]
+    return result
+
+
+def write_exported(directory: Path, files: list[ExportedFile], *, force: bool) -> list[Path]:
+    """Write every file, or none: existing files are refused as a whole unless ``force``."""
+    paths = [directory / f"{f.key}.yaml" for f in files]
+    clashes = [p for p in paths for q in (p, p.with_suffix(".yml")) if q.exists()]
+    if clashes and not force:
+        listed = ", ".join(str(p) for p in clashes[:10]) + (" ..." if len(clashes) > 10 else "")
+        raise ReconcilerError(
+            f"{len(clashes)} files exist already ({listed}); nothing was written. Use --force to overwrite"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, exported in zip(paths, files, strict=True):
+        path.with_suffix(".yml").unlink(missing_ok=True)
+        path.write_text(exported.text)
+    return paths
+
+
+def report_export(directory: Path, files: list[ExportedFile], written: list[Path], stream: Writer) -> None:
+    stream.write(f"Exported {len(written)} assistant{'s' if len(written) != 1 else ''} to {directory}/\n")
+    for exported, path in zip(files, written, strict=True):
+        extra = (
+            f" (write-only, not exported: {', '.join(exported.write_only)})" if exported.write_only else ""
+        )
+        stream.write(f"  {path.name}: id {exported.assistant_id}{extra}\n")
+    variables = sorted(v for f in files for v in f.secrets)
+    if variables:
+        stream.write(
+            "Secrets were written as placeholders; set these environment variables before plan or apply:\n"
+            + "".join(f"  {name}\n" for name in variables)
+        )
