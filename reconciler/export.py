@@ -149,7 +149,9 @@ def _dump(name: str, value: Any) -> str:
 
 
 def _write_only_comment(name: str) -> str:
-    return f"# {name}: write-only (the API never returns it), so not exported; left out, the platform keeps it\n"
+    return (
+        f"# {name}: write-only (the API never returns it), so not exported; left out, the platform keeps it\n"
+    )
 
 
 def _escape(value: Any) -> Any:

@@ -90,14 +90,12 @@ class Catalog:
         found = {e.id: e for e in entries if wanted in (n.casefold() for n in e.names)}
         if len(found) == 1:
             return next(iter(found))
-        what = _describe(lookup, context)
         if found:
             ids = ", ".join(f"{e.id} ({e.label})" for e in found.values())
+            what = _describe(lookup, context, plural=True)
             raise Unresolved(f"{name!r} matches {len(found)} {what}: {ids}; use the id field instead")
         known = ", ".join(sorted({e.label for e in entries})) or "none"
-        raise Unresolved(
-            f"no {what[:-1] if what.endswith('s') else what} named {name!r}; candidates: {known}"
-        )
+        raise Unresolved(f"no {_describe(lookup, context)} named {name!r}; candidates: {known}")
 
     def label(self, id_field: str, value: int, context: Context) -> str | None:
         """The name of an id, for plans; None when the lookup does not know it."""
@@ -123,16 +121,24 @@ def _entry(lookup: str, row: dict[str, Any]) -> Entry:
     return Entry(int(row["id"]), tuple(str(n) for n in [row.get("name"), *extras] if n))
 
 
-def _describe(lookup: str, context: Context) -> str:
+def _describe(lookup: str, context: Context, *, plural: bool = False) -> str:
+    """``voice for multimodal mode and language 1``, ``LLM model``, ``knowledgebase``... (or plural)."""
+    singular = {
+        "voices": "voice",
+        "languages": "language",
+        "llm_models": "LLM model",
+        "mode_models": f"{context.mode or 'multimodal'} model",
+        "knowledgebases": "knowledgebase",
+        "phone_numbers": "phone number",
+        "tools": "tool",
+        "synthesizer_providers": "synthesizer provider",
+        "transcriber_providers": "transcriber provider",
+    }[lookup]
+    text = singular + ("s" if plural else "")
     if lookup == "voices":
-        return f"voices for {context.mode or 'any'} mode" + (
-            f" and language {context.language_id}" if context.language_id is not None else ""
-        )
-    if lookup == "mode_models":
-        return f"{context.mode or 'multimodal'} models"
-    return {"llm_models": "LLM models", "phone_numbers": "phone numbers"}.get(
-        lookup, lookup.replace("_", " ")
-    )
+        text += f" for {context.mode or 'any'} mode"
+        text += f" and language {context.language_id}" if context.language_id is not None else ""
+    return text
 
 
 def references(declared: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
@@ -162,7 +168,8 @@ def resolve(
                 resolved.append(None if item is None else catalog.resolve(lookup, str(item), context))
             except Unresolved as exc:
                 failures.append(((name, index) if isinstance(value, list) else (name,), str(exc)))
-        values[id_field] = resolved if isinstance(value, list) else resolved[0]
+        if len(resolved) == len(items):
+            values[id_field] = resolved if isinstance(value, list) else resolved[0]
     return values, failures
 
 

@@ -7,7 +7,6 @@ normaliser, so that a normaliser bug cannot hide itself.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -19,107 +18,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from strategies import assistant, names
 
 from reconciler.cli import main
 from reconciler.emulator.server import EmulatorOptions, running_emulator
 from reconciler.spec import API_FIELDS, CLEARED_TO, MODE_ONLY, RESET_BY_MODE_CHANGE
 
 TOKEN = "property-token"
-VOICES = {"pipeline": [101, 102, 105], "multimodal": [201, 202, 302], "dualplex": [301, 302]}
-MODELS = {"multimodal": [1, 2], "dualplex": [3, 4]}
-_names = itertools.count()
-
-padded = st.sampled_from(["", " ", "  "])
-
-
-def text(words: list[str]) -> st.SearchStrategy[str]:
-    return st.builds(lambda pre, w, post: f"{pre}{w}{post}", padded, st.sampled_from(words), padded)
-
-
-def unit(low: float = 0.0, high: float = 1.0) -> st.SearchStrategy[float]:
-    return st.integers(int(low * 100), int(high * 100)).map(lambda n: n / 100)
-
-
-TOOLS = st.lists(
-    st.one_of(
-        st.fixed_dictionaries({"type": st.just("end_call"), "description": text(["Bye.", "End it."])}),
-        st.fixed_dictionaries({"type": st.just("dtmf_input")}, optional={"description": text(["Keys."])}),
-        st.fixed_dictionaries(
-            {
-                "type": st.just("call_transfer"),
-                "phone_number": st.sampled_from(["+14155550100", "+4930123456"]),
-            },
-            optional={"custom": st.booleans(), "timezone": st.sampled_from(["Europe/Berlin", "UTC"])},
-        ),
-    ),
-    max_size=3,
-)
-SCHEMA = st.lists(
-    st.fixed_dictionaries(
-        {
-            "name": st.sampled_from(["score", "booked", "reason_code"]),
-            "type": st.sampled_from(["string", "number", "bool"]),
-            "description": text(["What it is.", "A summary."]),
-        }
-    ),
-    max_size=3,
-    unique_by=lambda item: item["name"],
-)
-OPTIONAL: dict[str, st.SearchStrategy[Any]] = {
-    "speech_speed": unit(0.7, 1.2),
-    "voice_stability": unit(),
-    "llm_temperature": unit(),
-    "ambient_sound_volume": unit(),
-    "record": st.booleans(),
-    "end_call_on_voicemail": st.booleans(),
-    "tts_emotion_enabled": st.booleans(),
-    "max_duration": st.integers(20, 1200),
-    "min_interrupt_words": st.none() | st.integers(0, 10),
-    "ambient_sound": st.sampled_from(["off", "office", "cafe"]),
-    "knowledgebase_id": st.none() | st.sampled_from([10, 11]),
-    "webhook_url": st.none() | st.sampled_from(["https://a.example/h", "https://b.example/h"]),
-    "reengagement_prompt": st.none() | text(["Still there?", "Hello?"]),
-    "voice_mail_message": st.none() | text(["Call back.", ""]),
-    "tool_ids": st.lists(st.sampled_from([31, 32]), unique=True),
-    "secondary_language_ids": st.lists(st.sampled_from([2, 3, 4]), unique=True),
-    "variables": st.dictionaries(st.sampled_from(["a", "b"]), text(["x", "y z"]), max_size=2),
-    "tools": TOOLS,
-    "post_call_schema": SCHEMA,
-    "system_prompt": text(["You help.", "Line one.\nLine two.\n"]),
-}
-MODE_SPECIFIC: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    "pipeline": {"fillers": st.booleans(), "transcriber_provider_id": st.none() | st.sampled_from([1, 2])},
-    "multimodal": {
-        "chat_llm_fallback_id": st.none() | st.sampled_from([1, 2]),
-        "turn_detection_threshold": st.none() | unit(),
-    },
-    "dualplex": {"turn_detection_threshold": st.none() | unit()},
-}
-
-
-@st.composite
-def assistant(draw: st.DrawFn, name: str) -> dict[str, Any]:
-    mode = draw(st.sampled_from(["pipeline", "multimodal", "dualplex"]))
-    body: dict[str, Any] = {
-        "name": name,
-        "type": "outbound",
-        "mode": mode,
-        "language_id": draw(st.sampled_from([1, 2])),
-        "voice_id": draw(st.sampled_from(VOICES[mode])),
-        "timezone": "Europe/Berlin",
-        "initial_message": draw(text(["Hi.", "Hello there."])),
-        "system_prompt": "You help.",
-    }
-    if mode == "pipeline":
-        body["llm_model_id"] = draw(st.sampled_from([1, 2, 3]))
-    else:
-        body["multimodal_model_id"] = draw(st.sampled_from(MODELS[mode]))
-    optional = {**OPTIONAL, **MODE_SPECIFIC[mode]}
-    chosen = draw(st.lists(st.sampled_from(sorted(optional)), unique=True, max_size=len(optional)))
-    body.update({key: draw(optional[key]) for key in chosen})
-    if body.get("webhook_url") and draw(st.booleans()):
-        body["is_webhook_active"] = True
-    return body
 
 
 class Account:
@@ -216,12 +121,12 @@ def test_plan_apply_plan_converges(
 ) -> None:
     monkeypatch.setenv("GLORIA_API_URL", account.url)
     monkeypatch.setenv("GLORIA_API_TOKEN", TOKEN)
-    name = f"Property {next(_names)}"
+    name = f"Property {next(names)}"
     current = data.draw(assistant(name), label="current")
     desired = data.draw(assistant(name), label="desired")
     assistant_id = account.create(current)
     stored = account.stored(assistant_id)
-    directory = tmp_path / f"d{next(_names)}"
+    directory = tmp_path / f"d{next(names)}"
     directory.mkdir()
     (directory / "a.yaml").write_text(yaml.safe_dump(desired, allow_unicode=True, sort_keys=False))
 

@@ -116,11 +116,27 @@ KNOWLEDGEBASES = [
 ]
 
 
-def catalog() -> dict[str, Any]:
-    """A fresh copy of the whole catalog, as stored with the emulator's state."""
+ID_FIELDS = (
+    "voice_id",
+    "language_id",
+    "llm_model_id",
+    "multimodal_model_id",
+    "chat_llm_fallback_id",
+    "knowledgebase_id",
+    "phone_number_id",
+    "synthesizer_provider_id",
+    "transcriber_provider_id",
+)
+
+
+def catalog(offset: int = 0) -> dict[str, Any]:
+    """A fresh copy of the whole catalog, as stored with the emulator's state.
+
+    ``offset`` shifts every id, so that two emulators give the same names different ids (another account).
+    """
     import copy
 
-    return copy.deepcopy(
+    data: dict[str, Any] = copy.deepcopy(
         {
             "languages": LANGUAGES,
             "voices": VOICES,
@@ -132,6 +148,26 @@ def catalog() -> dict[str, Any]:
             "knowledgebases": KNOWLEDGEBASES,
         }
     )
+    for table in (*(v for k, v in data.items() if k != "models"), *data["models"].values()):
+        for row in table:
+            row["id"] += offset
+            if row.get("language_id") is not None:
+                row["language_id"] += offset
+            if row.get("language_ids"):
+                row["language_ids"] = [i + offset for i in row["language_ids"]]
+    return data
+
+
+def demo_assistants(offset: int = 0) -> list[dict[str, Any]]:
+    """The demo assistants, their references shifted like ``catalog(offset)``."""
+    import copy
+
+    bodies = copy.deepcopy(DEMO_ASSISTANTS)
+    for body in bodies:
+        for name in ID_FIELDS:
+            if isinstance(body.get(name), int):
+                body[name] += offset
+    return bodies
 
 
 # Write-shape bodies, created through the emulator's own create logic when seeding.

@@ -15,7 +15,7 @@ from typing import Literal
 
 from reconciler.emulator.app import Api, Behaviour, RequestHandler
 from reconciler.emulator.assistants import Assistants, ReadShape
-from reconciler.emulator.catalog import DEMO_ASSISTANTS, catalog
+from reconciler.emulator.catalog import catalog, demo_assistants
 from reconciler.emulator.faults import Faults, RateLimiter
 from reconciler.emulator.store import Store
 
@@ -36,18 +36,19 @@ class EmulatorOptions:
     rate_limit: int = 0  # requests a minute per token; 0: unlimited
     fault_seed: int = 0
     ignored_fields: tuple[str, ...] = ()  # updates to these fields answer 200 but change nothing
+    catalog_offset: int = 0  # shifts every catalog id: the same names under other ids, like another account
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     access_log: bool = False
 
 
-def open_store(path: Path, seed: Literal["demo", "empty"]) -> Store:
+def open_store(path: Path, seed: Literal["demo", "empty"], catalog_offset: int = 0) -> Store:
     """Open the state file; a new one gets the catalog and, for ``demo``, the demo assistants."""
     store = Store(path)
     with store.transaction():
         if store.is_new():
-            store.set_catalog(catalog())
-            for body in DEMO_ASSISTANTS if seed == "demo" else []:
+            store.set_catalog(catalog(catalog_offset))
+            for body in demo_assistants(catalog_offset) if seed == "demo" else []:
                 rules = Assistants(store.catalog(), store.all())
                 created = rules.create(body, store.now())
                 store.insert(created)
@@ -81,7 +82,9 @@ def running_emulator(options: EmulatorOptions | None = None) -> Iterator[str]:
     """Serve in a background thread; yields the base URL (``http://127.0.0.1:PORT/api``)."""
     options = options or EmulatorOptions()
     with tempfile.TemporaryDirectory(prefix="gloriagent-emulator-") as scratch:
-        store = open_store(options.state or Path(scratch) / "state.sqlite", options.seed)
+        store = open_store(
+            options.state or Path(scratch) / "state.sqlite", options.seed, options.catalog_offset
+        )
         server = EmulatorServer(options, store)
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="emulator", daemon=True)
         thread.start()
@@ -118,4 +121,4 @@ def serve(options: EmulatorOptions) -> EmulatorServer:
     state = options.state or EMBEDDED_STATE
     if state == EMBEDDED_STATE:
         _ignore_folder(state.parent)
-    return EmulatorServer(options, open_store(state, options.seed))
+    return EmulatorServer(options, open_store(state, options.seed, options.catalog_offset))
