@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -26,7 +27,14 @@ from reconciler.files import environment
 from reconciler.output import ProgressLine, Redactor, wants_colour
 from reconciler.plan import Plan, PlanFileError, Safety, plan_from_data
 from reconciler.reconcile import Options, files_digest
-from reconciler.render import Style, render_json, render_markdown, render_report, render_text
+from reconciler.render import (
+    Style,
+    render_json,
+    render_markdown,
+    render_report,
+    render_report_markdown,
+    render_text,
+)
 from reconciler.session import Session, connect, default_owner
 from reconciler.spec import json_schema
 
@@ -166,6 +174,11 @@ def plan(
 @click.option(
     "--parallelism", type=click.IntRange(1, 32), default=4, show_default=True, help="Writes in flight."
 )
+@click.option(
+    "--summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Append the result as markdown to this file (e.g. $GITHUB_STEP_SUMMARY).",
+)
 @api_options
 def apply(
     plan_file: Path | None,
@@ -177,6 +190,7 @@ def apply(
     owner: str | None,
     max_update_share: float,
     parallelism: int,
+    summary: Path | None,
     emulator: bool,
     api_url: str | None,
 ) -> int:
@@ -194,6 +208,7 @@ def apply(
             result = session.plan(state, options, ProgressLine(sys.stderr, "reading the platform"))
         render_text(result, out, style)
         if not result.has_changes:
+            _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
             return 0
         check_safe(result, force=force)
         if not plan_file:
@@ -201,7 +216,17 @@ def apply(
         out.write("\n")
         report = session.apply(state, result, options)
     render_report(report, out, style)
+    if summary is not None:
+        text = io.StringIO()
+        render_report_markdown(result, report, text)
+        _append(summary, out.redact(text.getvalue()))
     return 0 if report.ok else 1
+
+
+def _append(path: Path | None, text: str) -> None:
+    if path is not None:
+        with path.open("a") as stream:
+            stream.write(text)
 
 
 @cli.command("export")

@@ -79,6 +79,30 @@ def _named(names: Any) -> str:
     return f" ({names})" if names else ""
 
 
+def diff_lines(change: Change, item: FieldChange) -> Iterator[str]:
+    """One field change as a ```diff block shows it on GitHub: the old value red, the new one green."""
+    if change.action == "create":
+        yield from field_lines(change, item)
+        return
+    before = change.masked(item.before, item.path)
+    after = change.masked(item.after, item.path)
+    note = f"  # {item.reason}" if item.reason else ""
+    if item.before_known and (_is_long(before) or _is_long(after)):
+        yield f"@@ {item.path} @@{note}"
+        old, new = (before or "").splitlines(), (after or "").splitlines()
+        yield from (
+            line
+            for line in difflib.unified_diff(old, new, lineterm="", n=1)
+            if line[:3] not in ("---", "+++", "@@ ")
+        )
+        return
+    shown = (
+        value_text(before) + _named(item.before_name) if item.before_known else "(not returned by the API)"
+    )
+    yield f"- {item.path}: {shown}"
+    yield f"+ {item.path}: {value_text(after)}{_named(item.after_name)}{note}"
+
+
 def heading(change: Change) -> str:
     name = f' "{change.name}"' if change.name else ""
     ident = f" (id {change.id})" if change.id is not None else ""
@@ -145,6 +169,31 @@ def render_report(report: Report, stream: Writer, style: Style | None = None) ->
     )
 
 
+def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
+    """The apply's result for a CI job summary: a table of outcomes, problems and read-back findings."""
+    failed = [o for o in report.outcomes if o.status != "applied"]
+    title = "applied" if report.ok else "finished with problems"
+    stream.write(
+        f"### reconciler apply {title}: {len(report.outcomes) - len(failed)} applied, {len(failed)} failed, "
+        f"{len(report.unconverged)} not converged\n\n"
+    )
+    names = {c.key: c.name or "" for c in plan.changes}
+    if report.outcomes:
+        stream.write("| result | action | key | name | id |\n|---|---|---|---|---|\n")
+        for o in report.outcomes:
+            mark = "ok" if o.status == "applied" else "**failed**"
+            stream.write(
+                f"| {mark} | {o.action} | `{_md(o.key)}` | {_md(names.get(o.key, ''))} | {o.id or ''} |\n"
+            )
+    for o in failed:
+        stream.write(f"\n**{_md(o.key)}**: {_md(o.message)}\n")
+        stream.write("".join(f"- `{_md(str(p))}`\n" for p in o.problems))
+    for item in report.unconverged:
+        stream.write(
+            f"\n**{_md(item.key)}** did not converge: {', '.join(f'`{f}`' for f in item.fields)} still differ\n"
+        )
+
+
 def render_json(plan: Plan, stream: Writer) -> None:
     json.dump(plan.data(), stream, indent=2, ensure_ascii=False)
     stream.write("\n")
@@ -159,7 +208,7 @@ def _md_section(change: Change) -> str:
     title = f"{SYMBOL[change.action]} {change.action} <code>{_md(change.key)}</code>"
     if change.name:
         title += f" — {_md(change.name)}"
-    lines = [line for item in change.fields for line in field_lines(change, item)]
+    lines = [line for item in change.fields for line in diff_lines(change, item)]
     lines += [f"# note: {note}" for note in change.notes]
     body = "\n".join(lines).replace("```", "'''")
     return f"<details><summary>{title} ({count} field{'s' if count != 1 else ''})</summary>\n\n```diff\n{body}\n```\n</details>\n"

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The reconciler commands of the GitHub workflows, one mode each. The workflows post what this writes.
+#
+#   run.sh validate | pr-plan | apply | drift
+#
+# Environment: RECONCILER_DIR (default assistants.d), RECONCILER_TARGETS (space-separated globs),
+# RECONCILER_NO_ENV / RECONCILER_FORCE / RECONCILER_PRUNE (true|false), RECONCILER_OUT (report folder),
+# GLORIA_API_TOKEN and GLORIA_API_URL, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (set by GitHub).
+# Outputs (to $GITHUB_OUTPUT): exitcode, report, plan.
+set -uo pipefail
+
+mode="${1:?usage: run.sh validate|pr-plan|apply|drift}"
+dir="${RECONCILER_DIR:-assistants.d}"
+out="${RECONCILER_OUT:-${RUNNER_TEMP:-/tmp}/reconciler}"
+mkdir -p "$out"
+report="$out/report.md"
+
+targets=()
+for target in ${RECONCILER_TARGETS:-}; do targets+=(--target "$target"); done
+prune=()
+[ "${RECONCILER_PRUNE:-false}" = true ] && prune=(--prune)
+force=()
+[ "${RECONCILER_FORCE:-false}" = true ] && force=(--force)
+
+output() { echo "$1=$2" >> "${GITHUB_OUTPUT:-/dev/null}"; }
+
+validation_report() {  # $1: title, $2: file with the problems
+  {
+    echo "<!-- reconciler-plan -->"
+    echo "### reconciler: $1"
+    echo
+    echo '```text'
+    cat "$2"
+    echo '```'
+  } > "$report"
+  output report "$report"
+}
+
+case "$mode" in
+  validate)
+    reconciler validate --dir "$dir" --no-env
+    ;;
+  pr-plan)
+    if [ "${RECONCILER_NO_ENV:-false}" = true ]; then
+      # Pull requests from forks get no secrets: check the files offline and say so.
+      if reconciler validate --dir "$dir" --no-env > "$out/validate.txt" 2>&1; then
+        {
+          echo "<!-- reconciler-plan -->"
+          echo "### reconciler: files valid, no plan (pull request from a fork)"
+          echo
+          echo "Pull requests from forks get no secrets, so the files were validated offline with"
+          echo "\`reconciler validate --no-env\` and no plan was made. A maintainer's branch will show the plan."
+        } > "$report"
+        output report "$report"
+        output exitcode 0
+        exit 0
+      fi
+      validation_report "invalid files (pull request from a fork: validated offline)" "$out/validate.txt"
+      output exitcode 1
+      exit 1
+    fi
+    if ! reconciler validate --dir "$dir" > "$out/validate.txt" 2>&1; then
+      validation_report "invalid files, no plan" "$out/validate.txt"
+      output exitcode 1
+      exit 1
+    fi
+    reconciler plan --dir "$dir" "${targets[@]}" "${prune[@]}" --format markdown --out "$out/plan.json" \
+      --detailed-exitcode > "$report" 2> "$out/plan-errors.txt"
+    code=$?
+    output exitcode "$code"
+    if [ "$code" -eq 1 ]; then
+      validation_report "plan failed" "$out/plan-errors.txt"
+      exit 1
+    fi
+    output report "$report"
+    output plan "$out/plan.json"
+    exit 0
+    ;;
+  apply)
+    reconciler apply --dir "$dir" "${targets[@]}" "${prune[@]}" "${force[@]}" --auto-approve \
+      --summary "${GITHUB_STEP_SUMMARY:-$out/summary.md}"
+    ;;
+  drift)
+    reconciler plan --dir "$dir" "${targets[@]}" "${prune[@]}" --format markdown --detailed-exitcode > "$report"
+    code=$?
+    output exitcode "$code"
+    [ "$code" -eq 1 ] && exit 1
+    output report "$report"
+    exit 0
+    ;;
+  *)
+    echo "run.sh: unknown mode '$mode' (validate, pr-plan, apply, drift)" >&2
+    exit 1
+    ;;
+esac

@@ -1,0 +1,317 @@
+"""The GitHub integration: every workflow's structure, and the exact commands they run, against the emulator."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from markdown_it import MarkdownIt
+from support import emulator
+
+from reconciler.diff import FieldChange
+from reconciler.plan import Change, Plan
+from reconciler.render import MARKER, render_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTION = ROOT / ".github" / "actions" / "reconciler"
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    if True in data:  # PyYAML reads the key `on` as a YAML 1.1 boolean
+        data["on"] = data.pop(True)
+    return dict(data)
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job["steps"]]
+
+
+def action_step(workflow: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in steps(workflow) if s.get("uses") == "./.github/actions/reconciler"]
+    return step
+
+
+def script_of(workflow: dict[str, Any]) -> str:
+    return "\n".join(
+        s["with"]["script"] for s in steps(workflow) if s.get("uses", "").startswith("actions/github-script")
+    )
+
+
+def test_every_workflow_parses_and_pins_its_actions() -> None:
+    names = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+    assert names == ["apply.yml", "ci.yml", "drift.yml", "plan.yml"]
+    for path in WORKFLOWS.glob("*.yml"):
+        workflow = load(path)
+        assert {"name", "on", "permissions", "jobs"} <= set(workflow), path.name
+        for step in steps(workflow):
+            uses = step.get("uses")
+            assert uses is None or uses.startswith("./") or "@v" in uses, f"{path.name}: unpinned {uses}"
+
+
+def test_ci_runs_the_checks_on_three_pythons() -> None:
+    workflow = load(WORKFLOWS / "ci.yml")
+    assert set(workflow["on"]) == {"push", "pull_request"}
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["jobs"]["test"]["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    assert [s["run"] for s in steps(workflow) if "run" in s] == ["pip install -e '.[test]'", "scripts/check"]
+
+
+def test_plan_workflow_comments_once_and_handles_forks() -> None:
+    workflow = load(WORKFLOWS / "plan.yml")
+    assert set(workflow["on"]) == {"pull_request"}
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    job = workflow["jobs"]["plan"]
+    assert (
+        job["env"]["FROM_FORK"] == "${{ github.event.pull_request.head.repo.full_name != github.repository }}"
+    )
+    step = action_step(workflow)
+    assert step["with"]["mode"] == "pr-plan"
+    assert step["with"]["no-env"] == "${{ env.FROM_FORK }}"
+    assert step["env"]["GLORIA_API_TOKEN"] == "${{ secrets.GLORIA_API_TOKEN }}"
+    script = script_of(workflow)
+    assert f"const marker = '{MARKER}';" in script  # the renderer's hidden marker finds the comment again
+    assert "updateComment" in script
+    assert "createComment" in script
+    uploads = [s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert uploads[0]["with"]["path"] == "${{ steps.reconciler.outputs.plan }}"
+
+
+def test_apply_workflow_never_overlaps() -> None:
+    workflow = load(WORKFLOWS / "apply.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"] == {"group": "reconciler-account", "cancel-in-progress": False}
+    assert action_step(workflow)["with"]["mode"] == "apply"
+
+
+def test_drift_workflow_keeps_one_issue() -> None:
+    workflow = load(WORKFLOWS / "drift.yml")
+    assert workflow["on"]["schedule"][0]["cron"] == "17 3 * * *"
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read", "issues": "write"}
+    assert workflow["concurrency"]["group"] == load(WORKFLOWS / "apply.yml")["concurrency"]["group"]
+    assert action_step(workflow)["with"]["mode"] == "drift"
+    script = script_of(workflow)
+    assert "const title = 'Drift detected';" in script
+    assert "process.env.EXITCODE === '2'" in script
+    assert "state: 'closed'" in script
+
+
+def test_composite_action_passes_inputs_through_the_environment() -> None:
+    action = yaml.safe_load((ACTION / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) == {
+        "mode",
+        "directory",
+        "targets",
+        "no-env",
+        "force",
+        "prune",
+        "python-version",
+    }
+    run = action["runs"]["steps"][-1]
+    assert run["run"] == 'bash "$GITHUB_ACTION_PATH/run.sh" "$RECONCILER_MODE"'
+    assert "${{" not in run["run"]  # no input is spliced into script text
+    assert run["env"]["RECONCILER_MODE"] == "${{ inputs.mode }}"
+    assert set(action["outputs"]) == {"exitcode", "report", "plan"}
+
+
+def test_pre_commit_hook() -> None:
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "reconciler-validate"
+    assert hook["entry"] == "reconciler validate --no-env"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+
+
+# --- the commands the workflows run, against the emulator ----------------------------------------------------
+
+
+def run_sh(mode: str, tmp_path: Path, **env: str) -> tuple[int, dict[str, str], str]:
+    outputs = tmp_path / "outputs.txt"
+    outputs.write_text("")
+    environ = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "RECONCILER_OUT": str(tmp_path / "out"),
+        "GITHUB_OUTPUT": str(outputs),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        **env,
+    }
+    done = subprocess.run(
+        ["bash", str(ACTION / "run.sh"), mode], env=environ, capture_output=True, text=True, check=False
+    )
+    pairs = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    return done.returncode, pairs, done.stdout + done.stderr
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "assistants.d"
+    shutil.copytree(ROOT / "assistants.d", directory)
+    monkeypatch.setenv("CALCOM_API_KEY", "cal_live_from_secrets_123")
+    return directory
+
+
+def test_pr_plan_writes_the_comment_and_the_json_plan(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with emulator(monkeypatch, seed="demo"):
+        code, outputs, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo))
+    assert code == 0, log
+    assert outputs["exitcode"] == "2"
+    report = Path(outputs["report"]).read_text()
+    assert report.startswith(
+        MARKER + "\n### reconciler plan: 1 to create, 2 to update, 0 to delete, 0 unchanged"
+    )
+    assert Path(outputs["plan"]).exists()
+    assert "cal_live_from_secrets_123" not in report + Path(outputs["plan"]).read_text() + log
+
+
+def test_pr_plan_from_a_fork_validates_offline(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CALCOM_API_KEY")
+    monkeypatch.delenv("GLORIA_API_TOKEN", raising=False)
+    code, outputs, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_NO_ENV="true")
+    assert code == 0, log
+    report = Path(outputs["report"]).read_text()
+    assert report.startswith(MARKER + "\n### reconciler: files valid, no plan (pull request from a fork)\n")
+
+
+def test_pr_plan_with_invalid_files_reports_them_and_fails(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "broken.yaml").write_text("name: Broken\nspeech_speed: 2\n")
+    code, outputs, _ = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo))
+    assert code == 1
+    report = Path(outputs["report"]).read_text()
+    assert f"{repo}/broken.yaml:2: speech_speed: must be between 0.7 and 1.2 (got 2)" in report
+    assert report.startswith(MARKER + "\n### reconciler: invalid files, no plan\n")
+
+
+def test_apply_then_drift_then_fixed(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with emulator(monkeypatch, seed="demo") as api:
+        code, outputs, log = run_sh("drift", tmp_path, RECONCILER_DIR=str(repo))
+        assert (code, outputs["exitcode"]) == (0, "2"), log
+        code, _, log = run_sh("apply", tmp_path, RECONCILER_DIR=str(repo))
+        assert code == 0, log
+        summary = (tmp_path / "summary.md").read_text()
+        assert summary.startswith("### reconciler apply applied: 3 applied, 0 failed, 0 not converged\n")
+        code, outputs, _ = run_sh("drift", tmp_path, RECONCILER_DIR=str(repo))
+        assert (code, outputs["exitcode"]) == (0, "0")
+        api.update(1, {"speech_speed": 0.8})  # changed by hand in the dashboard
+        code, outputs, _ = run_sh("drift", tmp_path, RECONCILER_DIR=str(repo))
+        assert (code, outputs["exitcode"]) == (0, "2")
+        assert "`speech_speed`" in Path(outputs["report"]).read_text()
+        monkeypatch.setenv("GLORIA_API_TOKEN", "revoked")
+        code, outputs, _ = run_sh("drift", tmp_path, RECONCILER_DIR=str(repo))
+    assert (code, outputs["exitcode"]) == (1, "1")  # an error fails the job instead of touching the issue
+
+
+def test_targets_accept_globs(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with emulator(monkeypatch, seed="demo"):
+        code, outputs, log = run_sh(
+            "pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_TARGETS="sales-* support-*"
+        )
+    assert code == 0, log
+    report = Path(outputs["report"]).read_text()
+    assert "0 to create, 2 to update" in report
+
+
+# --- the markdown comment ---------------------------------------------------------------------------------------
+
+
+def rendered(plan: Plan) -> str:
+    stream = io.StringIO()
+    render_markdown(plan, stream)
+    return stream.getvalue()
+
+
+def demo_plan(count: int) -> Plan:
+    changes = []
+    for i in range(count):
+        fields = (
+            FieldChange("speech_speed", 1.0, 0.9),
+            FieldChange("system_prompt", "Be kind.\nBe brief.", "Be kind.\nBe brief and warm | friendly."),
+            FieldChange("voice_id", 102, 101, before_name="Ethan", after_name="Maya"),
+        )
+        changes.append(
+            Change(
+                f"assistant-{i:04d}",
+                f"assistants.d/assistant-{i:04d}.yaml",
+                "update",
+                i + 1,
+                f"Assistant {i}",
+                {},
+                fields,
+            )
+        )
+    changes.append(
+        Change(
+            "new-one",
+            "assistants.d/new-one.yaml",
+            "create",
+            None,
+            "New | One",
+            {},
+            (FieldChange("name", None, "New | One", False),),
+        )
+    )
+    return Plan.of(changes)
+
+
+def test_markdown_comment_renders_as_a_table_and_collapsible_sections() -> None:
+    text = rendered(demo_plan(3))
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    kinds = [t.type for t in tokens]
+    assert kinds[0] == "html_block"
+    assert tokens[0].content.strip() == MARKER
+    heading = tokens[kinds.index("heading_open") + 1].content
+    assert heading == "reconciler plan: 1 to create, 3 to update, 0 to delete, 0 unchanged"
+    rows = [t for t in tokens if t.type == "tr_open"]
+    assert len(rows) == 1 + 4  # header + one row per changed assistant, the | in a name escaped
+    cells = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "td_open"]
+    # rows in key order; the escaped | stays inside its cell
+    assert cells[-5:] == ["+ create", "`new-one`", "New | One", "", "`name`"]
+    details = [t.content for t in tokens if t.type == "html_block" and "<details>" in t.content]
+    assert len(details) == 4
+    fences = [t for t in tokens if t.type == "fence"]
+    assert [f.info for f in fences] == ["diff"] * 4
+    assert fences[1].content == (
+        "- speech_speed: 1.0\n"
+        "+ speech_speed: 0.9\n"
+        "@@ system_prompt @@\n"
+        " Be kind.\n"
+        "-Be brief.\n"
+        "+Be brief and warm | friendly.\n"
+        "- voice_id: 102 (Ethan)\n"
+        "+ voice_id: 101 (Maya)\n"
+    )
+
+
+def test_markdown_comment_of_2000_assistants_fits_githubs_limit() -> None:
+    text = rendered(demo_plan(2000))
+    assert len(text) <= 60_000 < 65_536
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    opened = sum(t.content.count("<details>") for t in tokens if t.type == "html_block")
+    closed = sum(t.content.count("</details>") for t in tokens if t.type == "html_block")
+    assert opened == closed > 0
+    assert text.rstrip().endswith("more assistants are not shown here; the JSON plan has every change.")
+
+
+def test_multi_account_pattern_is_documented() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "matrix" in readme
+    assert "accounts/" in readme
