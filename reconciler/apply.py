@@ -221,6 +221,27 @@ def check_saved(plan: Plan, *, account_id: str, files: str, account: Account) ->
         )
 
 
+def check_matches_files(saved: Plan, fresh: Plan) -> None:
+    """Refuse a saved plan whose changes are not what the files ask for today (an edited or forged plan file).
+
+    A plan file is data anyone with the artifact could edit: it must not be able to write to an assistant
+    the files do not manage, or send a body the files did not produce.
+    """
+    expected = {(c.key, c.action): c for c in fresh.changes}
+    forged = []
+    for change in saved.changes:
+        if change.action == "noop":
+            continue
+        twin = expected.get((change.key, change.action))
+        if twin is None or twin.id != change.id or twin.data()["body"] != change.data()["body"]:
+            forged.append(change.key)
+    if forged:
+        raise StalePlan(
+            f"the saved plan asks for changes the files do not: {', '.join(forged)}; nothing was changed. "
+            "Make a new plan from the files"
+        )
+
+
 def check_safe(plan: Plan, *, force: bool) -> None:
     if plan.unsafe and not force:
         raise UnsafePlan(f"refusing without --force: {'; '.join(plan.unsafe)}; nothing was changed")

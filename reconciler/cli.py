@@ -19,7 +19,7 @@ from typing import IO, Any, cast
 import click
 
 from reconciler import __version__
-from reconciler.apply import check_safe, check_saved
+from reconciler.apply import check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
 from reconciler.export import report_export, write_exported
@@ -266,7 +266,9 @@ def _saved_plan(path: Path, state: DesiredState, session: Session) -> Plan:
         saved = plan_from_data(json.loads(path.read_text()))
     except ValueError as exc:
         raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
-    check_saved(saved, account_id=session.account_id, files=files_digest(state), account=session.read())
+    account = session.read()
+    check_saved(saved, account_id=session.account_id, files=files_digest(state), account=account)
+    check_matches_files(saved, session.plan_against(state, account, Options(prune_owner=saved.owner)))
     return saved
 
 

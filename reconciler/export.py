@@ -3,7 +3,8 @@
 Each file has the assistant's ``id`` and every field the platform returned, in a stable order of groups; what
 the file leaves out is what the contract clears anyway (null, [] or {}), so it is left out for brevity. A field
 the platform never returns cannot be exported: a comment says so, and leaving it out keeps the platform's value.
-Secret values (the calendar integration's API key, anything under a secret-looking key) become ``${NAME}``
+Secret values (the calendar integration's API key, anything under a secret-looking key, URLs that carry a
+credential) become ``${NAME}``
 placeholders; the run prints the variable names to set. ``--names`` writes names instead of ids wherever the
 name resolves back to the same id, and no ``id`` line, so the files travel to another account.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
@@ -61,6 +63,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tools", ("tool_ids", "tools")),
 )  # fmt: skip
 SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
+SECRET_URL_PARAM = re.compile(r"(key|secret|token|password|pass|sig|signature|auth|credential)", re.IGNORECASE)
 HEADER = (
     "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
     "# and otherwise kept as it is on the platform.\n"
@@ -173,13 +176,22 @@ def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, str]) -> 
             return {k: walk(v, k, secret or bool(SECRET_KEY.search(k))) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v, label, secret) for v in value]
-        if secret and isinstance(value, str):
+        if isinstance(value, str) and (secret or _secret_url(value)):
             variable = _unique(f"{prefix}_{label.upper()}", secrets)
             secrets[variable] = value.replace("$${", "${")
             return "${" + variable + "}"
         return value
 
     return {k: walk(v, k, bool(SECRET_KEY.search(k))) for k, v in values.items()}
+
+
+def _secret_url(value: str) -> bool:
+    """A URL that carries a credential: ``https://user:pass@host`` or ``?token=...``, ``?sig=...``."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        return False
+    names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    return bool(parts.password) or any(SECRET_URL_PARAM.search(name) for name in names)
 
 
 def _unique(name: str, taken: dict[str, str]) -> str:

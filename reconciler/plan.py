@@ -113,12 +113,21 @@ class Plan:
     account: str = ""  # digest of the API URL and token: a saved plan is refused on another account
     files: str = ""  # digest of the desired state the plan was made from
     unsafe: tuple[str, ...] = ()  # why apply would need --force
+    owner: str | None = None  # the --prune owner the plan was made with
 
     @classmethod
     def of(
-        cls, changes: Iterable[Change], *, account: str = "", files: str = "", unsafe: Iterable[str] = ()
+        cls,
+        changes: Iterable[Change],
+        *,
+        account: str = "",
+        files: str = "",
+        unsafe: Iterable[str] = (),
+        owner: str | None = None,
     ) -> Plan:
-        return cls(tuple(sorted(changes, key=lambda c: (c.key, c.action))), account, files, tuple(unsafe))
+        return cls(
+            tuple(sorted(changes, key=lambda c: (c.key, c.action))), account, files, tuple(unsafe), owner
+        )
 
     @property
     def summary(self) -> dict[str, int]:
@@ -136,6 +145,7 @@ class Plan:
             "account": self.account,
             "files": self.files,
             "unsafe": list(self.unsafe),
+            "prune_owner": self.owner,
         }
 
 
@@ -156,6 +166,7 @@ def plan_from_data(data: Any) -> Plan:
         account=str(data.get("account", "")),
         files=str(data.get("files", "")),
         unsafe=data.get("unsafe", ()),
+        owner=data.get("prune_owner"),
     )
 
 

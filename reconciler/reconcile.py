@@ -131,7 +131,7 @@ def build_plan(
     unsafe = unsafe_reasons(
         changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
     )
-    return Plan.of(changes, account=account_id, files=files_digest(state), unsafe=unsafe)
+    return Plan.of(changes, account=account_id, files=files_digest(state), unsafe=unsafe, owner=owner)
 
 
 def _bound(state: DesiredState) -> dict[int, DesiredAssistant]:

@@ -130,7 +130,12 @@ def test_colliding_names_get_deterministic_keys(
 def test_export_writes_no_secret_value(
     read_mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    secrets = {"cal": "cal_live_0123456789", "crm": "crm-secret-9876543210", "literal": "price is ${NOT_ENV}"}
+    secrets = {
+        "cal": "cal_live_0123456789",
+        "crm": "crm-secret-9876543210",
+        "literal": "price is ${NOT_ENV}",
+        "hook": "https://hooks.example.com/in?sig=hooksig0987654321",
+    }
     with emulator(monkeypatch, read_mode=read_mode) as api:
         api.create(
             {
@@ -145,6 +150,7 @@ def test_export_writes_no_secret_value(
                 ],
                 "variables": {"crm_api_key": secrets["crm"], "greeting": "Hi"},
                 "system_prompt": secrets["literal"],
+                "webhook_url": secrets["hook"],
             }
         )
         code, out, err = run(capsys, "--debug", "export", "--all", "--dir", str(tmp_path))
@@ -152,15 +158,19 @@ def test_export_writes_no_secret_value(
         text = (tmp_path / "booking-bot.yaml").read_text()
         assert secrets["cal"] not in text + out + err
         assert secrets["crm"] not in text + out + err
+        assert "hooksig0987654321" not in text + out + err
+        assert "webhook_url: ${BOOKING_BOT_WEBHOOK_URL}" in text  # a URL carrying a credential
         assert TOKEN not in text + out + err
         assert "calcom_api_key: ${BOOKING_BOT_CALCOM_API_KEY}" in text
         assert "crm_api_key: ${BOOKING_BOT_CRM_API_KEY}" in text
         assert "system_prompt: price is $${NOT_ENV}" in text  # a literal ${ stays literal
         assert out.endswith(
-            "set these environment variables before plan or apply:\n  BOOKING_BOT_CALCOM_API_KEY\n  BOOKING_BOT_CRM_API_KEY\n"
+            "set these environment variables before plan or apply:\n  BOOKING_BOT_CALCOM_API_KEY\n"
+            "  BOOKING_BOT_CRM_API_KEY\n  BOOKING_BOT_WEBHOOK_URL\n"
         )
         monkeypatch.setenv("BOOKING_BOT_CALCOM_API_KEY", secrets["cal"])
         monkeypatch.setenv("BOOKING_BOT_CRM_API_KEY", secrets["crm"])
+        monkeypatch.setenv("BOOKING_BOT_WEBHOOK_URL", secrets["hook"])
         assert plan_json(capsys, tmp_path)["summary"]["noop"] == 1
 
 
