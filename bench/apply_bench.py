@@ -11,6 +11,7 @@ It takes about N / (LIMIT / 60) seconds: 300 updates at 600 a minute is half a m
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import tempfile
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--limit", type=int, default=600)
     parser.add_argument("--parallelism", type=int, default=4)
+    parser.add_argument("--json", action="store_true", help="Print one JSON line instead of the report.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         state, files = prepare(Path(tmp), args.updates, drifted=lambda _: True)  # every assistant changes
@@ -46,6 +48,11 @@ def main() -> None:
                 requests = client.requests
     applied = sum(o.status == "applied" for o in report.outcomes)
     rate = args.limit / 60
+    if args.json:
+        result = {"updates": args.updates, "limit": args.limit, "applied": applied, "seconds": elapsed}
+        result |= {"share_of_limit": applied / elapsed / rate, "throttled": throttled, "requests": requests}
+        print(json.dumps(result | {"not_converged": len(report.unconverged)}))
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"limit: {args.limit} requests a minute; {args.updates} updates, parallelism {args.parallelism}")
     print(f"applied: {applied}, not converged: {len(report.unconverged)}, requests in all: {requests}")

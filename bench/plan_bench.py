@@ -10,6 +10,7 @@ and the rest), and peak memory. Targets: at most ceil(N/100) + 10 requests; 2,00
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -113,11 +114,17 @@ def emulator_process(state: Path, latency_ms: int, rate_limit: int = 0) -> Itera
         process.wait(timeout=10)
 
 
-def measure(count: int, latency_ms: int) -> dict[str, float]:
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(count: int, latency_ms: int, *, baseline: bool = False) -> dict[str, float]:
+    """One plan of ``count`` assistants; with ``baseline``, also the naive one-assistant-per-request read."""
     with tempfile.TemporaryDirectory() as tmp:
         state, files = prepare(Path(tmp), count)
         with emulator_process(state, latency_ms) as url:
-            start = time.perf_counter()
+            cpu, start = cpu_seconds(), time.perf_counter()
             desired = load_directory(files, environ={})
             loaded = time.perf_counter()
             with Client(url, TOKEN) as client:
@@ -125,17 +132,41 @@ def measure(count: int, latency_ms: int) -> dict[str, float]:
                 account = read_account(client)
                 read = time.perf_counter()
                 plan = build_plan(desired, account, digest=keyed_digest(TOKEN), account_id=session.account_id)
-                done = time.perf_counter()
+                done, cpu = time.perf_counter(), cpu_seconds() - cpu
                 requests = client.requests
+            naive = naive_read(url, count) if baseline else {}
     assert plan.summary["update"] == math.ceil(count / 10), plan.summary
     return {
+        "assistants": count,
+        "latency_ms": latency_ms,
         "requests": requests,
         "budget": math.ceil(count / 100) + 10,
         "total": done - start,
         "files": loaded - start,
         "read": read - loaded,
         "diff": done - read,
+        "cpu_ms_per_assistant": cpu / count * 1e3,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **naive,
+    }
+
+
+NAIVE_CAP = 1000  # requests actually sent by the baseline; beyond that its time is extrapolated
+
+
+def naive_read(url: str, count: int) -> dict[str, float]:
+    """The baseline: one assistant per request, one request after the other (per_page=1, page by page)."""
+    sent = min(count, NAIVE_CAP)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        start = time.perf_counter()
+        for page in range(1, sent + 1):
+            http.get("/user/assistants/get", params={"per_page": 1, "page": page}).raise_for_status()
+        elapsed = time.perf_counter() - start
+    return {
+        "naive_requests": count,
+        "naive_read": elapsed * count / sent,
+        "naive_extrapolated": float(sent < count),
     }
 
 
@@ -143,7 +174,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000])
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument(
+        "--json", action="store_true", help="One JSON line per size, with the naive baseline."
+    )
     args = parser.parse_args()
+    if args.json:
+        for count in args.sizes:
+            print(json.dumps(measure(count, args.latency_ms, baseline=True)), flush=True)
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"latency: {args.latency_ms} ms a request; 10% of assistants differ from their files\n")
     print("Peak memory is the process's peak RSS so far (interpreter and earlier sizes included).\n")

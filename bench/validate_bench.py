@@ -10,6 +10,7 @@ Target (issue 2): 1,000 files in under 2 s on a 2-core machine.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -75,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="Print one JSON line instead of the report.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -95,6 +97,10 @@ def main() -> None:
                 capture_output=True,
             )
             cli.append(time.perf_counter() - start)
+    if args.json:
+        result = {"files": args.files, "kib": size / 1024, "in_process": statistics.median(in_process)}
+        print(json.dumps(result | {"cli": statistics.median(cli)}))
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"files: {args.files} ({size / 1024:.0f} KiB), runs: {args.repeat}")
     print(f"validate in-process: median {statistics.median(in_process):.3f} s, best {min(in_process):.3f} s")
