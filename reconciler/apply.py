@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.client import ApiError, Client
+from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.errors import Problem, ReconcilerError
 from reconciler.files import Path_, display_path
@@ -103,7 +104,7 @@ class Applier:
             return self._failed(change, error)
 
     def _create(self, change: Change, body: dict[str, Any]) -> Outcome:
-        name = str(body.get("name", "")).strip()
+        name = api_trim(str(body.get("name", "")))
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 data = self.client.create(body)
@@ -132,7 +133,7 @@ class Applier:
         matches = [
             int(item["id"])
             for item in self.client.list_assistants()
-            if str(item.get("name", "")).strip() == name
+            if api_trim(str(item.get("name", ""))) == name
         ]
         return matches[0] if len(matches) == 1 else None
 

@@ -20,7 +20,19 @@ from pydantic_core import PydanticCustomError, core_schema
 
 
 def _num(value: float) -> str:
-    return f"{value:g}"
+    try:
+        return f"{value:g}"
+    except OverflowError:  # an int too large for a float
+        text = str(value)
+        return f"{text[:12]}… ({len(text)} digits)"
+
+
+#: What the API's input trimming removes (Laravel's Str::trim): whitespace, and BOM, zero-width space, LRM.
+_TRIM = re.compile(r"^[\s\ufeff\u200b\u200e]+|[\s\ufeff\u200b\u200e]+$")
+
+
+def api_trim(text: str) -> str:
+    return _TRIM.sub("", text)
 
 
 class _Check:
@@ -70,12 +82,17 @@ class PositiveId(_Check):
     """A platform id: an integer from 1."""
 
     def check(self, value: Any) -> Any:
-        if value < 1:
-            raise PydanticCustomError("range", "must be a positive integer id (got {got})", {"got": value})
+        if not 1 <= value <= MAX_ID:
+            raise PydanticCustomError(
+                "range", "must be a positive integer id (got {got})", {"got": _num(value)}
+            )
         return value
 
     def schema_extra(self) -> dict[str, Any]:
-        return {"minimum": 1}
+        return {"minimum": 1, "maximum": MAX_ID}
+
+
+MAX_ID = 2**63 - 1  # the API's ids are 64-bit integers
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,7 @@ class Text(_Check):
     blank_ok: bool = False
 
     def check(self, value: Any) -> Any:
-        length = len(value.strip())
+        length = len(api_trim(value))
         if length == 0 and not self.blank_ok:
             raise PydanticCustomError("blank", "must not be empty (the API stores an empty string as null)")
         if self.max_length is not None and length > self.max_length:
@@ -135,7 +152,7 @@ class Matches(_Check):
 
 
 E164 = Matches(r"\+[1-9][0-9]{1,14}", "a phone number in E.164 form, like +14155550100")
-VARIABLE_NAME = Matches(r"[A-Za-z_][A-Za-z0-9_]*", "a name of letters, digits and _ usable as {{name}}")
+VARIABLE_NAME = Matches(r"[A-Za-z_][A-Za-z0-9_]*", "a name of ASCII letters, digits and _ usable as {{name}}")
 SCHEMA_NAME = Matches(r"[a-z0-9_]{3,16}", "3 to 16 characters of a-z, 0-9 and _")
 
 
@@ -166,9 +183,9 @@ class WebUrl(_Check):
     """An absolute http(s) URL."""
 
     def check(self, value: Any) -> Any:
-        if not value.strip():
+        if not api_trim(value):
             return value  # "" is stored as null: the same as clearing the URL
-        parts = urlsplit(value.strip())
+        parts = urlsplit(api_trim(value))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PydanticCustomError("format", "must be an http(s) URL (got {got})", {"got": repr(value)})
         return value

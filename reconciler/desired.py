@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler import rules
+from reconciler.constraints import api_trim
 from reconciler.errors import FilesInvalid, Problem
 from reconciler.files import Path_, SourceFile, discover, display_path, load_file
 from reconciler.spec import (
@@ -108,7 +109,7 @@ def _cross_file(assistants: Iterable[DesiredAssistant]) -> list[Problem]:
         for assistant in assistants:
             value = getattr(assistant.spec, field)
             if isinstance(value, str):
-                value = value.strip()
+                value = api_trim(value)
             if value is None:
                 continue
             if value in first:
@@ -194,6 +195,8 @@ def _message(source: SourceFile, path: Path_, error: ErrorDetails) -> str:
     if kind in _EXPECTED:
         if value is None:
             return "cannot be null"
+        if kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+            return "is far too large a number"  # an int beyond what a float holds
         hint = (
             "; quote it to make it a string"
             if kind == "string_type" and isinstance(value, int | float)

@@ -63,7 +63,9 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("tools", ("tool_ids", "tools")),
 )  # fmt: skip
 SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
-SECRET_URL_PARAM = re.compile(r"(key|secret|token|password|pass|sig|signature|auth|credential)", re.IGNORECASE)
+SECRET_URL_PARAM = re.compile(
+    r"(key|secret|token|password|pass|sig|signature|auth|credential)", re.IGNORECASE
+)
 HEADER = (
     "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
     "# and otherwise kept as it is on the platform.\n"

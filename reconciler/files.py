@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +32,41 @@ Path_ = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
 
 
+def printable(text: str, *, lookalikes: bool = False) -> str:
+    """``text`` safe to print on one line: control, format (bidi, zero-width) and look-alike characters escaped.
+
+    A key or file name comes from the user's files: it must not clear a terminal, reorder a line, forge a
+    second problem line, or hide a Cyrillic letter inside an English word.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(ch if _plain(ch, lookalikes) else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _plain(ch: str, lookalikes: bool) -> bool:
+    if ch.isascii():
+        return ch.isprintable()
+    category = unicodedata.category(ch)
+    return (
+        category[0] in "LNPSZ" and category not in ("Zl", "Zp") and not (lookalikes and _ascii_lookalike(ch))
+    )
+
+
+def _ascii_lookalike(ch: str) -> bool:
+    """A Cyrillic, Greek or full-width letter, which may pass for a Latin one in a key that must be ASCII."""
+    return unicodedata.category(ch).startswith("L") and unicodedata.name(ch, "").split(" ")[0] in (
+        "CYRILLIC",
+        "GREEK",
+        "FULLWIDTH",
+    )
+
+
 def display_path(path: Path_) -> str:
     """``("tools", 1, "phone_number")`` → ``tools[1].phone_number``."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        key = printable(part, lookalikes=True) if isinstance(part, str) else part
+        text += f"[{key}]" if isinstance(part, int) else (f".{key}" if text else str(key))
     return text
 
 
@@ -70,27 +102,39 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
 
 
 _RESOLVERS = {
-    "null": (r"^(?:~|null|Null|NULL|)$", [*"~nN", ""]),
-    "bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
-    "int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    "null": (re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""]),
+    "bool": (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
+    "int": (re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")),
     "float": (
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
         list("-+0123456789."),
     ),
 }
 for _name, (_regex, _first) in _RESOLVERS.items():
-    _Loader.add_implicit_resolver(_TAG + _name, re.compile(_regex), _first)
+    _Loader.add_implicit_resolver(_TAG + _name, _regex, _first)
+
+
+class _BadScalar(ValueError):
+    pass
 
 
 def _scalar(tag: str, text: str) -> Any:
-    if tag == _TAG + "null":
+    """The value of a scalar of a core tag; ``_BadScalar`` when an explicit tag does not fit its text."""
+    kind = tag.removeprefix(_TAG)
+    if kind in ("null", "bool", "int", "float") and not _RESOLVERS[kind][0].match(text):
+        raise _BadScalar(f"{text[:40]!r} is not a valid !!{kind}")
+    if kind == "null":
         return None
-    if tag == _TAG + "bool":
+    if kind == "bool":
         return text.lower() == "true"
-    if tag == _TAG + "int":
-        base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
-        return int(text[2:] if base != 10 else text, base)
-    if tag == _TAG + "float":
+    if kind == "int":
+        digits = text[2:] if text.startswith(("0o", "0x")) else text
+        if len(digits) > 30:  # no setting of the API needs more; int() would also refuse past 4,300 digits
+            raise _BadScalar(f"a {len(digits)}-digit number is far beyond any value the API accepts")
+        return int(digits, 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10)
+    if kind == "float":
         return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lstrip("."))
     return text
 
@@ -124,6 +168,7 @@ class _Builder:
     placeholders: set[Path_] = field(default_factory=set)
     built: int = 0
     active: set[int] = field(default_factory=set)
+    restore: dict[str, str] = field(default_factory=dict)  # placeholder → U+2028/U+2029/U+0085
 
     def problem(self, line: int, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.file, line, display_path(path), message))
@@ -132,7 +177,9 @@ class _Builder:
         line = node.start_mark.line + 1
         self.built += 1
         if self.built > MAX_VALUES:
-            raise _Fatal(line, f"the document expands to more than {MAX_VALUES} values (an alias bomb?)")
+            raise _Fatal(
+                line, f"more than {MAX_VALUES} values: an alias bomb, or far more than any assistant has"
+            )
         if len(path) > MAX_DEPTH:
             raise _Fatal(line, f"nesting deeper than {MAX_DEPTH} levels")
         if id(node) in self.active:
@@ -158,8 +205,17 @@ class _Builder:
         if node.tag not in (_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
             self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
-        value = _scalar(node.tag, node.value)
+        try:
+            value = _scalar(node.tag, self._restored(node.value))
+        except _BadScalar as bad:
+            self.problem(line, path, str(bad))
+            return None
         return self._interpolate(value, path, line) if isinstance(value, str) else value
+
+    def _restored(self, text: str) -> str:
+        for placeholder, original in self.restore.items():
+            text = text.replace(placeholder, original)
+        return text
 
     def _build_mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -215,11 +271,22 @@ class _Builder:
         return result
 
 
+_OTHER_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+
 def _decode(raw: bytes, file: str) -> str | Problem:
+    for bom, encoding in _OTHER_BOMS.items():
+        if raw.startswith(bom):
+            return Problem(file, 1, "", f"the file is encoded as {encoding}; save it as UTF-8")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = len(re.split(rb"\r\n|\r|\n", raw[: exc.start]))  # line breaks as YAML counts them
         return Problem(file, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
     return text.removeprefix("\ufeff")
 
@@ -250,9 +317,17 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     opened = getattr(exc, "context_mark", None)
     if "end of stream" in what and opened is not None:
         mark = opened  # an unclosed quote or bracket: point at where it opens, not past the end
-    line = mark.line + 1 if mark is not None else 1
+    position = getattr(
+        exc, "position", None
+    )  # reader errors (control characters) carry an offset, not a mark
+    line = mark.line + 1 if mark is not None else _line_at(text, position) if isinstance(position, int) else 1
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    if "duplicate anchor" in str(context) + what and opened is not None:
+        message = f"YAML syntax error: this anchor is already defined on line {opened.line + 1}"
+    hidden = _invisible(text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else "")
+    if hidden:
+        message += f"; the line holds an invisible {hidden}"
     lines = text.splitlines()
     if (
         0 < line <= len(lines)
@@ -262,11 +337,44 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     return Problem(file, line, "", message)
 
 
+def _protect_separators(text: str) -> tuple[str, dict[str, str]]:
+    """Hide U+2028, U+2029 and U+0085 from libyaml, which follows YAML 1.1 and reads them as line breaks;
+    YAML 1.2, which these files are, makes them ordinary characters. Placeholders from the private use area
+    that the text does not contain stand in for them, and the builder puts them back into every value."""
+    restore: dict[str, str] = {}
+    spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    for separator in ("\u2028", "\u2029", "\x85"):
+        if separator in text:
+            placeholder = next(spare)
+            restore[placeholder] = separator
+            text = text.replace(separator, placeholder)
+    return text, restore
+
+
+def _line_at(text: str, position: int) -> int:
+    return len(re.split(r"\r\n|\r|\n", text[:position]))
+
+
+def _invisible(line: str) -> str:
+    """The first invisible character of a line (a BOM, a zero-width space...), named, or ''."""
+    for ch in line:
+        if unicodedata.category(ch) in ("Cf", "Cc") and ch not in "\t":
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+    return ""
+
+
 def load_file(path: Path, *, environ: Mapping[str, str] | None) -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``)."""
-    file = str(path)
+    file = printable(str(path))
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            return None, [Problem(file, 1, "", "is a directory, not an assistant file")]
+        if not stat.S_ISREG(status.st_mode):  # a pipe would block, /dev/zero would never end
+            return None, [
+                Problem(file, 1, "", "not a regular file (a device, pipe or socket); refusing to read it")
+            ]
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             return None, [
                 Problem(file, 1, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)")
@@ -284,16 +392,17 @@ def _parse(
     text = _decode(raw, file)
     if isinstance(text, Problem):
         return text
+    text, restore = _protect_separators(text)
     node = _compose(text, file)
     if isinstance(node, Problem):
         return node
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null" and not node.value):
         return Problem(file, 1, "", "the file is empty; expected a mapping of assistant fields")
     if not isinstance(node, yaml.MappingNode):
         return Problem(
             file, node.start_mark.line + 1, "", "expected a mapping of assistant fields at the top"
         )
-    builder = _Builder(file, environ)
+    builder = _Builder(file, environ, restore=restore)
     try:
         data = builder.build(node, ())
     except _Fatal as exc:
@@ -325,13 +434,18 @@ def _name_problems(paths: list[Path]) -> Iterator[Problem]:
     for path in paths:
         if not KEY_PATTERN.match(path.stem):
             yield Problem(
-                str(path),
+                printable(str(path)),
                 1,
                 "",
                 "file name must start with a letter or digit and use only letters, digits, . _ -",
             )
         if path.stem in seen:
-            yield Problem(str(path), 1, "", f"key {path.stem!r} is also used by {seen[path.stem]}")
+            yield Problem(
+                printable(str(path)),
+                1,
+                "",
+                f"key {path.stem!r} is also used by {printable(str(seen[path.stem]))}",
+            )
         seen.setdefault(path.stem, path)
 
 

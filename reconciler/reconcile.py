@@ -17,6 +17,7 @@ from typing import Any
 
 from reconciler import names
 from reconciler.client import Client
+from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, Digest, FieldChange, Ownership, diff_create, diff_update, ownership_of
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
@@ -258,7 +259,7 @@ def _match(
     if spec.id is not None:
         found = account.by_id(spec.id)
         return found or _problem(assistant, "id", f"no assistant with id {spec.id} on the platform")
-    name = (spec.name or "").strip()
+    name = api_trim(spec.name or "")
     candidates = account.named(name)
     if len(candidates) > 1:
         ids = ", ".join(str(c.id) for c in candidates)
@@ -330,7 +331,7 @@ def stale_changes(plan: Plan, account: Account) -> Iterable[Change]:
         if change.action == "noop":
             continue
         if change.action == "create":
-            if account.named((change.name or "").strip()):
+            if account.named(api_trim(change.name or "")):
                 yield change
             continue
         current = account.by_id(change.id) if change.id is not None else None

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.constraints import api_trim
 from reconciler.spec import API_FIELDS, FIELD_KINDS, MODE_ONLY, RESERVED_VARIABLE_PREFIX
 
 #: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
@@ -50,7 +51,7 @@ def _scalar(kind: str | None, value: Any) -> Any:
 
 
 def _text(value: Any) -> Any:
-    return (value.strip() or None) if isinstance(value, str) else value
+    return (api_trim(value) or None) if isinstance(value, str) else value
 
 
 def _number(value: Any, *, integer: bool) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from reconciler.constraints import api_trim
 from reconciler.spec import API_FIELDS, MODE_ONLY, MODES, NAME_KEYS, NULLABLE, RESERVED_VARIABLE_PREFIX
 
 Finding = tuple[tuple[str | int, ...], str]
@@ -99,7 +100,7 @@ def webhook(data: dict[str, Any]) -> Iterator[Finding]:
     ignored = ignored if isinstance(ignored, list) else []
     if "webhook_url" in ignored or "is_webhook_active" in ignored:
         return  # the file does not manage the pair, so the platform's URL stands
-    if data.get("is_webhook_active") is True and not str(data.get("webhook_url") or "").strip():
+    if data.get("is_webhook_active") is True and not api_trim(str(data.get("webhook_url") or "")):
         yield ("is_webhook_active",), "is true, so webhook_url must be set in this file too"
 
 

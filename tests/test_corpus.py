@@ -60,7 +60,7 @@ def _alias_bomb() -> tuple[bytes, str]:
     levels = "".join(f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10))
     text = _head("alias-bomb") + b"variables:\n  l0: &l0 lol\n" + levels.encode()
     # An alias is the very node it names, so the value that crosses the budget sits on the l0 line (12).
-    return text, "12: the document expands to more than 100000 values (an alias bomb?)"
+    return text, "12: more than 100000 values: an alias bomb, or far more than any assistant has"
 
 
 GENERATED: dict[str, Callable[[], tuple[bytes, str]]] = {

@@ -70,10 +70,14 @@ def attr(key: str) -> str:
     return key.replace("_", " ")
 
 
+_LARAVEL_TRIM = re.compile(r"^[\s\ufeff\u200b\u200e]+|[\s\ufeff\u200b\u200e]+$")
+
+
 def normalise_input(value: Any) -> Any:
-    """Laravel's TrimStrings + ConvertEmptyStringsToNull, applied to every string at any depth."""
+    """Laravel's TrimStrings (Str::trim: whitespace, BOM, zero-width space, LRM) + ConvertEmptyStringsToNull,
+    applied to every string at any depth."""
     if isinstance(value, str):
-        value = value.strip()
+        value = _LARAVEL_TRIM.sub("", value)
         return value or None
     if isinstance(value, list):
         return [normalise_input(v) for v in value]
