@@ -263,7 +263,8 @@ def test_prune_deletes_only_what_this_repository_owns(
         assert [(c["key"], c["name"], c["file"]) for c in deletes] == [("b", "B", None)]
         assert plan["unsafe"] == ["1 assistant would be deleted"]
         _code, out, _ = run(capsys, "plan", "--dir", str(files), *prune)
-        assert '  - delete b "B" (id 3)' in out
+        b_id = next(a["id"] for a in api.items() if a["name"] == "B")  # A and B were created concurrently
+        assert f'  - delete b "B" (id {b_id})' in out
         assert (
             run(capsys, "apply", "--dir", str(files), "--auto-approve", *prune)[0] == 1
         )  # a delete needs --force
