@@ -14,18 +14,28 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO
 
 import click
 
 from reconciler import __version__
 from reconciler.apply import check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
+from reconciler.emulator.command import emulator
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
 from reconciler.export import report_export, write_exported
 from reconciler.files import environment
+from reconciler.options import (
+    DIR_OPTION,
+    OWNER_OPTION,
+    PRUNE_OPTION,
+    SAFETY_OPTION,
+    TARGET_OPTION,
+    api_options,
+    run_options,
+)
 from reconciler.output import ProgressLine, Redactor, wants_colour
-from reconciler.plan import Plan, PlanFileError, Safety, plan_from_data
+from reconciler.plan import Plan, PlanFileError, plan_from_data
 from reconciler.reconcile import Options, files_digest
 from reconciler.render import (
     Style,
@@ -35,17 +45,8 @@ from reconciler.render import (
     render_report_markdown,
     render_text,
 )
-from reconciler.session import Session, connect, default_owner
+from reconciler.session import Session, connect
 from reconciler.spec import json_schema
-
-DIR_OPTION = click.option(
-    "--dir",
-    "directory",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("assistants.d"),
-    show_default=True,
-    help="Directory of assistant files.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,55 +66,6 @@ def validate(directory: Path, no_env: bool) -> int:
     note = " (placeholders not resolved: --no-env)" if no_env else ""
     click.echo(f"{directory}: {count} assistant file{'s' if count != 1 else ''} valid{note}")
     return 0
-
-
-def api_options(command: Any) -> Any:
-    command = click.option(
-        "--emulator", is_flag=True, help="Use the embedded emulator (demo data, state in .reconciler/)."
-    )(command)
-    return click.option(
-        "--api-url",
-        metavar="URL",
-        help="API base URL.  [default: $GLORIA_API_URL or https://app.gloriagent.ai/api]",
-    )(command)
-
-
-TARGET_OPTION = click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="KEY",
-    help="Only this assistant (a file key; globs allowed). Repeatable.",
-)
-
-
-PRUNE_OPTION = click.option(
-    "--prune",
-    is_flag=True,
-    help="Delete assistants this repository owns whose file is gone (records ownership).",
-)
-OWNER_OPTION = click.option(
-    "--owner",
-    metavar="NAME",
-    help="Who owns assistants for --prune.  [default: $RECONCILER_OWNER, else the git origin and directory]",
-)
-SAFETY_OPTION = click.option(
-    "--max-update-share",
-    type=click.FloatRange(0, 1),
-    default=0.3,
-    show_default=True,
-    help="Updating more than this share of existing assistants (10 or more) needs --force.",
-)
-
-
-def _options(
-    directory: Path, targets: tuple[str, ...], prune: bool, owner: str | None, share: float
-) -> Options:
-    return Options(
-        targets=targets,
-        prune_owner=(owner or default_owner(directory)) if prune else None,
-        safety=Safety(max_update_share=share),
-    )
 
 
 @cli.command()
@@ -144,7 +96,7 @@ def plan(
 ) -> int:
     """Read the platform and show what apply would change."""
     state = load_directory(directory, environ=environment())
-    options = _options(directory, targets, prune, owner, max_update_share)
+    options = run_options(directory, targets, prune, owner, max_update_share)
     progress = ProgressLine(sys.stderr, "reading the platform")
     with connect(emulator=emulator, api_url=api_url) as session:
         result = session.plan(state, options, progress)
@@ -198,7 +150,7 @@ def apply(
     if plan_file and (targets or prune):
         raise UsageError("a saved plan is applied as it is: --target and --prune belong to the plan command")
     state = load_directory(directory, environ=environment())
-    options = _options(directory, targets, prune, owner, max_update_share)
+    options = run_options(directory, targets, prune, owner, max_update_share)
     with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
         out = Redactor(sys.stdout, state.secrets | {session.token})
         style = Style(colour=wants_colour(sys.stdout))
@@ -295,79 +247,7 @@ def schema() -> int:
     return 0
 
 
-@cli.group()
-def emulator() -> None:
-    """The local gloriagent API emulator."""
-
-
-@emulator.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option(
-    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
-)
-@click.option(
-    "--state",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="SQLite state file.  [default: .reconciler/emulator.sqlite]",
-)
-@click.option(
-    "--seed",
-    type=click.Choice(["demo", "empty"]),
-    default="demo",
-    show_default=True,
-    help="Data for a new state file.",
-)
-@click.option(
-    "--token", default="emulator-token", show_default=True, help="The bearer token the emulator accepts."
-)
-@click.option(
-    "--read-mode",
-    type=click.Choice(["read", "symmetric"]),
-    default="read",
-    show_default=True,
-    help="read: the API's read shape; symmetric: exactly what is stored.",
-)
-@click.option("--latency-ms", type=click.IntRange(0), default=0, help="Delay before every response.")
-@click.option(
-    "--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 500."
-)
-@click.option(
-    "--reset-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Share of connections reset (before or after the work).",
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(0),
-    default=0,
-    help="Requests a minute per token (429 beyond); 0: none.",
-)
-@click.option("--fault-seed", type=int, default=0, help="Seed of the fault sequence.")
-def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
-    """Serve the emulated API under /api until Ctrl-C."""
-    from reconciler.emulator.server import EMBEDDED_STATE, EmulatorOptions
-    from reconciler.emulator.server import serve as start
-
-    settings = EmulatorOptions(
-        state=state or EMBEDDED_STATE,
-        seed=cast(Any, seed),
-        read_mode=cast(Any, read_mode),
-        access_log=True,
-        **options,
-    )
-    server = start(settings)
-    click.echo(
-        f"gloriagent emulator listening on {server.url} (state {settings.state}, seed {seed}, {read_mode} mode)"
-    )
-    click.echo(
-        f"  try: curl -H 'Accept: application/json' -H 'Authorization: Bearer <token>' {server.url}/user/assistants/get"
-    )
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
+cli.add_command(emulator)
 
 
 def report(error: ReconcilerError, stream: IO[str]) -> None:

@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from reconciler import rules
 from reconciler.constraints import api_trim
 from reconciler.errors import FilesInvalid, Problem
-from reconciler.files import Path_, SourceFile, discover, display_path, load_file
+from reconciler.files import SourceFile, discover, load_file
 from reconciler.spec import (
     AssistantSpec,
     CalendarIntegration,
@@ -27,6 +27,7 @@ from reconciler.spec import (
     EndCall,
     PostCallField,
 )
+from reconciler.text import Path_, display_path
 
 
 @dataclass(frozen=True)

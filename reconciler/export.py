@@ -22,8 +22,7 @@ import yaml
 
 from reconciler import names
 from reconciler.errors import ReconcilerError
-from reconciler.reconcile import Account
-from reconciler.remote import RemoteAssistant, applies_to_mode
+from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.render import Writer
 from reconciler.spec import CLEARED_TO
 

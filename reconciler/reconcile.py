@@ -12,7 +12,6 @@ import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from reconciler import names
@@ -21,10 +20,10 @@ from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, Digest, FieldChange, Ownership, diff_create, diff_update, ownership_of
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
-from reconciler.files import display_path
 from reconciler.plan import Change, Plan, Safety, unsafe_reasons
-from reconciler.remote import RemoteAssistant, canonical, normalise
+from reconciler.remote import Account, RemoteAssistant, canonical, normalise
 from reconciler.spec import API_FIELDS, NAME_KEYS
+from reconciler.text import display_path
 
 CREATE_REQUIRES = (
     "name",
@@ -36,34 +35,6 @@ CREATE_REQUIRES = (
     "initial_message",
     "system_prompt",
 )
-
-
-@dataclass(frozen=True)
-class Account:
-    """The platform's assistants, normalised, with the fields the API was seen to return."""
-
-    assistants: tuple[RemoteAssistant, ...]
-
-    @cached_property
-    def observed(self) -> frozenset[str]:
-        return frozenset().union(*(a.observed for a in self.assistants))
-
-    @cached_property
-    def _ids(self) -> dict[int, RemoteAssistant]:
-        return {a.id: a for a in self.assistants}
-
-    @cached_property
-    def _names(self) -> dict[str | None, list[RemoteAssistant]]:
-        index: dict[str | None, list[RemoteAssistant]] = {}
-        for assistant in self.assistants:
-            index.setdefault(assistant.name, []).append(assistant)
-        return index
-
-    def by_id(self, assistant_id: int) -> RemoteAssistant | None:
-        return self._ids.get(assistant_id)
-
-    def named(self, name: str) -> list[RemoteAssistant]:
-        return self._names.get(name, [])
 
 
 def read_account(client: Client, progress: Callable[[int, int], None] | None = None) -> Account:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from reconciler.constraints import api_trim
@@ -148,3 +149,31 @@ def fingerprint(item: dict[str, Any]) -> str:
     """A short digest of everything the API returned for one assistant."""
     data = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Account:
+    """The platform's assistants, normalised, with the fields the API was seen to return."""
+
+    assistants: tuple[RemoteAssistant, ...]
+
+    @cached_property
+    def observed(self) -> frozenset[str]:
+        return frozenset().union(*(a.observed for a in self.assistants))
+
+    @cached_property
+    def _ids(self) -> dict[int, RemoteAssistant]:
+        return {a.id: a for a in self.assistants}
+
+    @cached_property
+    def _names(self) -> dict[str | None, list[RemoteAssistant]]:
+        index: dict[str | None, list[RemoteAssistant]] = {}
+        for assistant in self.assistants:
+            index.setdefault(assistant.name, []).append(assistant)
+        return index
+
+    def by_id(self, assistant_id: int) -> RemoteAssistant | None:
+        return self._ids.get(assistant_id)
+
+    def named(self, name: str) -> list[RemoteAssistant]:
+        return self._names.get(name, [])

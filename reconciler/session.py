@@ -19,7 +19,8 @@ from reconciler.errors import ReconcilerError, UsageError
 from reconciler.export import ExportedFile, export
 from reconciler.names import Catalog
 from reconciler.plan import Plan
-from reconciler.reconcile import Account, Options, account_digest, build_plan, keyed_digest, read_account
+from reconciler.reconcile import Options, account_digest, build_plan, keyed_digest, read_account
+from reconciler.remote import Account
 
 Progress = Callable[[int, int], None]
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import DirectoryError
-from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, display_path, load_file
+from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, load_file
+from reconciler.text import display_path
 
 
 def load(

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from reconciler.emulator.assistants import Assistants, ReadShape
+from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.faults import Fault, Faults, RateLimiter, Verdict
+from reconciler.emulator.shape import ReadShape
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import Invalid
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 from reconciler.emulator.app import Api, Behaviour, RequestHandler
-from reconciler.emulator.assistants import Assistants, ReadShape
+from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.catalog import catalog, demo_assistants
 from reconciler.emulator.faults import Faults, RateLimiter
+from reconciler.emulator.shape import ReadShape
 from reconciler.emulator.store import Store
 
 #: Where ``--emulator`` keeps its state, relative to the working directory (git-ignored).

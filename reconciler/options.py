@@ -1,0 +1,70 @@
+"""The command line's shared options, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.plan import Safety
+from reconciler.reconcile import Options
+from reconciler.session import default_owner
+
+DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("assistants.d"),
+    show_default=True,
+    help="Directory of assistant files.",
+)
+
+
+def api_options(command: Any) -> Any:
+    command = click.option(
+        "--emulator", is_flag=True, help="Use the embedded emulator (demo data, state in .reconciler/)."
+    )(command)
+    return click.option(
+        "--api-url",
+        metavar="URL",
+        help="API base URL.  [default: $GLORIA_API_URL or https://app.gloriagent.ai/api]",
+    )(command)
+
+
+TARGET_OPTION = click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KEY",
+    help="Only this assistant (a file key; globs allowed). Repeatable.",
+)
+
+
+PRUNE_OPTION = click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete assistants this repository owns whose file is gone (records ownership).",
+)
+OWNER_OPTION = click.option(
+    "--owner",
+    metavar="NAME",
+    help="Who owns assistants for --prune.  [default: $RECONCILER_OWNER, else the git origin and directory]",
+)
+SAFETY_OPTION = click.option(
+    "--max-update-share",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="Updating more than this share of existing assistants (10 or more) needs --force.",
+)
+
+
+def run_options(
+    directory: Path, targets: tuple[str, ...], prune: bool, owner: str | None, share: float
+) -> Options:
+    return Options(
+        targets=targets,
+        prune_owner=(owner or default_owner(directory)) if prune else None,
+        safety=Safety(max_update_share=share),
+    )

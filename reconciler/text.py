@@ -1,0 +1,58 @@
+"""Text that comes from users' files, made safe and precise to print: field paths, escapes, line numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+Path_ = tuple[str | int, ...]
+
+
+def printable(text: str, *, lookalikes: bool = False) -> str:
+    """``text`` safe to print on one line: control, format (bidi, zero-width) and look-alike characters escaped.
+
+    A key or file name comes from the user's files: it must not clear a terminal, reorder a line, forge a
+    second problem line, or hide a Cyrillic letter inside an English word.
+    """
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(ch if _plain(ch, lookalikes) else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def _plain(ch: str, lookalikes: bool) -> bool:
+    if ch.isascii():
+        return ch.isprintable()
+    category = unicodedata.category(ch)
+    return (
+        category[0] in "LNPSZ" and category not in ("Zl", "Zp") and not (lookalikes and _ascii_lookalike(ch))
+    )
+
+
+def _ascii_lookalike(ch: str) -> bool:
+    """A Cyrillic, Greek or full-width letter, which may pass for a Latin one in a key that must be ASCII."""
+    return unicodedata.category(ch).startswith("L") and unicodedata.name(ch, "").split(" ")[0] in (
+        "CYRILLIC",
+        "GREEK",
+        "FULLWIDTH",
+    )
+
+
+def display_path(path: Path_) -> str:
+    """``("tools", 1, "phone_number")`` → ``tools[1].phone_number``."""
+    text = ""
+    for part in path:
+        key = printable(part, lookalikes=True) if isinstance(part, str) else part
+        text += f"[{key}]" if isinstance(part, int) else (f".{key}" if text else str(key))
+    return text
+
+
+def line_at(text: str, position: int) -> int:
+    return len(re.split(r"\r\n|\r|\n", text[:position]))
+
+
+def invisible(line: str) -> str:
+    """The first invisible character of a line (a BOM, a zero-width space...), named, or ''."""
+    for ch in line:
+        if unicodedata.category(ch) in ("Cf", "Cc") and ch not in "\t":
+            return f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+    return ""

@@ -1,0 +1,321 @@
+"""One assistant file's bytes → plain data with a line for every value, and ``${ENV}`` interpolation.
+
+YAML is read with the YAML 1.2 core schema rather than PyYAML's YAML 1.1 default, because 1.1 turns
+``ambient_sound: off`` into ``False`` and ``on``/``yes``/``no`` into booleans; here only ``true``/``false`` are
+booleans and everything unquoted that is not a number or null stays a string. Only plain data is built:
+no tags beyond the core ones, no merge keys, and a budget on values so that an alias bomb stops early.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import yaml
+
+from reconciler.errors import Problem
+from reconciler.text import Path_, display_path, invisible, line_at
+
+MAX_VALUES = 100_000
+MAX_DEPTH = 32
+_TAG = "tag:yaml.org,2002:"
+
+
+class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
+    """Composes nodes only; implicit types follow the YAML 1.2 core schema."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
+
+
+_RESOLVERS = {
+    "null": (re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""]),
+    "bool": (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
+    "int": (re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")),
+    "float": (
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+0123456789."),
+    ),
+}
+for _name, (_regex, _first) in _RESOLVERS.items():
+    _Loader.add_implicit_resolver(_TAG + _name, _regex, _first)
+
+
+class _BadScalar(ValueError):
+    pass
+
+
+def _scalar(tag: str, text: str) -> Any:
+    """The value of a scalar of a core tag; ``_BadScalar`` when an explicit tag does not fit its text."""
+    kind = tag.removeprefix(_TAG)
+    if kind in ("null", "bool", "int", "float") and not _RESOLVERS[kind][0].match(text):
+        raise _BadScalar(f"{text[:40]!r} is not a valid !!{kind}")
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return text.lower() == "true"
+    if kind == "int":
+        digits = text[2:] if text.startswith(("0o", "0x")) else text
+        if len(digits) > 30:  # no setting of the API needs more; int() would also refuse past 4,300 digits
+            raise _BadScalar(f"a {len(digits)}-digit number is far beyond any value the API accepts")
+        return int(digits, 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10)
+    if kind == "float":
+        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lstrip("."))
+    return text
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+
+
+_PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Fatal(Exception):
+    """Stops building one file; the message becomes that file's single problem."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class _Builder:
+    """Turns a composed node tree into plain data, recording lines, secrets and placeholders."""
+
+    file: str
+    environ: Mapping[str, str] | None
+    problems: list[Problem] = field(default_factory=list)
+    lines: dict[Path_, int] = field(default_factory=dict)
+    secret_paths: set[Path_] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)
+    placeholders: set[Path_] = field(default_factory=set)
+    built: int = 0
+    active: set[int] = field(default_factory=set)
+    restore: dict[str, str] = field(default_factory=dict)  # placeholder → U+2028/U+2029/U+0085
+
+    def problem(self, line: int, path: Path_, message: str) -> None:
+        self.problems.append(Problem(self.file, line, display_path(path), message))
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        line = node.start_mark.line + 1
+        self.built += 1
+        if self.built > MAX_VALUES:
+            raise _Fatal(
+                line, f"more than {MAX_VALUES} values: an alias bomb, or far more than any assistant has"
+            )
+        if len(path) > MAX_DEPTH:
+            raise _Fatal(line, f"nesting deeper than {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise _Fatal(line, "an alias refers to a value that contains it (recursive alias)")
+        self.lines.setdefault(path, line)
+        self.active.add(id(node))
+        try:
+            return self._build(node, path, line)
+        finally:
+            self.active.discard(id(node))
+
+    def _build(self, node: yaml.Node, path: Path_, line: int) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self._build_scalar(node, path, line)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _TAG + "seq":
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
+            return self._build_mapping(node, path)
+        self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
+        return None
+
+    def _build_scalar(self, node: yaml.ScalarNode, path: Path_, line: int) -> Any:
+        if node.tag not in (_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
+            self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
+            return None
+        try:
+            value = _scalar(node.tag, self._restored(node.value))
+        except _BadScalar as bad:
+            self.problem(line, path, str(bad))
+            return None
+        return self._interpolate(value, path, line) if isinstance(value, str) else value
+
+    def _restored(self, text: str) -> str:
+        for placeholder, original in self.restore.items():
+            text = text.replace(placeholder, original)
+        return text
+
+    def _build_mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(line, path, "a key must be a plain string, not a list or mapping")
+                continue
+            key = key_node.value
+            if key == "<<" and key_node.tag == _TAG + "str" and not key_node.style:
+                self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
+                continue
+            if key in first_line:
+                self.problem(line, (*path, key), f"duplicate key (first defined on line {first_line[key]})")
+                continue
+            first_line[key] = line
+            self.lines[(*path, key)] = line
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _interpolate(self, text: str, path: Path_, line: int) -> str:
+        if "$" not in text:
+            return text
+        used_env = False
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal used_env
+            if match.group(0) == "$${":
+                return "${"
+            name = match.group(1)
+            if name is None or not _ENV_NAME.match(name):
+                shown = match.group(0) if name is not None else "${"
+                self.problem(
+                    line, path, f"malformed placeholder {shown!s}: write ${{NAME}}, or $${{ for a literal ${{"
+                )
+                self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
+                return match.group(0)
+            if self.environ is None:
+                self.placeholders.add(path)
+                return match.group(0)
+            if name not in self.environ:
+                self.problem(line, path, f"environment variable {name} is not set")
+                self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
+                return match.group(0)
+            used_env = True
+            self.secrets.add(self.environ[name])
+            return self.environ[name]
+
+        result = _PLACEHOLDER.sub(replace, text)
+        if used_env:
+            self.secret_paths.add(path)
+        return result
+
+
+_OTHER_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+
+def _decode(raw: bytes, file: str) -> str | Problem:
+    for bom, encoding in _OTHER_BOMS.items():
+        if raw.startswith(bom):
+            return Problem(file, 1, "", f"the file is encoded as {encoding}; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = len(re.split(rb"\r\n|\r|\n", raw[: exc.start]))  # line breaks as YAML counts them
+        return Problem(file, line, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+    return text.removeprefix("\ufeff")
+
+
+def _compose(text: str, file: str) -> yaml.Node | Problem | None:
+    loader = _Loader(text)
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    except yaml.composer.ComposerError as exc:
+        if "single document" in str(exc):
+            line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+            return Problem(
+                file, line, "", "several YAML documents in one file; put one assistant in each file"
+            )
+        return _yaml_problem(exc, file, text)
+    except yaml.YAMLError as exc:
+        return _yaml_problem(exc, file, text)
+    except RecursionError:
+        return Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+    what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    mark = getattr(exc, "problem_mark", None)
+    opened = getattr(exc, "context_mark", None)
+    if "end of stream" in what and opened is not None:
+        mark = opened  # an unclosed quote or bracket: point at where it opens, not past the end
+    position = getattr(
+        exc, "position", None
+    )  # reader errors (control characters) carry an offset, not a mark
+    line = mark.line + 1 if mark is not None else line_at(text, position) if isinstance(position, int) else 1
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    if "duplicate anchor" in str(context) + what and opened is not None:
+        message = f"YAML syntax error: this anchor is already defined on line {opened.line + 1}"
+    hidden = invisible(text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else "")
+    if hidden:
+        message += f"; the line holds an invisible {hidden}"
+    lines = text.splitlines()
+    if (
+        0 < line <= len(lines)
+        and "\t" in lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+    ):
+        message += "; this line is indented with a tab, and YAML indents with spaces only"
+    return Problem(file, line, "", message)
+
+
+def _protect_separators(text: str) -> tuple[str, dict[str, str]]:
+    """Hide U+2028, U+2029 and U+0085 from libyaml, which follows YAML 1.1 and reads them as line breaks;
+    YAML 1.2, which these files are, makes them ordinary characters. Placeholders from the private use area
+    that the text does not contain stand in for them, and the builder puts them back into every value."""
+    restore: dict[str, str] = {}
+    spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    for separator in ("\u2028", "\u2029", "\x85"):
+        if separator in text:
+            placeholder = next(spare)
+            restore[placeholder] = separator
+            text = text.replace(separator, placeholder)
+    return text, restore
+
+
+@dataclass
+class Parsed:
+    """One file's plain data, with a line for every value, and what interpolation found."""
+
+    data: dict[str, Any]
+    lines: dict[Path_, int]
+    secret_paths: frozenset[Path_]
+    secrets: frozenset[str]
+    placeholders: frozenset[Path_]
+    problems: list[Problem]
+
+
+def parse(raw: bytes, file: str, environ: Mapping[str, str] | None) -> Parsed | Problem:
+    """``raw`` bytes → data, or the one problem that stops the file. ``environ=None``: leave ``${NAME}``."""
+    text = _decode(raw, file)
+    if isinstance(text, Problem):
+        return text
+    text, restore = _protect_separators(text)
+    node = _compose(text, file)
+    if isinstance(node, Problem):
+        return node
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null" and not node.value):
+        return Problem(file, 1, "", "the file is empty; expected a mapping of assistant fields")
+    if not isinstance(node, yaml.MappingNode):
+        return Problem(
+            file, node.start_mark.line + 1, "", "expected a mapping of assistant fields at the top"
+        )
+    builder = _Builder(file, environ, restore=restore)
+    try:
+        data = builder.build(node, ())
+    except _Fatal as exc:
+        return Problem(file, exc.line, "", str(exc))
+    return Parsed(
+        data=data if isinstance(data, dict) else {},
+        lines=builder.lines,
+        secret_paths=frozenset(builder.secret_paths),
+        secrets=frozenset(builder.secrets),
+        placeholders=frozenset(builder.placeholders),
+        problems=builder.problems,
+    )
