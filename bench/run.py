@@ -133,7 +133,7 @@ def main() -> None:
     plans = plan_rows(sizes)
     apply = child("apply_bench.py", "--updates", "60" if args.quick else "300", "--limit", "600")[0]
     soak = soak_section(args.soak_seconds or (10 if args.quick else 120))
-    text = report(plans, apply, validate, time.monotonic() - started) + "\n".join(soak)
+    text = report(plans, apply, validate, time.monotonic() - started) + "\n" + "\n".join(soak)
     print(text)
     DOCS.parent.mkdir(exist_ok=True)
     DOCS.write_text(text)
