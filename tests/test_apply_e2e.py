@@ -298,16 +298,24 @@ def test_turning_prune_on_records_ownership_without_needing_force(
         assert plan_json(capsys, files)["summary"]["noop"] == 12
 
 
+def updates_and_creates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, updates: int, creates: int
+) -> tuple[Path, Path]:
+    """A state file holding ``updates`` assistants U000..., and files that change each of them and add
+    ``creates`` new ones C00...: the setting of the fault and kill tests."""
+    state = tmp_path / "state.sqlite"
+    with emulator(monkeypatch, state=state) as api:
+        for index in range(updates):
+            api.create({**PIPELINE, "name": f"U{index:03d}"})
+    files = {f"u{i:03d}": pipeline_file(f"U{i:03d}", "speech_speed: 0.9\n") for i in range(updates)}
+    files |= {f"c{i:02d}": pipeline_file(f"C{i:02d}") for i in range(creates)}
+    return state, write_files(tmp_path / "d", files)
+
+
 def test_apply_under_faults_converges_without_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    state = tmp_path / "state.sqlite"
-    with emulator(monkeypatch, state=state) as api:
-        for index in range(200):
-            api.create({**PIPELINE, "name": f"U{index:03d}"})
-    files = {f"u{i:03d}": pipeline_file(f"U{i:03d}", "speech_speed: 0.9\n") for i in range(200)}
-    files |= {f"c{i:02d}": pipeline_file(f"C{i:02d}") for i in range(10)}
-    directory = write_files(tmp_path / "d", files)
+    state, directory = updates_and_creates(tmp_path, monkeypatch, updates=200, creates=10)
     faults = {"error_rate": 0.3, "reset_rate": 0.05, "rate_limit": 6000, "fault_seed": 7}
     with emulator(monkeypatch, state=state, **faults) as api:
         code, out, err = run(
@@ -333,13 +341,7 @@ def _all(api: Any) -> list[dict[str, Any]]:
 def test_apply_killed_half_way_converges_on_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    state = tmp_path / "state.sqlite"
-    with emulator(monkeypatch, state=state) as api:
-        for index in range(40):
-            api.create({**PIPELINE, "name": f"U{index:02d}"})
-    files = {f"u{i:02d}": pipeline_file(f"U{i:02d}", "speech_speed: 0.9\n") for i in range(40)}
-    files |= {f"c{i:02d}": pipeline_file(f"C{i:02d}") for i in range(20)}
-    directory = write_files(tmp_path / "d", files)
+    state, directory = updates_and_creates(tmp_path, monkeypatch, updates=40, creates=20)
     with emulator(monkeypatch, state=state, latency_ms=40) as api:
         command = [sys.executable, "-m", "reconciler", "apply", "--dir", str(directory), "--auto-approve"]
         command += ["--force", "--parallelism", "2"]
