@@ -50,25 +50,54 @@ def _is_long(value: Any) -> bool:
     return isinstance(value, str) and ("\n" in value or len(value) > _LONG)
 
 
-def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
-    """One field change as lines: ``path: before → after``, or a line diff for long text."""
+@dataclass(frozen=True)
+class _Shown:
+    """One field change made printable: secrets masked, names beside ids, long text as a line diff."""
+
+    before: str
+    after: str
+    note: str
+    text_diff: tuple[str, ...] | None  # unified diff of long text (file headers dropped), else None
+
+
+def _shown(change: Change, item: FieldChange) -> _Shown:
     before = change.masked(item.before, item.path)
     after = change.masked(item.after, item.path)
     note = f"  # {item.reason}" if item.reason else ""
-    if change.action == "create":
-        yield f"+ {item.path}: {value_text(after)}{_named(item.after_name)}"
-        return
-    if item.before_known and (_is_long(before) or _is_long(after)):
-        yield f"~ {item.path}:{note}"
+    text_diff = None
+    if change.action != "create" and item.before_known and (_is_long(before) or _is_long(after)):
         old, new = (before or "").splitlines(), (after or "").splitlines()
-        for line in difflib.unified_diff(old, new, lineterm="", n=1):
-            if not line.startswith(("---", "+++")):
-                yield f"    {line}"
-        return
-    shown = (
+        lines = difflib.unified_diff(old, new, lineterm="", n=1)
+        text_diff = tuple(line for line in lines if not line.startswith(("---", "+++")))
+    shown_before = (
         value_text(before) + _named(item.before_name) if item.before_known else "(not returned by the API)"
     )
-    yield f"~ {item.path}: {shown} → {value_text(after)}{_named(item.after_name)}{note}"
+    return _Shown(shown_before, value_text(after) + _named(item.after_name), note, text_diff)
+
+
+def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
+    """One field change as lines: ``path: before → after``, or a line diff for long text."""
+    shown = _shown(change, item)
+    if change.action == "create":
+        yield f"+ {item.path}: {shown.after}"
+    elif shown.text_diff is not None:
+        yield f"~ {item.path}:{shown.note}"
+        yield from (f"    {line}" for line in shown.text_diff)
+    else:
+        yield f"~ {item.path}: {shown.before} → {shown.after}{shown.note}"
+
+
+def diff_lines(change: Change, item: FieldChange) -> Iterator[str]:
+    """One field change as a ```diff block shows it on GitHub: the old value red, the new one green."""
+    shown = _shown(change, item)
+    if change.action == "create":
+        yield f"+ {item.path}: {shown.after}"
+    elif shown.text_diff is not None:
+        yield f"@@ {item.path} @@{shown.note}"
+        yield from (line for line in shown.text_diff if not line.startswith("@@ "))
+    else:
+        yield f"- {item.path}: {shown.before}"
+        yield f"+ {item.path}: {shown.after}{shown.note}"
 
 
 def _named(names: Any) -> str:
@@ -77,30 +106,6 @@ def _named(names: Any) -> str:
         known = [n for n in names if n]
         return f" ({', '.join(known)})" if known else ""
     return f" ({names})" if names else ""
-
-
-def diff_lines(change: Change, item: FieldChange) -> Iterator[str]:
-    """One field change as a ```diff block shows it on GitHub: the old value red, the new one green."""
-    if change.action == "create":
-        yield from field_lines(change, item)
-        return
-    before = change.masked(item.before, item.path)
-    after = change.masked(item.after, item.path)
-    note = f"  # {item.reason}" if item.reason else ""
-    if item.before_known and (_is_long(before) or _is_long(after)):
-        yield f"@@ {item.path} @@{note}"
-        old, new = (before or "").splitlines(), (after or "").splitlines()
-        yield from (
-            line
-            for line in difflib.unified_diff(old, new, lineterm="", n=1)
-            if line[:3] not in ("---", "+++", "@@ ")
-        )
-        return
-    shown = (
-        value_text(before) + _named(item.before_name) if item.before_known else "(not returned by the API)"
-    )
-    yield f"- {item.path}: {shown}"
-    yield f"+ {item.path}: {value_text(after)}{_named(item.after_name)}{note}"
 
 
 def heading(change: Change) -> str:

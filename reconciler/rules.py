@@ -16,7 +16,6 @@ from reconciler.spec import API_FIELDS, MODE_ONLY, MODES, NAME_KEYS, NULLABLE, R
 Finding = tuple[tuple[str | int, ...], str]
 Rule = Callable[[dict[str, Any]], Iterator[Finding]]
 
-_ID_FOR_NAME = NAME_KEYS
 _NULLABLE_KEYS = NULLABLE | {name for name, id_key in NAME_KEYS.items() if id_key in NULLABLE}
 _LISTS = {
     "secondary_language_ids",
@@ -43,7 +42,7 @@ def identity(data: dict[str, Any]) -> Iterator[Finding]:
 
 
 def name_or_id(data: dict[str, Any]) -> Iterator[Finding]:
-    for name_key, id_key in _ID_FOR_NAME.items():
+    for name_key, id_key in NAME_KEYS.items():
         if name_key in data and id_key in data:
             yield (name_key,), f"give either {name_key} or {id_key}, not both"
 
@@ -129,7 +128,7 @@ def ignore_changes(data: dict[str, Any]) -> Iterator[Finding]:
     for index, name in enumerate(fields):
         if not isinstance(name, str) or name in API_FIELDS:
             continue
-        target = _ID_FOR_NAME.get(name)
+        target = NAME_KEYS.get(name)
         close = [target] if target else get_close_matches(name, API_FIELDS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         yield ("ignore_changes", index), f"{name!r} is not a field of the API{hint}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 VOICES = {"pipeline": [101, 102, 105], "multimodal": [201, 202, 302], "dualplex": [301, 302]}
@@ -102,3 +103,12 @@ def assistant(draw: st.DrawFn, name: str) -> dict[str, Any]:
     if body.get("webhook_url") and draw(st.booleans()):
         body["is_webhook_active"] = True
     return body
+
+
+def property_settings(examples: int) -> settings:
+    """Hypothesis settings of the end-to-end properties: no deadline (they talk HTTP), fixtures shared."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from strategies import assistant, names
+from strategies import assistant, names, property_settings
 from support import PIPELINE, TOKEN, Api, emulator, plan_json, run, write_files
 
 from reconciler.emulator.catalog import DEMO_ASSISTANTS
@@ -266,11 +266,7 @@ def account(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield api
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(25)
 @given(data=st.data())
 def test_generated_accounts_export_then_plan_empty(
     data: st.DataObject,

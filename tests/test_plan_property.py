@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from strategies import assistant, names
+from strategies import assistant, names, property_settings
 
 from reconciler.cli import main
 from reconciler.emulator.server import EmulatorOptions, running_emulator
@@ -106,11 +106,7 @@ def allowed_fields(file: dict[str, Any], stored: dict[str, Any], observed_all: b
     return allowed
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@property_settings(60)
 @given(data=st.data())
 def test_plan_apply_plan_converges(
     data: st.DataObject,
