@@ -45,8 +45,8 @@ from reconciler.render import (
     render_report_markdown,
     render_text,
 )
+from reconciler.schema import json_schema
 from reconciler.session import Session, connect
-from reconciler.spec import json_schema
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

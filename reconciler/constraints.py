@@ -28,7 +28,11 @@ def _num(value: float) -> str:
 
 
 #: What the API's input trimming removes (Laravel's Str::trim): whitespace, and BOM, zero-width space, LRM.
-_TRIM = re.compile(r"^[\s\ufeff\u200b\u200e]+|[\s\ufeff\u200b\u200e]+$")
+#: A regex character class body, valid in Python and in the ECMA-262 dialect of JSON Schema patterns alike.
+TRIMMED = r"\s\ufeff\u200b\u200e"
+_TRIM = re.compile(rf"^[{TRIMMED}]+|[{TRIMMED}]+$")
+#: A string the API would not store as null: something is left after trimming.
+NOT_BLANK = rf"[^{TRIMMED}]"
 
 
 def api_trim(text: str) -> str:
@@ -125,7 +129,7 @@ class Text(_Check):
         return value
 
     def schema_extra(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {} if self.blank_ok else {"pattern": r"\S"}
+        extra: dict[str, Any] = {} if self.blank_ok else {"pattern": NOT_BLANK}
         if self.max_length is not None:
             extra["maxLength"] = self.max_length
         if self.min_length:
@@ -191,7 +195,8 @@ class WebUrl(_Check):
         return value
 
     def schema_extra(self) -> dict[str, Any]:
-        return {"format": "uri", "pattern": "^https?://"}
+        # not "format": "uri", which refuses the "" that clears the URL; urlsplit lowercases the scheme
+        return {"pattern": rf"^[{TRIMMED}]*(?:[hH][tT][tT][pP][sS]?://[^/?#{TRIMMED}]|$)"}
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reconciler.constraints import api_trim
-from reconciler.spec import API_FIELDS, MODE_ONLY, MODES, NAME_KEYS, NULLABLE, RESERVED_VARIABLE_PREFIX
+from reconciler.spec import (
+    API_FIELDS,
+    MODE_ONLY,
+    MODE_ONLY_VALUES,
+    MODES,
+    NAME_KEYS,
+    NULL_ALLOWED,
+    RESERVED_VARIABLE_PREFIX,
+)
 
 Finding = tuple[tuple[str | int, ...], str]
 Rule = Callable[[dict[str, Any]], Iterator[Finding]]
 
-_NULLABLE_KEYS = NULLABLE | {name for name, id_key in NAME_KEYS.items() if id_key in NULLABLE}
 _LISTS = {
     "secondary_language_ids",
     "tool_ids",
@@ -49,7 +56,7 @@ def name_or_id(data: dict[str, Any]) -> Iterator[Finding]:
 
 def no_null(data: dict[str, Any]) -> Iterator[Finding]:
     for key, value in data.items():
-        if value is not None or key in _NULLABLE_KEYS or key not in (*API_FIELDS, *NAME_KEYS):
+        if value is not None or key in NULL_ALLOWED or key not in (*API_FIELDS, *NAME_KEYS):
             continue
         if key in _LISTS:
             yield (key,), "cannot be null; write [] to empty the list"
@@ -70,6 +77,11 @@ def mode_only_fields(data: dict[str, Any]) -> Iterator[Finding]:
             yield (key,), f"applies only to {_modes_text(modes)} assistants, and this one is {mode}"
 
 
+def mode_only_values(data: dict[str, Any]) -> Iterator[Finding]:
+    for key, (value, modes) in MODE_ONLY_VALUES.items():
+        yield from _mode_dependent_value(data, key, value, modes)
+
+
 def _mode_dependent_value(
     data: dict[str, Any], key: str, value: Any, modes: frozenset[str]
 ) -> Iterator[Finding]:
@@ -84,14 +96,6 @@ def _mode_dependent_value(
         )
     elif mode is not None and mode not in modes:
         yield (key,), f"cannot be {shown} in {mode} mode (the API refuses it)"
-
-
-def interruptions(data: dict[str, Any]) -> Iterator[Finding]:
-    yield from _mode_dependent_value(data, "allow_interruptions", False, frozenset({"pipeline"}))
-
-
-def knowledgebase_mode(data: dict[str, Any]) -> Iterator[Finding]:
-    yield from _mode_dependent_value(data, "knowledgebase_mode", "prompt", frozenset({"pipeline"}))
 
 
 def webhook(data: dict[str, Any]) -> Iterator[Finding]:
@@ -151,8 +155,7 @@ RULES: tuple[Rule, ...] = (
     name_or_id,
     no_null,
     mode_only_fields,
-    interruptions,
-    knowledgebase_mode,
+    mode_only_values,
     webhook,
     post_call_names,
     ignore_changes,

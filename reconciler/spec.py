@@ -68,6 +68,13 @@ MODE_ONLY: dict[str, frozenset[str]] = {
     "turn_detection_threshold": REALTIME,
 }
 
+#: Values that only some engine modes accept (the API page: "cannot be false in multimodal/dualplex",
+#: "``prompt`` is pipeline-only"), with those modes.
+MODE_ONLY_VALUES: dict[str, tuple[Any, frozenset[str]]] = {
+    "allow_interruptions": (False, PIPELINE),
+    "knowledgebase_mode": ("prompt", PIPELINE),
+}
+
 #: The one ``variables`` key reserved for the reconciler's own bookkeeping on the platform.
 RESERVED_VARIABLE_PREFIX = "_reconciler"
 
@@ -97,7 +104,7 @@ class DtmfInput(_Strict):
 
 class CalendarIntegration(_Strict):
     type: Literal["calendar_integration"]
-    calcom_api_key: Name = Field(description="Cal.com API key: a secret, write it as ${CALCOM_API_KEY}")
+    calcom_api_key: Name
     calcom_event_slug: Name
 
 
@@ -204,10 +211,10 @@ class AssistantSpec(_Strict):
         return self.model_dump(include=set(self.model_fields_set), mode="json")
 
 
-_OWN_KEYS = frozenset({"id", "ignore_changes"})
+OWN_KEYS = frozenset({"id", "ignore_changes"})
 #: The API's Update fields, by API name, in the model's order.
 API_FIELDS: tuple[str, ...] = tuple(
-    name for name in AssistantSpec.model_fields if name not in _OWN_KEYS and name not in NAME_KEYS
+    name for name in AssistantSpec.model_fields if name not in OWN_KEYS and name not in NAME_KEYS
 )
 
 #: Fields the API accepts ``null`` for ("null clears"), so a file leaving them out clears them.
@@ -225,6 +232,10 @@ NULLABLE: frozenset[str] = frozenset(
         "webhook_url",
         "min_interrupt_words",
     }
+)
+#: The keys a file may set to ``null``: the nullable fields, the name keys standing for them, the own keys.
+NULL_ALLOWED: frozenset[str] = (
+    NULLABLE | OWN_KEYS | {name for name, id_key in NAME_KEYS.items() if id_key in NULLABLE}
 )
 
 
@@ -255,38 +266,3 @@ RESET_BY_MODE_CHANGE: frozenset[str] = frozenset(
     {name for name in MODE_ONLY if name in API_FIELDS}
     | {"synthesizer_provider_id", "transcriber_provider_id"}
 )
-
-
-SCHEMA_ID = "https://github.com/gloriagent/reconciler/schema/assistant.json"
-
-
-def json_schema() -> dict[str, Any]:
-    """JSON Schema 2020-12 of a file, for editors (``# yaml-language-server: $schema=...``).
-
-    Pydantic renders every optional field as nullable; only the fields the API lets you clear keep ``null``.
-    Mode-only fields and name/id pairs become ``allOf`` rules, so editors flag them as well.
-    """
-    schema = AssistantSpec.model_json_schema()
-    nullable = NULLABLE | {"id", "ignore_changes"} | {k for k, v in NAME_KEYS.items() if v in NULLABLE}
-    for name, prop in schema["properties"].items():
-        prop.pop("default", None)
-        branches = prop.get("anyOf")
-        if name not in nullable and branches:
-            kept = [b for b in branches if b != {"type": "null"}]
-            prop.pop("anyOf")
-            prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
-    rules: list[dict[str, Any]] = [{"not": {"required": [n, i]}} for n, i in NAME_KEYS.items()]
-    for field, modes in MODE_ONLY.items():
-        others = [m for m in MODES if m not in modes]
-        rules.append(
-            {
-                "if": {"required": ["mode"], "properties": {"mode": {"enum": others}}},
-                "then": {"not": {"required": [field]}},
-            }
-        )
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        **schema,
-        "allOf": rules,
-    }

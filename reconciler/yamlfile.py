@@ -72,7 +72,9 @@ def _short_tag(tag: str) -> str:
 
 
 _PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The name inside a ``${NAME}`` placeholder (the JSON Schema checks placeholders with it too).
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_ENV_NAME = re.compile(rf"^{ENV_NAME}$")
 
 
 class _Fatal(Exception):
