@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import yaml
 
@@ -23,10 +23,36 @@ MAX_DEPTH = 32
 _TAG = "tag:yaml.org,2002:"
 
 
-class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Composes nodes only; implicit types follow the YAML 1.2 core schema."""
+class _CoreLoader(Protocol):
+    """What this module needs of a PyYAML loader: compose the nodes of one document, and say how it counts."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
+    #: A reader error's ``position`` counts bytes of the UTF-8 text (libyaml) rather than characters.
+    positions_in_bytes: ClassVar[bool]
+
+    def __init__(self, stream: str) -> None: ...
+    def get_single_node(self) -> yaml.Node | None: ...
+    def dispose(self) -> None: ...
+
+
+class _PureLoader(yaml.SafeLoader):
+    """PyYAML's own reader and parser, for a PyYAML installed without libyaml."""
+
+    positions_in_bytes: ClassVar[bool] = False
+
+
+#: Every loader this PyYAML offers, by name. libyaml, when present, reads the UTF-8 encoding of the text.
+LOADERS: dict[str, type[_CoreLoader]] = {"pure": _PureLoader}
+if yaml.__with_libyaml__:
+
+    class _LibyamlLoader(yaml.CSafeLoader):
+        """libyaml's reader and parser: several times faster than PyYAML's own."""
+
+        positions_in_bytes: ClassVar[bool] = True
+
+    LOADERS["libyaml"] = _LibyamlLoader
+
+#: The loader ``parse`` uses: libyaml when PyYAML was built with it, as ``yaml.__with_libyaml__`` says.
+LOADER: type[_CoreLoader] = LOADERS.get("libyaml", _PureLoader)
 
 
 _RESOLVERS = {
@@ -40,8 +66,17 @@ _RESOLVERS = {
         list("-+0123456789."),
     ),
 }
-for _name, (_regex, _first) in _RESOLVERS.items():
-    _Loader.add_implicit_resolver(_TAG + _name, _regex, _first)
+
+
+def _use_the_core_schema(loader: type[yaml.SafeLoader | yaml.CSafeLoader]) -> None:
+    loader.yaml_implicit_resolvers = {}  # none of PyYAML's YAML 1.1 types, only the core schema's
+    for name, (regex, first) in _RESOLVERS.items():
+        loader.add_implicit_resolver(_TAG + name, regex, first)
+
+
+_use_the_core_schema(_PureLoader)
+if yaml.__with_libyaml__:
+    _use_the_core_schema(_LibyamlLoader)
 
 
 class _BadScalar(ValueError):
@@ -220,7 +255,7 @@ def _decode(raw: bytes, file: str) -> str | Problem:
 
 
 def _compose(text: str, file: str) -> yaml.Node | Problem | None:
-    loader = _Loader(text)
+    loader = LOADER(text)
     try:
         node: yaml.Node | None = loader.get_single_node()
         return node
