@@ -98,8 +98,17 @@ def _scalar(tag: str, text: str) -> Any:
             raise _BadScalar(f"a {len(digits)}-digit number is far beyond any value the API accepts")
         return int(digits, 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10)
     if kind == "float":
-        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lstrip("."))
+        return _float(text)
     return text
+
+
+def _float(text: str) -> float:
+    """A core-schema float: Python reads every form (``.5``, ``-.5e1``, ``5.``) but the special values, which
+    YAML writes with a leading point (``.inf``, ``-.Inf``, ``.NaN``)."""
+    sign, digits = (text[0], text[1:]) if text[:1] in ("-", "+") else ("", text)
+    if digits.lower() in (".inf", ".nan"):
+        return float(sign + digits[1:])
+    return float(text)
 
 
 def _short_tag(tag: str) -> str:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
+from reconciler import yamlfile
 from reconciler.errors import DirectoryError
 from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, load_file
 from reconciler.text import display_path
+
+
+@pytest.fixture(params=["libyaml", "pure"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with libyaml's reader and parser, then with PyYAML's own (a PyYAML built without libyaml)."""
+    name: str = request.param
+    if name not in yamlfile.LOADERS:
+        pytest.skip("this PyYAML has no libyaml")
+    monkeypatch.setattr(yamlfile, "LOADER", yamlfile.LOADERS[name])
+    return name
 
 
 def load(
@@ -46,6 +58,10 @@ def test_every_key_and_item_keeps_its_line(tmp_path: Path) -> None:
         ("0x1f", 31),
         ("1.5", 1.5),
         ("-2e3", -2000.0),
+        ("-.5", -0.5),
+        ("+.5", 0.5),
+        ("-.5E-1", -0.05),
+        ("-.Inf", -math.inf),
         ("1_000", "1_000"),
         ("2025-01-01", "2025-01-01"),  # no implicit timestamps
         ("1:20", "1:20"),  # no sexagesimal numbers
@@ -200,3 +216,23 @@ def test_display_path() -> None:
     assert display_path(("tools", 1, "phone_number")) == "tools[1].phone_number"
     assert display_path(("variables", "first_name")) == "variables.first_name"
     assert display_path(()) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (".5", 0.5),
+        (".5e1", 5.0),
+        (".5E-1", 0.05),
+        (".25e+1", 2.5),
+        ("!!float .5", 0.5),
+        ("!!float .5e1", 5.0),
+    ],
+)
+def test_a_float_with_a_leading_dot_keeps_its_value(
+    tmp_path: Path, yaml_loader: str, text: str, value: float
+) -> None:
+    source, problems = load(tmp_path, f"v: {text}\n")
+    assert problems == []
+    assert source is not None
+    assert source.data["v"] == value
