@@ -24,13 +24,15 @@ _TAG = "tag:yaml.org,2002:"
 
 
 class _CoreLoader(Protocol):
-    """What this module needs of a PyYAML loader: compose the nodes of one document, and say how it counts."""
+    """What this module needs of a PyYAML loader: compose one document, scan tokens, and say how it counts."""
 
     #: A reader error's ``position`` counts bytes of the UTF-8 text (libyaml) rather than characters.
     positions_in_bytes: ClassVar[bool]
 
     def __init__(self, stream: str) -> None: ...
     def get_single_node(self) -> yaml.Node | None: ...
+    def check_token(self) -> bool: ...
+    def get_token(self) -> Any: ...
     def dispose(self) -> None: ...
 
 
@@ -264,7 +266,8 @@ def _decode(raw: bytes, file: str) -> str | Problem:
 
 
 def _compose(text: str, file: str) -> yaml.Node | Problem | None:
-    loader = LOADER(text)
+    loader_class = LOADER
+    loader = loader_class(text)
     try:
         node: yaml.Node | None = loader.get_single_node()
         return node
@@ -274,25 +277,25 @@ def _compose(text: str, file: str) -> yaml.Node | Problem | None:
             return Problem(
                 file, line, "", "several YAML documents in one file; put one assistant in each file"
             )
-        return _yaml_problem(exc, file, text)
+        return _yaml_problem(exc, file, text, loader_class)
     except yaml.YAMLError as exc:
-        return _yaml_problem(exc, file, text)
+        return _yaml_problem(exc, file, text, loader_class)
     except RecursionError:
         return Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")
     finally:
         loader.dispose()
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str, loader: type[_CoreLoader]) -> Problem:
     what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
-    mark = getattr(exc, "problem_mark", None)
     opened = getattr(exc, "context_mark", None)
-    if "end of stream" in what and opened is not None:
-        mark = opened  # an unclosed quote or bracket: point at where it opens, not past the end
     position = getattr(
         exc, "position", None
     )  # reader errors (control characters) carry an offset, not a mark
-    line = mark.line + 1 if mark is not None else line_at(text, position) if isinstance(position, int) else 1
+    if isinstance(exc, yaml.MarkedYAMLError):
+        line = _line_to_fix(exc, text, loader)
+    else:
+        line = line_at(text, position) if isinstance(position, int) else 1
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
     if "duplicate anchor" in str(context) + what and opened is not None:
@@ -307,6 +310,65 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
     ):
         message += "; this line is indented with a tab, and YAML indents with spaces only"
     return Problem(file, line, "", message)
+
+
+def _line_to_fix(exc: yaml.MarkedYAMLError, text: str, loader: type[_CoreLoader]) -> int:
+    """The line a person would fix, which is not always where the parser gave up (``problem_mark``)."""
+    problem, opened = exc.problem_mark, exc.context_mark
+    if problem is None:
+        return 1
+    if opened is not None and exc.context == "while scanning a simple key":
+        return opened.line + 1  # a key without its ':', noticed only on the next line, where no ':' came
+    if opened is not None and "end of stream" in str(exc.problem):
+        return opened.line + 1  # an unclosed quote or bracket: point at where it opens, not past the end
+    if isinstance(exc, yaml.parser.ParserError):
+        bracket = _unclosed_bracket(text, problem, loader)
+        if bracket is not None:
+            return bracket.line + 1
+    return problem.line + 1
+
+
+def _unclosed_bracket(text: str, at: yaml.Mark, loader: type[_CoreLoader]) -> yaml.Mark | None:
+    """The ``[`` or ``{`` a parser error at ``at`` shows was never closed, or None.
+
+    The lines of a flow collection must be indented more than the block it sits in, which is the indentation
+    of the line it opens on. A parser that fails on a line that is not (or at the end of the file) has run
+    out of the collection without its closing bracket: the innermost bracket still open is the one to close.
+    Failing on a line that does continue the collection is a stray value on that line.
+    """
+    brackets = _open_brackets(text, at, loader)
+    if not brackets or at.line == brackets[0].line:
+        return None
+    rows = re.split(r"\r\n|\r|\n", text)
+    row = rows[at.line] if at.line < len(rows) else ""
+    if row.strip() and _indentation(row) > _indentation(rows[brackets[0].line]):
+        return None
+    return brackets[-1]
+
+
+def _open_brackets(text: str, at: yaml.Mark, loader: type[_CoreLoader]) -> list[yaml.Mark]:
+    """Where the flow collections still open just before ``at`` start, outermost first (a second scan of the
+    text, made only for a syntax error)."""
+    opened: list[yaml.Mark] = []
+    scanner = loader(text)
+    try:
+        while scanner.check_token():
+            token = scanner.get_token()
+            if (token.start_mark.line, token.start_mark.column) >= (at.line, at.column):
+                break
+            if isinstance(token, yaml.FlowSequenceStartToken | yaml.FlowMappingStartToken):
+                opened.append(token.start_mark)
+            elif isinstance(token, yaml.FlowSequenceEndToken | yaml.FlowMappingEndToken) and opened:
+                opened.pop()
+    except yaml.YAMLError:
+        pass  # past the error the parser stopped at: the brackets before it are all there is
+    finally:
+        scanner.dispose()
+    return opened
+
+
+def _indentation(row: str) -> int:
+    return len(row) - len(row.lstrip(" "))
 
 
 def _protect_separators(text: str) -> tuple[str, dict[str, str]]:

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from reconciler import yamlfile
+from reconciler.cli import main
 from reconciler.errors import DirectoryError
 from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, load_file
 from reconciler.text import display_path
+
+YAML_TEST_SUITE = Path(__file__).parent / "corpus" / "yaml-test-suite"
 
 
 @pytest.fixture(params=["libyaml", "pure"])
@@ -127,7 +130,7 @@ def test_very_deep_nesting_does_not_crash(tmp_path: Path) -> None:
         ("a: !vault x\n", "1: a: unsupported YAML tag !vault"),
         ("<<: {a: 1}\n", "1: YAML merge keys (<<) are not supported; write the fields out"),
         ("? [a]\n: 1\n", "1: a key must be a plain string, not a list or mapping"),
-        ("a: [1,\n", "2: YAML syntax error: did not find expected node content (while parsing a flow node)"),
+        ("a: [1,\n", "1: YAML syntax error: did not find expected node content (while parsing a flow node)"),
     ],
 )
 def test_file_level_problems(tmp_path: Path, text: str, expected: str) -> None:
@@ -236,3 +239,49 @@ def test_a_float_with_a_leading_dot_keeps_its_value(
     assert problems == []
     assert source is not None
     assert source.data["v"] == value
+
+
+#: The line of each case that a person would fix: the plain scalar that lacks its ':' (the parser notices only
+#: on the line after it, where no ':' came).
+YAML_TEST_SUITE_LINES = {
+    "236B": 3,  # `invalid` after `foo:\n  bar`
+    "6S55": 4,  # ` invalid` after the sequence under `key:`
+    "7MNF": 3,  # `top2`, a key without its ':'
+    "9CWY": 4,  # `invalid` after the sequence under `key:`
+    "GDY7": 2,  # `this is #not a: key`: the ':' is inside the comment
+    "TD5N": 3,  # `invalid` after a top-level sequence
+}
+
+
+def test_yaml_test_suite_errors_are_reported_on_the_line_to_fix(
+    tmp_path: Path, yaml_loader: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for case in YAML_TEST_SUITE_LINES:
+        (tmp_path / f"{case}.yaml").write_bytes((YAML_TEST_SUITE / f"{case}.yaml").read_bytes())
+
+    code = main(["validate", "--dir", str(tmp_path)])
+
+    *problems, summary = capsys.readouterr().err.splitlines()
+    message = "YAML syntax error: could not find expected ':' (while scanning a simple key)"
+    assert problems == [
+        f"{tmp_path}/{case}.yaml:{line}: {message}" for case, line in YAML_TEST_SUITE_LINES.items()
+    ]
+    assert summary == "error: 6 problems in 6 of 6 files"
+    assert code == 1
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opens(tmp_path: Path, yaml_loader: str) -> None:
+    def line_of(text: str) -> str:
+        _, problems = load(tmp_path, text)
+        assert len(problems) == 1, problems
+        line, _, message = problems[0].partition(": ")
+        assert message.startswith("YAML syntax error: "), problems
+        return line
+
+    assert line_of("name: A\ntool_ids: [1, 2\nrecord: true\n") == "2"
+    assert line_of("name: A\ntool_ids: [1,\n") == "2"  # the file ends inside the list
+    assert line_of("variables: {a: b,\n  c: d\nname: A\n") == "1"  # a mapping over two lines
+    assert line_of("tool_ids: [1, [2, 3]\nname: A\n") == "1"  # the outer list is the one left open
+    assert line_of("tools:\n  - [1, 2\n  - 3\n") == "2"
+    # A stray value inside a list that does go on: the line of the stray value, not of the bracket.
+    assert line_of("tools: [\n  {type: end_call},\n  {type: x} {type: y},\n]\n") == "3"
