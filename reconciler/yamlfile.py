@@ -267,8 +267,9 @@ def _decode(raw: bytes, file: str) -> str | Problem:
 
 def _compose(text: str, file: str) -> yaml.Node | Problem | None:
     loader_class = LOADER
-    loader = loader_class(text)
+    loader = None
     try:
+        loader = loader_class(text)  # PyYAML's own reader checks every character here already
         node: yaml.Node | None = loader.get_single_node()
         return node
     except yaml.composer.ComposerError as exc:
@@ -283,19 +284,21 @@ def _compose(text: str, file: str) -> yaml.Node | Problem | None:
     except RecursionError:
         return Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _yaml_problem(exc: yaml.YAMLError, file: str, text: str, loader: type[_CoreLoader]) -> Problem:
     what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
     opened = getattr(exc, "context_mark", None)
-    position = getattr(
-        exc, "position", None
-    )  # reader errors (control characters) carry an offset, not a mark
-    if isinstance(exc, yaml.MarkedYAMLError):
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = _reader_line(exc, text, loader)
+        # Both readers refuse the same characters; libyaml's words say why, so both loaders use them.
+        what = f"unacceptable character #x{exc.character:04x}: control characters are not allowed"
+    elif isinstance(exc, yaml.MarkedYAMLError):
         line = _line_to_fix(exc, text, loader)
     else:
-        line = line_at(text, position) if isinstance(position, int) else 1
+        line = 1
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
     if "duplicate anchor" in str(context) + what and opened is not None:
@@ -310,6 +313,14 @@ def _yaml_problem(exc: yaml.YAMLError, file: str, text: str, loader: type[_CoreL
     ):
         message += "; this line is indented with a tab, and YAML indents with spaces only"
     return Problem(file, line, "", message)
+
+
+def _reader_line(exc: yaml.reader.ReaderError, text: str, loader: type[_CoreLoader]) -> int:
+    """The line of a refused character, located by the offset a reader error carries instead of a mark."""
+    position = exc.position
+    if loader.positions_in_bytes:  # libyaml reads the UTF-8 encoding of the text: its offset counts bytes
+        position = len(text.encode("utf-8")[:position].decode("utf-8", errors="ignore"))
+    return line_at(text, position)
 
 
 def _line_to_fix(exc: yaml.MarkedYAMLError, text: str, loader: type[_CoreLoader]) -> int:

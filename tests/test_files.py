@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -285,3 +287,45 @@ def test_an_unclosed_bracket_is_reported_where_it_opens(tmp_path: Path, yaml_loa
     assert line_of("tools:\n  - [1, 2\n  - 3\n") == "2"
     # A stray value inside a list that does go on: the line of the stray value, not of the bracket.
     assert line_of("tools: [\n  {type: end_call},\n  {type: x} {type: y},\n]\n") == "3"
+
+
+def test_a_control_character_after_non_ascii_text_is_located(tmp_path: Path, yaml_loader: str) -> None:
+    text = "name: Café\nsystem_prompt: " + "ü" * 40 + "\nvoice_mail_message: ring\x07ring\nrecord: true\n"
+    _, problems = load(tmp_path, text)
+    assert problems == [
+        "3: YAML syntax error: unacceptable character #x0007: control characters are not allowed; "
+        "the line holds an invisible U+0007 control character"
+    ]
+
+
+# PyYAML falls back to its own reader when ``import yaml._yaml`` fails, as it does where it was built without
+# libyaml; the child makes it fail, checks that the fallback is taken, and imports the reconciler under test.
+_WITHOUT_LIBYAML = (
+    "import sys\n"
+    "sys.modules['yaml._yaml'] = None\n"
+    "sys.path.insert(0, sys.argv[2])\n"
+    "import yaml\n"
+    "assert not yaml.__with_libyaml__\n"
+    "from reconciler.cli import main\n"
+    "sys.exit(main(['validate', '--dir', sys.argv[1]]))\n"
+)
+
+
+def test_without_libyaml_a_nul_byte_is_one_problem_and_every_file_is_still_checked(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_bytes(b"name: A\nvoice_mail_message: call\x00me\n")
+    (tmp_path / "b.yaml").write_bytes(b"name: B\nringing_time: 61\n")
+
+    child = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_LIBYAML, str(tmp_path), str(Path(yamlfile.__file__).parents[1])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert child.stderr.splitlines() == [
+        f"{tmp_path}/a.yaml:2: YAML syntax error: unacceptable character #x0000: control characters are not "
+        "allowed; the line holds an invisible U+0000 control character",
+        f"{tmp_path}/b.yaml:2: ringing_time: must be between 1 and 60 (got 61)",
+        "error: 2 problems in 2 of 2 files",
+    ]
+    assert child.returncode == 1
