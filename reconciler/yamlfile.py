@@ -81,6 +81,10 @@ if yaml.__with_libyaml__:
     _use_the_core_schema(_LibyamlLoader)
 
 
+#: The tags a scalar may carry, explicitly or by resolution: the YAML 1.2 core schema's.
+_SCALAR_TAGS = frozenset(_TAG + kind for kind in ("str", "null", "bool", "int", "float"))
+
+
 class _BadScalar(ValueError):
     pass
 
@@ -176,7 +180,7 @@ class _Builder:
         return None
 
     def _build_scalar(self, node: yaml.ScalarNode, path: Path_, line: int) -> Any:
-        if node.tag not in (_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
+        if node.tag not in _SCALAR_TAGS:
             self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
         try:
@@ -199,13 +203,17 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(line, path, "a key must be a plain string, not a list or mapping")
                 continue
-            key = key_node.value
+            key = self._restored(key_node.value)
             if key == "<<" and key_node.tag == _TAG + "str" and not key_node.style:
                 self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
                 continue
             if key in first_line:
                 self.problem(line, (*path, key), f"duplicate key (first defined on line {first_line[key]})")
                 continue
+            if (
+                key_node.tag not in _SCALAR_TAGS
+            ):  # the key is still read as its text, so one problem is enough
+                self.problem(line, (*path, key), f"unsupported YAML tag {_short_tag(key_node.tag)}")
             first_line[key] = line
             self.lines[(*path, key)] = line
             result[key] = self.build(value_node, (*path, key))
@@ -383,9 +391,10 @@ def _indentation(row: str) -> int:
 
 
 def _protect_separators(text: str) -> tuple[str, dict[str, str]]:
-    """Hide U+2028, U+2029 and U+0085 from libyaml, which follows YAML 1.1 and reads them as line breaks;
-    YAML 1.2, which these files are, makes them ordinary characters. Placeholders from the private use area
-    that the text does not contain stand in for them, and the builder puts them back into every value."""
+    """Hide U+2028, U+2029 and U+0085 from the readers (libyaml's and PyYAML's), which follow YAML 1.1 and
+    read them as line breaks; YAML 1.2, which these files are, makes them ordinary characters. Placeholders
+    from the private use area that the text does not contain stand in for them, and the builder puts them
+    back into every key and value."""
     restore: dict[str, str] = {}
     spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
     for separator in ("\u2028", "\u2029", "\x85"):

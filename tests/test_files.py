@@ -329,3 +329,48 @@ def test_without_libyaml_a_nul_byte_is_one_problem_and_every_file_is_still_check
         "error: 2 problems in 2 of 2 files",
     ]
     assert child.returncode == 1
+
+
+def test_line_and_paragraph_separators_and_nel_are_kept_in_keys(tmp_path: Path, yaml_loader: str) -> None:
+    source, problems = load(tmp_path, "variables:\n  a\u2028b: x\n  c\u2029d: y\n  e\x85f: z\n")
+    assert problems == []
+    assert source is not None
+    assert list(source.data["variables"]) == ["a\u2028b", "c\u2029d", "e\x85f"]
+    assert source.line_of(("variables", "c\u2029d")) == 3
+
+
+def test_a_separator_in_a_key_is_shown_escaped_in_its_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.yaml").write_text("name: A\nvariables:\n  first\u2028name: x\n")
+
+    code = main(["validate", "--dir", str(tmp_path)])
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path}/a.yaml:3: variables.first\\u2028name: must be a name of ASCII letters, digits and _ usable "
+        "as {{name}} (got 'first\\u2028name')",
+        "error: 1 problem in 1 of 1 files",
+    ]
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!custom name: Sales\n", ["1: name: unsupported YAML tag !custom"]),
+        (
+            "name: A\nvariables:\n  !vault greeting: hi\n",
+            ["3: variables.greeting: unsupported YAML tag !vault"],
+        ),
+        ("!!binary aGk=: x\n", ["1: aGk=: unsupported YAML tag !!binary"]),
+    ],
+)
+def test_a_tag_on_a_key_is_refused_like_a_tag_on_a_value(
+    tmp_path: Path, yaml_loader: str, text: str, expected: list[str]
+) -> None:
+    _, problems = load(tmp_path, text)
+    assert problems == expected
+    source, problems = load(tmp_path, "!!str name: Sales\n")  # the one tag a key may carry: it is a string
+    assert problems == []
+    assert source is not None
+    assert source.data == {"name": "Sales"}
