@@ -4,6 +4,8 @@ YAML is read with the YAML 1.2 core schema rather than PyYAML's YAML 1.1 default
 ``ambient_sound: off`` into ``False`` and ``on``/``yes``/``no`` into booleans; here only ``true``/``false`` are
 booleans and everything unquoted that is not a number or null stays a string. Only plain data is built:
 no tags beyond the core ones, no merge keys, and a budget on values so that an alias bomb stops early.
+libyaml reads the files when PyYAML has it, PyYAML's own reader and parser otherwise; both give the same
+data, and a problem on the same line.
 """
 
 from __future__ import annotations
@@ -36,27 +38,6 @@ class _CoreLoader(Protocol):
     def dispose(self) -> None: ...
 
 
-class _PureLoader(yaml.SafeLoader):
-    """PyYAML's own reader and parser, for a PyYAML installed without libyaml."""
-
-    positions_in_bytes: ClassVar[bool] = False
-
-
-#: Every loader this PyYAML offers, by name. libyaml, when present, reads the UTF-8 encoding of the text.
-LOADERS: dict[str, type[_CoreLoader]] = {"pure": _PureLoader}
-if yaml.__with_libyaml__:
-
-    class _LibyamlLoader(yaml.CSafeLoader):
-        """libyaml's reader and parser: several times faster than PyYAML's own."""
-
-        positions_in_bytes: ClassVar[bool] = True
-
-    LOADERS["libyaml"] = _LibyamlLoader
-
-#: The loader ``parse`` uses: libyaml when PyYAML was built with it, as ``yaml.__with_libyaml__`` says.
-LOADER: type[_CoreLoader] = LOADERS.get("libyaml", _PureLoader)
-
-
 _RESOLVERS = {
     "null": (re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""]),
     "bool": (re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")),
@@ -76,9 +57,28 @@ def _use_the_core_schema(loader: type[yaml.SafeLoader | yaml.CSafeLoader]) -> No
         loader.add_implicit_resolver(_TAG + name, regex, first)
 
 
+class _PureLoader(yaml.SafeLoader):
+    """PyYAML's own reader and parser, for a PyYAML installed without libyaml."""
+
+    positions_in_bytes: ClassVar[bool] = False
+
+
 _use_the_core_schema(_PureLoader)
+
+#: Every loader this PyYAML offers, by name. libyaml, when present, reads the UTF-8 encoding of the text.
+LOADERS: dict[str, type[_CoreLoader]] = {"pure": _PureLoader}
 if yaml.__with_libyaml__:
+
+    class _LibyamlLoader(yaml.CSafeLoader):
+        """libyaml's reader and parser: several times faster than PyYAML's own."""
+
+        positions_in_bytes: ClassVar[bool] = True
+
     _use_the_core_schema(_LibyamlLoader)
+    LOADERS["libyaml"] = _LibyamlLoader
+
+#: The loader ``parse`` uses: libyaml when PyYAML was built with it, as ``yaml.__with_libyaml__`` says.
+LOADER: type[_CoreLoader] = LOADERS.get("libyaml", _PureLoader)
 
 
 #: The tags a scalar may carry, explicitly or by resolution: the YAML 1.2 core schema's.
@@ -297,30 +297,36 @@ def _compose(text: str, file: str) -> yaml.Node | Problem | None:
 
 
 def _yaml_problem(exc: yaml.YAMLError, file: str, text: str, loader: type[_CoreLoader]) -> Problem:
-    what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
-    opened = getattr(exc, "context_mark", None)
     if isinstance(exc, yaml.reader.ReaderError):
         line = _reader_line(exc, text, loader)
         # Both readers refuse the same characters; libyaml's words say why, so both loaders use them.
-        what = f"unacceptable character #x{exc.character:04x}: control characters are not allowed"
-    elif isinstance(exc, yaml.MarkedYAMLError):
-        line = _line_to_fix(exc, text, loader)
+        message = f"unacceptable character #x{exc.character:04x}: control characters are not allowed"
     else:
-        line = 1
+        line = _line_to_fix(exc, text, loader) if isinstance(exc, yaml.MarkedYAMLError) else 1
+        message = _syntax_message(exc)
+    return Problem(file, line, "", f"YAML syntax error: {message}{_line_hints(text, line)}")
+
+
+def _syntax_message(exc: yaml.YAMLError) -> str:
+    what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
     context = getattr(exc, "context", None)
-    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    opened = getattr(exc, "context_mark", None)
     if "duplicate anchor" in str(context) + what and opened is not None:
-        message = f"YAML syntax error: this anchor is already defined on line {opened.line + 1}"
-    hidden = invisible(text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else "")
-    if hidden:
-        message += f"; the line holds an invisible {hidden}"
+        return f"this anchor is already defined on line {opened.line + 1}"
+    return what + (f" ({context})" if context else "")
+
+
+def _line_hints(text: str, line: int) -> str:
+    """What the reported line hides that can explain a syntax error: an invisible character, a tab indent."""
     lines = text.splitlines()
-    if (
-        0 < line <= len(lines)
-        and "\t" in lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
-    ):
-        message += "; this line is indented with a tab, and YAML indents with spaces only"
-    return Problem(file, line, "", message)
+    row = lines[line - 1] if 0 < line <= len(lines) else ""
+    hints = ""
+    hidden = invisible(row)
+    if hidden:
+        hints += f"; the line holds an invisible {hidden}"
+    if "\t" in row[: len(row) - len(row.lstrip())]:
+        hints += "; this line is indented with a tab, and YAML indents with spaces only"
+    return hints
 
 
 def _reader_line(exc: yaml.reader.ReaderError, text: str, loader: type[_CoreLoader]) -> int:
@@ -337,7 +343,9 @@ def _line_to_fix(exc: yaml.MarkedYAMLError, text: str, loader: type[_CoreLoader]
     if problem is None:
         return 1
     if opened is not None and exc.context == "while scanning a simple key":
-        return opened.line + 1  # a key without its ':', noticed only on the next line, where no ':' came
+        return (
+            opened.line + 1
+        )  # a key without its ':': where it starts, not where no ':' came (the next line)
     if opened is not None and "end of stream" in str(exc.problem):
         return opened.line + 1  # an unclosed quote or bracket: point at where it opens, not past the end
     if isinstance(exc, yaml.parser.ParserError):
