@@ -370,7 +370,7 @@ def test_a_tag_on_a_key_is_refused_like_a_tag_on_a_value(
 ) -> None:
     _, problems = load(tmp_path, text)
     assert problems == expected
-    source, problems = load(tmp_path, "!!str name: Sales\n")  # the one tag a key may carry: it is a string
+    source, problems = load(tmp_path, "!!str name: Sales\n")  # a core tag stays allowed: the key is its text
     assert problems == []
     assert source is not None
     assert source.data == {"name": "Sales"}
