@@ -44,7 +44,11 @@ def _modes_text(modes: frozenset[str]) -> str:
 
 
 def identity(data: dict[str, Any]) -> Iterator[Finding]:
-    if "id" not in data and "name" not in data:
+    if data.get("id") is not None or "name" in data:  # a null name is no_null's to report
+        return
+    if "id" in data:  # id: null binds to nothing, so the file is matched by name like one without id
+        yield ("id",), "is null, so the file needs a name to find its assistant on the platform"
+    else:
         yield (), "needs a name (or an id) to find its assistant on the platform"
 
 

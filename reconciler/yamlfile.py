@@ -4,6 +4,8 @@ YAML is read with the YAML 1.2 core schema rather than PyYAML's YAML 1.1 default
 ``ambient_sound: off`` into ``False`` and ``on``/``yes``/``no`` into booleans; here only ``true``/``false`` are
 booleans and everything unquoted that is not a number or null stays a string. Only plain data is built:
 no tags beyond the core ones, no merge keys, and a budget on values so that an alias bomb stops early.
+libyaml reads the files when PyYAML has it, PyYAML's own reader and parser otherwise; both give the same
+data, and a problem on the same line.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import yaml
 
@@ -23,10 +25,17 @@ MAX_DEPTH = 32
 _TAG = "tag:yaml.org,2002:"
 
 
-class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  # type: ignore[misc]
-    """Composes nodes only; implicit types follow the YAML 1.2 core schema."""
+class _CoreLoader(Protocol):
+    """What this module needs of a PyYAML loader: compose one document, scan tokens, and say how it counts."""
 
-    yaml_implicit_resolvers: ClassVar[dict[str, Any]] = {}
+    #: A reader error's ``position`` counts bytes of the UTF-8 text (libyaml) rather than characters.
+    positions_in_bytes: ClassVar[bool]
+
+    def __init__(self, stream: str) -> None: ...
+    def get_single_node(self) -> yaml.Node | None: ...
+    def check_token(self) -> bool: ...
+    def get_token(self) -> Any: ...
+    def dispose(self) -> None: ...
 
 
 _RESOLVERS = {
@@ -40,8 +49,40 @@ _RESOLVERS = {
         list("-+0123456789."),
     ),
 }
-for _name, (_regex, _first) in _RESOLVERS.items():
-    _Loader.add_implicit_resolver(_TAG + _name, _regex, _first)
+
+
+def _use_the_core_schema(loader: type[yaml.SafeLoader | yaml.CSafeLoader]) -> None:
+    loader.yaml_implicit_resolvers = {}  # none of PyYAML's YAML 1.1 types, only the core schema's
+    for name, (regex, first) in _RESOLVERS.items():
+        loader.add_implicit_resolver(_TAG + name, regex, first)
+
+
+class _PureLoader(yaml.SafeLoader):
+    """PyYAML's own reader and parser, for a PyYAML installed without libyaml."""
+
+    positions_in_bytes: ClassVar[bool] = False
+
+
+_use_the_core_schema(_PureLoader)
+
+#: Every loader this PyYAML offers, by name. libyaml, when present, reads the UTF-8 encoding of the text.
+LOADERS: dict[str, type[_CoreLoader]] = {"pure": _PureLoader}
+if yaml.__with_libyaml__:
+
+    class _LibyamlLoader(yaml.CSafeLoader):
+        """libyaml's reader and parser: several times faster than PyYAML's own."""
+
+        positions_in_bytes: ClassVar[bool] = True
+
+    _use_the_core_schema(_LibyamlLoader)
+    LOADERS["libyaml"] = _LibyamlLoader
+
+#: The loader ``parse`` uses: libyaml when PyYAML was built with it, as ``yaml.__with_libyaml__`` says.
+LOADER: type[_CoreLoader] = LOADERS.get("libyaml", _PureLoader)
+
+
+#: The tags a scalar may carry, explicitly or by resolution: the YAML 1.2 core schema's.
+_SCALAR_TAGS = frozenset(_TAG + kind for kind in ("str", "null", "bool", "int", "float"))
 
 
 class _BadScalar(ValueError):
@@ -63,8 +104,17 @@ def _scalar(tag: str, text: str) -> Any:
             raise _BadScalar(f"a {len(digits)}-digit number is far beyond any value the API accepts")
         return int(digits, 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10)
     if kind == "float":
-        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lstrip("."))
+        return _float(text)
     return text
+
+
+def _float(text: str) -> float:
+    """A core-schema float: Python reads every form (``.5``, ``-.5e1``, ``5.``) but the special values, which
+    YAML writes with a leading point (``.inf``, ``-.Inf``, ``.NaN``)."""
+    sign, digits = (text[0], text[1:]) if text[:1] in ("-", "+") else ("", text)
+    if digits.lower() in (".inf", ".nan"):
+        return float(sign + digits[1:])
+    return float(text)
 
 
 def _short_tag(tag: str) -> str:
@@ -132,7 +182,7 @@ class _Builder:
         return None
 
     def _build_scalar(self, node: yaml.ScalarNode, path: Path_, line: int) -> Any:
-        if node.tag not in (_TAG + "str", _TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
+        if node.tag not in _SCALAR_TAGS:
             self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
         try:
@@ -155,13 +205,17 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(line, path, "a key must be a plain string, not a list or mapping")
                 continue
-            key = key_node.value
+            key = self._restored(key_node.value)
             if key == "<<" and key_node.tag == _TAG + "str" and not key_node.style:
                 self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
                 continue
             if key in first_line:
                 self.problem(line, (*path, key), f"duplicate key (first defined on line {first_line[key]})")
                 continue
+            if (
+                key_node.tag not in _SCALAR_TAGS
+            ):  # the key is still read as its text, so one problem is enough
+                self.problem(line, (*path, key), f"unsupported YAML tag {_short_tag(key_node.tag)}")
             first_line[key] = line
             self.lines[(*path, key)] = line
             result[key] = self.build(value_node, (*path, key))
@@ -222,8 +276,10 @@ def _decode(raw: bytes, file: str) -> str | Problem:
 
 
 def _compose(text: str, file: str) -> yaml.Node | Problem | None:
-    loader = _Loader(text)
+    loader_class = LOADER
+    loader = None
     try:
+        loader = loader_class(text)  # PyYAML's own reader checks every character here already
         node: yaml.Node | None = loader.get_single_node()
         return node
     except yaml.composer.ComposerError as exc:
@@ -232,45 +288,123 @@ def _compose(text: str, file: str) -> yaml.Node | Problem | None:
             return Problem(
                 file, line, "", "several YAML documents in one file; put one assistant in each file"
             )
-        return _yaml_problem(exc, file, text)
+        return _yaml_problem(exc, file, text, loader_class)
     except yaml.YAMLError as exc:
-        return _yaml_problem(exc, file, text)
+        return _yaml_problem(exc, file, text, loader_class)
     except RecursionError:
         return Problem(file, 1, "", f"nesting deeper than {MAX_DEPTH} levels")
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
-def _yaml_problem(exc: yaml.YAMLError, file: str, text: str) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, file: str, text: str, loader: type[_CoreLoader]) -> Problem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = _reader_line(exc, text, loader)
+        # Both readers refuse the same characters; libyaml's words say why, so both loaders use them.
+        message = f"unacceptable character #x{exc.character:04x}: control characters are not allowed"
+    else:
+        line = _line_to_fix(exc, text, loader) if isinstance(exc, yaml.MarkedYAMLError) else 1
+        message = _syntax_message(exc)
+    return Problem(file, line, "", f"YAML syntax error: {message}{_line_hints(text, line)}")
+
+
+def _syntax_message(exc: yaml.YAMLError) -> str:
     what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
-    mark = getattr(exc, "problem_mark", None)
-    opened = getattr(exc, "context_mark", None)
-    if "end of stream" in what and opened is not None:
-        mark = opened  # an unclosed quote or bracket: point at where it opens, not past the end
-    position = getattr(
-        exc, "position", None
-    )  # reader errors (control characters) carry an offset, not a mark
-    line = mark.line + 1 if mark is not None else line_at(text, position) if isinstance(position, int) else 1
     context = getattr(exc, "context", None)
-    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
+    opened = getattr(exc, "context_mark", None)
     if "duplicate anchor" in str(context) + what and opened is not None:
-        message = f"YAML syntax error: this anchor is already defined on line {opened.line + 1}"
-    hidden = invisible(text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else "")
-    if hidden:
-        message += f"; the line holds an invisible {hidden}"
+        return f"this anchor is already defined on line {opened.line + 1}"
+    return what + (f" ({context})" if context else "")
+
+
+def _line_hints(text: str, line: int) -> str:
+    """What the reported line hides that can explain a syntax error: an invisible character, a tab indent."""
     lines = text.splitlines()
-    if (
-        0 < line <= len(lines)
-        and "\t" in lines[line - 1][: len(lines[line - 1]) - len(lines[line - 1].lstrip())]
-    ):
-        message += "; this line is indented with a tab, and YAML indents with spaces only"
-    return Problem(file, line, "", message)
+    row = lines[line - 1] if 0 < line <= len(lines) else ""
+    hints = ""
+    hidden = invisible(row)
+    if hidden:
+        hints += f"; the line holds an invisible {hidden}"
+    if "\t" in row[: len(row) - len(row.lstrip())]:
+        hints += "; this line is indented with a tab, and YAML indents with spaces only"
+    return hints
+
+
+def _reader_line(exc: yaml.reader.ReaderError, text: str, loader: type[_CoreLoader]) -> int:
+    """The line of a refused character, located by the offset a reader error carries instead of a mark."""
+    position = exc.position
+    if loader.positions_in_bytes:  # libyaml reads the UTF-8 encoding of the text: its offset counts bytes
+        position = len(text.encode("utf-8")[:position].decode("utf-8", errors="ignore"))
+    return line_at(text, position)
+
+
+def _line_to_fix(exc: yaml.MarkedYAMLError, text: str, loader: type[_CoreLoader]) -> int:
+    """The line a person would fix, which is not always where the parser gave up (``problem_mark``)."""
+    problem, opened = exc.problem_mark, exc.context_mark
+    if problem is None:
+        return 1
+    if opened is not None and exc.context == "while scanning a simple key":
+        return (
+            opened.line + 1
+        )  # a key without its ':': where it starts, not where no ':' came (the next line)
+    if opened is not None and "end of stream" in str(exc.problem):
+        return opened.line + 1  # an unclosed quote or bracket: point at where it opens, not past the end
+    if isinstance(exc, yaml.parser.ParserError):
+        bracket = _unclosed_bracket(text, problem, loader)
+        if bracket is not None:
+            return bracket.line + 1
+    return problem.line + 1
+
+
+def _unclosed_bracket(text: str, at: yaml.Mark, loader: type[_CoreLoader]) -> yaml.Mark | None:
+    """The ``[`` or ``{`` a parser error at ``at`` shows was never closed, or None.
+
+    The lines of a flow collection must be indented more than the block it sits in, which is the indentation
+    of the line it opens on. A parser that fails on a line that is not (or at the end of the file) has run
+    out of the collection without its closing bracket: the innermost bracket still open is the one to close.
+    Failing on a line that does continue the collection is a stray value on that line.
+    """
+    brackets = _open_brackets(text, at, loader)
+    if not brackets or at.line == brackets[0].line:
+        return None
+    rows = re.split(r"\r\n|\r|\n", text)
+    row = rows[at.line] if at.line < len(rows) else ""
+    if row.strip() and _indentation(row) > _indentation(rows[brackets[0].line]):
+        return None
+    return brackets[-1]
+
+
+def _open_brackets(text: str, at: yaml.Mark, loader: type[_CoreLoader]) -> list[yaml.Mark]:
+    """Where the flow collections still open just before ``at`` start, outermost first (a second scan of the
+    text, made only for a syntax error)."""
+    opened: list[yaml.Mark] = []
+    scanner = loader(text)
+    try:
+        while scanner.check_token():
+            token = scanner.get_token()
+            if (token.start_mark.line, token.start_mark.column) >= (at.line, at.column):
+                break
+            if isinstance(token, yaml.FlowSequenceStartToken | yaml.FlowMappingStartToken):
+                opened.append(token.start_mark)
+            elif isinstance(token, yaml.FlowSequenceEndToken | yaml.FlowMappingEndToken) and opened:
+                opened.pop()
+    except yaml.YAMLError:
+        pass  # past the error the parser stopped at: the brackets before it are all there is
+    finally:
+        scanner.dispose()
+    return opened
+
+
+def _indentation(row: str) -> int:
+    return len(row) - len(row.lstrip(" "))
 
 
 def _protect_separators(text: str) -> tuple[str, dict[str, str]]:
-    """Hide U+2028, U+2029 and U+0085 from libyaml, which follows YAML 1.1 and reads them as line breaks;
-    YAML 1.2, which these files are, makes them ordinary characters. Placeholders from the private use area
-    that the text does not contain stand in for them, and the builder puts them back into every value."""
+    """Hide U+2028, U+2029 and U+0085 from the readers (libyaml's and PyYAML's), which follow YAML 1.1 and
+    read them as line breaks; YAML 1.2, which these files are, makes them ordinary characters. Placeholders
+    from the private use area that the text does not contain stand in for them, and the builder puts them
+    back into every key and value."""
     restore: dict[str, str] = {}
     spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
     for separator in ("\u2028", "\u2029", "\x85"):

@@ -139,6 +139,7 @@ def test_valid_corpus_means_what_it_says() -> None:
 
     yaml12 = files["yaml-1-2"]
     assert yaml12["ambient_sound"] == "off"
+    assert yaml12["voice_stability"] == 0.5
     assert yaml12["variables"] == {
         "answer": "yes",
         "toggle": "on",

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from reconciler import yamlfile
+from reconciler.cli import main
 from reconciler.errors import DirectoryError
 from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, load_file
 from reconciler.text import display_path
+
+YAML_TEST_SUITE = Path(__file__).parent / "corpus" / "yaml-test-suite"
+
+
+@pytest.fixture(params=["libyaml", "pure"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with libyaml's reader and parser, then with PyYAML's own (a PyYAML built without libyaml)."""
+    name: str = request.param
+    if name not in yamlfile.LOADERS:
+        pytest.skip("this PyYAML has no libyaml")
+    monkeypatch.setattr(yamlfile, "LOADER", yamlfile.LOADERS[name])
+    return name
 
 
 def load(
@@ -46,6 +63,10 @@ def test_every_key_and_item_keeps_its_line(tmp_path: Path) -> None:
         ("0x1f", 31),
         ("1.5", 1.5),
         ("-2e3", -2000.0),
+        ("-.5", -0.5),
+        ("+.5", 0.5),
+        ("-.5E-1", -0.05),
+        ("-.Inf", -math.inf),
         ("1_000", "1_000"),
         ("2025-01-01", "2025-01-01"),  # no implicit timestamps
         ("1:20", "1:20"),  # no sexagesimal numbers
@@ -111,7 +132,7 @@ def test_very_deep_nesting_does_not_crash(tmp_path: Path) -> None:
         ("a: !vault x\n", "1: a: unsupported YAML tag !vault"),
         ("<<: {a: 1}\n", "1: YAML merge keys (<<) are not supported; write the fields out"),
         ("? [a]\n: 1\n", "1: a key must be a plain string, not a list or mapping"),
-        ("a: [1,\n", "2: YAML syntax error: did not find expected node content (while parsing a flow node)"),
+        ("a: [1,\n", "1: YAML syntax error: did not find expected node content (while parsing a flow node)"),
     ],
 )
 def test_file_level_problems(tmp_path: Path, text: str, expected: str) -> None:
@@ -200,3 +221,156 @@ def test_display_path() -> None:
     assert display_path(("tools", 1, "phone_number")) == "tools[1].phone_number"
     assert display_path(("variables", "first_name")) == "variables.first_name"
     assert display_path(()) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (".5", 0.5),
+        (".5e1", 5.0),
+        (".5E-1", 0.05),
+        (".25e+1", 2.5),
+        ("!!float .5", 0.5),
+        ("!!float .5e1", 5.0),
+    ],
+)
+def test_a_float_with_a_leading_dot_keeps_its_value(
+    tmp_path: Path, yaml_loader: str, text: str, value: float
+) -> None:
+    source, problems = load(tmp_path, f"v: {text}\n")
+    assert problems == []
+    assert source is not None
+    assert source.data["v"] == value
+
+
+#: The line of each case that a person would fix: the plain scalar that lacks its ':' (the parser notices only
+#: on the line after it, where no ':' came).
+YAML_TEST_SUITE_LINES = {
+    "236B": 3,  # `invalid` after `foo:\n  bar`
+    "6S55": 4,  # ` invalid` after the sequence under `key:`
+    "7MNF": 3,  # `top2`, a key without its ':'
+    "9CWY": 4,  # `invalid` after the sequence under `key:`
+    "GDY7": 2,  # `this is #not a: key`: the ':' is inside the comment
+    "TD5N": 3,  # `invalid` after a top-level sequence
+}
+
+
+def test_yaml_test_suite_errors_are_reported_on_the_line_to_fix(
+    tmp_path: Path, yaml_loader: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for case in YAML_TEST_SUITE_LINES:
+        (tmp_path / f"{case}.yaml").write_bytes((YAML_TEST_SUITE / f"{case}.yaml").read_bytes())
+
+    code = main(["validate", "--dir", str(tmp_path)])
+
+    *problems, summary = capsys.readouterr().err.splitlines()
+    message = "YAML syntax error: could not find expected ':' (while scanning a simple key)"
+    assert problems == [
+        f"{tmp_path}/{case}.yaml:{line}: {message}" for case, line in YAML_TEST_SUITE_LINES.items()
+    ]
+    assert summary == "error: 6 problems in 6 of 6 files"
+    assert code == 1
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opens(tmp_path: Path, yaml_loader: str) -> None:
+    def line_of(text: str) -> str:
+        _, problems = load(tmp_path, text)
+        assert len(problems) == 1, problems
+        line, _, message = problems[0].partition(": ")
+        assert message.startswith("YAML syntax error: "), problems
+        return line
+
+    assert line_of("name: A\ntool_ids: [1, 2\nrecord: true\n") == "2"
+    assert line_of("name: A\ntool_ids: [1,\n") == "2"  # the file ends inside the list
+    assert line_of("variables: {a: b,\n  c: d\nname: A\n") == "1"  # a mapping over two lines
+    assert line_of("tool_ids: [1, [2, 3]\nname: A\n") == "1"  # the outer list is the one left open
+    assert line_of("tools:\n  - [1, 2\n  - 3\n") == "2"
+    # A stray value inside a list that does go on: the line of the stray value, not of the bracket.
+    assert line_of("tools: [\n  {type: end_call},\n  {type: x} {type: y},\n]\n") == "3"
+
+
+def test_a_control_character_after_non_ascii_text_is_located(tmp_path: Path, yaml_loader: str) -> None:
+    text = "name: Café\nsystem_prompt: " + "ü" * 40 + "\nvoice_mail_message: ring\x07ring\nrecord: true\n"
+    _, problems = load(tmp_path, text)
+    assert problems == [
+        "3: YAML syntax error: unacceptable character #x0007: control characters are not allowed; "
+        "the line holds an invisible U+0007 control character"
+    ]
+
+
+# PyYAML falls back to its own reader when ``import yaml._yaml`` fails, as it does where it was built without
+# libyaml; the child makes it fail, checks that the fallback is taken, and imports the reconciler under test.
+_WITHOUT_LIBYAML = (
+    "import sys\n"
+    "sys.modules['yaml._yaml'] = None\n"
+    "sys.path.insert(0, sys.argv[2])\n"
+    "import yaml\n"
+    "assert not yaml.__with_libyaml__\n"
+    "from reconciler.cli import main\n"
+    "sys.exit(main(['validate', '--dir', sys.argv[1]]))\n"
+)
+
+
+def test_without_libyaml_a_nul_byte_is_one_problem_and_every_file_is_still_checked(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_bytes(b"name: A\nvoice_mail_message: call\x00me\n")
+    (tmp_path / "b.yaml").write_bytes(b"name: B\nringing_time: 61\n")
+
+    child = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_LIBYAML, str(tmp_path), str(Path(yamlfile.__file__).parents[1])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert child.stderr.splitlines() == [
+        f"{tmp_path}/a.yaml:2: YAML syntax error: unacceptable character #x0000: control characters are not "
+        "allowed; the line holds an invisible U+0000 control character",
+        f"{tmp_path}/b.yaml:2: ringing_time: must be between 1 and 60 (got 61)",
+        "error: 2 problems in 2 of 2 files",
+    ]
+    assert child.returncode == 1
+
+
+def test_line_and_paragraph_separators_and_nel_are_kept_in_keys(tmp_path: Path, yaml_loader: str) -> None:
+    source, problems = load(tmp_path, "variables:\n  a\u2028b: x\n  c\u2029d: y\n  e\x85f: z\n")
+    assert problems == []
+    assert source is not None
+    assert list(source.data["variables"]) == ["a\u2028b", "c\u2029d", "e\x85f"]
+    assert source.line_of(("variables", "c\u2029d")) == 3
+
+
+def test_a_separator_in_a_key_is_shown_escaped_in_its_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.yaml").write_text("name: A\nvariables:\n  first\u2028name: x\n")
+
+    code = main(["validate", "--dir", str(tmp_path)])
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path}/a.yaml:3: variables.first\\u2028name: must be a name of ASCII letters, digits and _ usable "
+        "as {{name}} (got 'first\\u2028name')",
+        "error: 1 problem in 1 of 1 files",
+    ]
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("!custom name: Sales\n", ["1: name: unsupported YAML tag !custom"]),
+        (
+            "name: A\nvariables:\n  !vault greeting: hi\n",
+            ["3: variables.greeting: unsupported YAML tag !vault"],
+        ),
+        ("!!binary aGk=: x\n", ["1: aGk=: unsupported YAML tag !!binary"]),
+    ],
+)
+def test_a_tag_on_a_key_is_refused_like_a_tag_on_a_value(
+    tmp_path: Path, yaml_loader: str, text: str, expected: list[str]
+) -> None:
+    _, problems = load(tmp_path, text)
+    assert problems == expected
+    source, problems = load(tmp_path, "!!str name: Sales\n")  # a core tag stays allowed: the key is its text
+    assert problems == []
+    assert source is not None
+    assert source.data == {"name": "Sales"}
