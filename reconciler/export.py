@@ -25,6 +25,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.render import Writer
 from reconciler.spec import CLEARED_TO
+from reconciler.yamlfile import plain_scalar_tag
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("identity", ("name", "type", "mode")),
@@ -65,6 +66,7 @@ SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
 SECRET_URL_PARAM = re.compile(
     r"(key|secret|token|password|pass|sig|signature|auth|credential)", re.IGNORECASE
 )
+STR_TAG = "tag:yaml.org,2002:str"
 HEADER = (
     "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
     "# and otherwise kept as it is on the platform.\n"
@@ -108,12 +110,34 @@ def export(account: Account, ids: list[int], catalog: names.Catalog | None) -> l
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block scalars for multi-line text, so prompts read as they were written."""
+    """Block scalars for multi-line text, so prompts read as they were written; quotes where readers differ."""
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    return dumper.represent_scalar(STR_TAG, value, style=_style(value))
+
+
+#: Line breaks to YAML 1.1 (and so to the emitter, which writes them raw and indents after them), ordinary
+#: characters to YAML 1.2 and the loader: only a double-quoted scalar escapes them (``\N``, ``\L``, ``\P``).
+_BREAKS_IN_1_1_ONLY = ("\x85", "\u2028", "\u2029")
+
+
+def _style(value: str) -> str | None:
+    """How to write a string so that the loader (YAML 1.2) reads it back as the same string.
+
+    PyYAML's emitter follows YAML 1.1: it quotes what 1.1 would read as another type (``'off'``, ``'1_000'``;
+    harmless, and the file means the same to 1.1 tools such as editors), but writes ``1e3``, ``0o17`` or ``+.5``
+    unquoted, which 1.2 reads as numbers; the loader itself says which strings those are. A literal block
+    (``|``) keeps multi-line text legible, except text ending in more than one line break: keep chomping
+    (``|+``) would also take in the blank line that follows the field, and PyYAML ends it with ``...``.
+    """
+    if any(separator in value for separator in _BREAKS_IN_1_1_ONLY):
+        return '"'
+    if "\n" in value and not (value == "\n" or value.endswith("\n\n")):
+        return "|"
+    if plain_scalar_tag(value) != STR_TAG:
+        return "'"  # or double quotes, where the emitter finds single ones unfit
+    return None
 
 
 _Dumper.add_representer(str, _str)

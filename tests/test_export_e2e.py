@@ -294,3 +294,59 @@ def test_generated_accounts_export_then_plan_empty(
     assert code == 0, err
     plan = plan_json(capsys, directory)
     assert all_noop(plan), json.dumps([c for c in plan["changes"] if c["action"] != "noop"], indent=1)
+
+
+#: Strings that PyYAML's YAML 1.1 emitter writes unquoted and a YAML 1.2 reader (the loader) reads as numbers.
+NUMBER_LOOKING = ("1e3", "0o17", "-2E5", "+.5", "1.5e3", ".5", "-.5", "09", "1e+3")
+
+
+def test_strings_that_yaml_1_2_reads_as_numbers_are_exported_quoted(
+    read_mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with emulator(monkeypatch, read_mode=read_mode) as api:
+        api.create(
+            {
+                **PIPELINE,
+                "name": "1.5e3",
+                "initial_message": "1e3",
+                "system_prompt": "-2E5",
+                "reengagement_prompt": "+.5",
+                "voice_mail_message": "0o17",
+                "tools": [{"type": "end_call", "description": "1e+3"}],
+                "post_call_schema": [{"name": "score", "type": "number", "description": "-.5"}],
+                "variables": {f"v{i}": value for i, value in enumerate(NUMBER_LOOKING)},
+            }
+        )
+        code, _, err = run(capsys, "export", "--all", "--dir", str(tmp_path))
+        assert code == 0, err
+        text = (tmp_path / "1-5e3.yaml").read_text()
+        assert "variables:\n" + "".join(f"  v{i}: '{v}'\n" for i, v in enumerate(NUMBER_LOOKING)) in text
+        assert "name: '1.5e3'\n" in text
+        assert "initial_message: '1e3'\n" in text
+        assert "system_prompt: '-2E5'\n" in text
+        assert "  description: '1e+3'\n" in text
+        assert "  description: '-.5'\n" in text
+        if read_mode == "symmetric":  # the read shape leaves these two out
+            assert "reengagement_prompt: '+.5'\n" in text
+            assert "voice_mail_message: '0o17'\n" in text
+        assert run(capsys, "validate", "--dir", str(tmp_path)) == (
+            0,
+            f"{tmp_path}: 1 assistant file valid\n",
+            "",
+        )
+        plan = plan_json(capsys, tmp_path)
+    assert plan["summary"] == {"create": 0, "update": 0, "delete": 0, "noop": 1}
+
+
+def test_a_prompt_with_a_unicode_line_separator_exports_and_plans_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with emulator(monkeypatch) as api:
+        api.create({**PIPELINE, "system_prompt": "Greet.\u2028Then help.", "variables": {"note": "a\u2029b"}})
+        code, _, err = run(capsys, "export", "--all", "--dir", str(tmp_path))
+        assert code == 0, err
+        text = (tmp_path / "pipeline-one.yaml").read_text()
+        assert 'system_prompt: "Greet.\\LThen help."\n' in text
+        assert '  note: "a\\Pb"\n' in text
+        plan = plan_json(capsys, tmp_path)
+    assert plan["summary"] == {"create": 0, "update": 0, "delete": 0, "noop": 1}
