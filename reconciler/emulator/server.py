@@ -41,6 +41,9 @@ class EmulatorOptions:
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     access_log: bool = False
+    # Seconds a connection may stay silent (idle between requests, or half-way through one) before it is closed;
+    # a body cut short answers 408. Longer than httpx's 5 s keep-alive, so no client reuses a closing connection.
+    read_timeout: float = 30.0
 
 
 def open_store(path: Path, seed: Literal["demo", "empty"], catalog_offset: int = 0) -> Store:
@@ -69,7 +72,8 @@ class EmulatorServer(ThreadingHTTPServer):
             limiter=RateLimiter(options.rate_limit),
             access_log=options.access_log,
         )
-        handler = type("BoundHandler", (RequestHandler,), {"api": api, "behaviour": behaviour})
+        bound = {"api": api, "behaviour": behaviour, "timeout": options.read_timeout}
+        handler = type("BoundHandler", (RequestHandler,), bound)
         super().__init__((options.host, options.port), handler)
 
     @property
