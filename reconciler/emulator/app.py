@@ -1,4 +1,8 @@
-"""The emulator's HTTP surface: routes under ``/api``, auth, Laravel-shaped errors, faults and rate limits."""
+"""The emulator's HTTP surface: routes under ``/api``, auth, Laravel-shaped errors, faults and rate limits.
+
+Requests whose framing is unsound (see ``framing``) are refused before any of that, as the web server in front of
+Laravel would refuse them, but with the same JSON ``{"message": ...}`` bodies.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.faults import Fault, Faults, RateLimiter, Verdict
+from reconciler.emulator.framing import BadFraming, body_length, read_chunked, read_exactly
 from reconciler.emulator.shape import ReadShape
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import Invalid
@@ -218,12 +224,18 @@ class Behaviour:
     access_log: bool = False
 
 
+#: After refusing a request, how long to keep reading (and dropping) what its client still sends.
+LINGER_SECONDS = 1.0
+
+
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "gloriagent-emulator"
     sys_version = ""
     api: Api
     behaviour: Behaviour
+    # ``timeout`` (StreamRequestHandler's; set per server): seconds a connection may stay silent, idle or half-way
+    # through a request, before it is closed.
 
     def setup(self) -> None:
         super().setup()
@@ -236,8 +248,21 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
+    def handle_expect_100(self) -> bool:
+        """Refuse a body that would be refused anyway before inviting the client to send it, as nginx does."""
+        try:
+            body_length(self.headers, self.request_version)
+        except BadFraming as refused:
+            self._refuse(refused)
+            return False
+        return super().handle_expect_100()
+
     def _handle(self) -> None:
-        request = self._read_request()
+        try:
+            request = self._read_request()
+        except BadFraming as refused:
+            self._refuse(refused)
+            return
         if self.behaviour.latency_ms:
             time.sleep(self.behaviour.latency_ms / 1000)
         verdict = self.behaviour.limiter.hit(self.headers.get("Authorization") or self.client_address[0])
@@ -281,8 +306,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         return Response(302, "<html><body>Redirecting to /login</body></html>", {"Location": "/login"})
 
     def _read_request(self) -> Request:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self._read_body()
         try:
             body = json.loads(raw) if raw else {}
         except (ValueError, UnicodeDecodeError):
@@ -291,6 +315,41 @@ class RequestHandler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         wants_json = "json" in (self.headers.get("Accept") or "")
         return Request(self.command, parts.path.rstrip("/") or "/", query, body, wants_json)
+
+    def _read_body(self) -> bytes:
+        length = body_length(self.headers, self.request_version)
+        try:
+            return read_chunked(self.rfile) if length is None else read_exactly(self.rfile, length)
+        except TimeoutError:
+            raise BadFraming(
+                408, f"The request body did not arrive within {self.timeout:g} seconds."
+            ) from None
+
+    def _refuse(self, refused: BadFraming) -> None:
+        """Answer a request whose body cannot be read, then close: what follows it is no longer a request."""
+        self.close_connection = True
+        try:
+            self._send(Response(refused.status, {"message": refused.message}, {"Connection": "close"}), None)
+            self._linger()
+        except OSError:
+            pass  # the client has gone: there is no one left to tell
+
+    def _linger(self) -> None:
+        """End the answer, then drop what the client still sends for a moment: closing a socket with unread bytes
+        resets the connection, and a reset can destroy the answer before the client has read it."""
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(LINGER_SECONDS)
+        deadline = time.monotonic() + LINGER_SECONDS
+        while time.monotonic() < deadline and self.connection.recv(65536):
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line or header) in the JSON the others use."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # no version could be read: still answer with a status line
+            self.request_version = "HTTP/1.0"
+        text = message or self.responses.get(code, ("Error",))[0]
+        self._send(Response(code, {"message": text}, {"Connection": "close"}), None)
 
     def _send(self, response: Response, verdict: Verdict | None) -> None:
         is_json = not isinstance(response.body, str)
@@ -312,8 +371,18 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.behaviour.access_log:
-            sys.stderr.write(
-                f"{self.address_string()} {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}\n"
-            )
+            status = code.value if isinstance(code, HTTPStatus) else code
+            sys.stderr.write(f"{self.address_string()} {self._requested()} -> {status}\n")
+
+    def _requested(self) -> str:
+        """Method and path; the raw request line when it could not be parsed into them."""
+        if self.command:
+            return f"{self.command} {self.path}"
+        return repr(getattr(self, "requestline", ""))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Everything but the access lines (such as a timed-out connection), under the access log too."""
+        if self.behaviour.access_log:
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
+
+if TYPE_CHECKING:
+    from reconciler.emulator.server import OpenedState
 
 
 @click.group()
@@ -28,8 +31,9 @@ def emulator() -> None:
     type=click.Choice(["demo", "empty"]),
     default="demo",
     show_default=True,
-    help="Data for a new state file.",
+    help="Data for a new state file (an existing one is kept unless --reset).",
 )
+@click.option("--reset", is_flag=True, help="Start the state file again from the seed, even if it exists.")
 @click.option(
     "--token", default="emulator-token", show_default=True, help="The bearer token the emulator accepts."
 )
@@ -69,10 +73,11 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         access_log=True,
         **options,
     )
-    server = start(settings)
-    click.echo(
-        f"gloriagent emulator listening on {server.url} (state {settings.state}, seed {seed}, {read_mode} mode)"
-    )
+    server, opened = start(settings)
+    source = click.get_current_context().get_parameter_source("seed")
+    seed_given = source is not click.core.ParameterSource.DEFAULT
+    click.echo(f"gloriagent emulator listening on {server.url} ({read_mode} mode)")
+    click.echo(f"  state {settings.state}: {describe_state(opened, seed, seed_given)}")
     click.echo(
         f"  try: curl -H 'Accept: application/json' -H 'Authorization: Bearer <token>' {server.url}/user/assistants/get"
     )
@@ -80,4 +85,20 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         server.serve_forever()
     finally:
         server.server_close()
+        opened.store.close()
     return 0
+
+
+def describe_state(opened: OpenedState, seed: str, seed_given: bool) -> str:
+    """What became of the state file: a seed only fills a new one, so say when it was ignored."""
+    count = f"{opened.assistants} assistant{'' if opened.assistants == 1 else 's'}"
+    if opened.origin == "new":
+        return f"a new file, seeded with --seed {seed} ({count})"
+    if opened.origin == "reset":
+        return f"reset, seeded with --seed {seed} ({count})"
+    if seed_given:
+        return (
+            f"the existing file is kept ({count}); --seed {seed} is ignored, a seed only fills a new file "
+            "(--reset starts again from the seed)"
+        )
+    return f"the existing file is kept ({count}); --reset starts again from the {seed} seed"

@@ -27,8 +27,9 @@ DEFAULT_TOKEN = "emulator-token"
 
 @dataclass(frozen=True)
 class EmulatorOptions:
-    seed: Literal["demo", "empty"] = "demo"
+    seed: Literal["demo", "empty"] = "demo"  # for a new state file only (or with reset)
     state: Path | None = None  # None: a temporary file, gone when the emulator stops
+    reset: bool = False  # start the state file again from the seed even if it exists
     token: str = DEFAULT_TOKEN
     read_mode: Literal["read", "symmetric"] = "read"
     latency_ms: int = 0
@@ -41,19 +42,45 @@ class EmulatorOptions:
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
     access_log: bool = False
+    # Seconds a connection may stay silent (idle between requests, or half-way through one) before it is closed;
+    # a body cut short answers 408. Longer than httpx's 5 s keep-alive, so no client reuses a closing connection.
+    read_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class OpenedState:
+    store: Store
+    origin: Literal["new", "kept", "reset"]  # kept: the file already held state, and the seed was not used
+    assistants: int  # how many it serves from the start
+
+
+def open_state(
+    path: Path, seed: Literal["demo", "empty"], catalog_offset: int = 0, *, reset: bool = False
+) -> OpenedState:
+    """Open the state file; a new (or reset) one gets the catalog and, for ``demo``, the demo assistants."""
+    store = Store(path)
+    with store.transaction():
+        existed = not store.is_new()
+        if reset:
+            store.clear()
+        if store.is_new():
+            _seed(store, seed, catalog_offset)
+        origin: Literal["new", "kept", "reset"] = (
+            "reset" if reset and existed else "kept" if existed else "new"
+        )
+        return OpenedState(store, origin, store.count())
 
 
 def open_store(path: Path, seed: Literal["demo", "empty"], catalog_offset: int = 0) -> Store:
-    """Open the state file; a new one gets the catalog and, for ``demo``, the demo assistants."""
-    store = Store(path)
-    with store.transaction():
-        if store.is_new():
-            store.set_catalog(catalog(catalog_offset))
-            for body in demo_assistants(catalog_offset) if seed == "demo" else []:
-                rules = Assistants(store.catalog(), store.all())
-                created = rules.create(body, store.now())
-                store.insert(created)
-    return store
+    """Open the state file, seeding it if it is new."""
+    return open_state(path, seed, catalog_offset).store
+
+
+def _seed(store: Store, seed: Literal["demo", "empty"], catalog_offset: int) -> None:
+    store.set_catalog(catalog(catalog_offset))
+    for body in demo_assistants(catalog_offset) if seed == "demo" else []:
+        rules = Assistants(store.catalog(), store.all())
+        store.insert(rules.create(body, store.now()))
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -69,7 +96,8 @@ class EmulatorServer(ThreadingHTTPServer):
             limiter=RateLimiter(options.rate_limit),
             access_log=options.access_log,
         )
-        handler = type("BoundHandler", (RequestHandler,), {"api": api, "behaviour": behaviour})
+        bound = {"api": api, "behaviour": behaviour, "timeout": options.read_timeout}
+        handler = type("BoundHandler", (RequestHandler,), bound)
         super().__init__((options.host, options.port), handler)
 
     @property
@@ -83,9 +111,8 @@ def running_emulator(options: EmulatorOptions | None = None) -> Iterator[str]:
     """Serve in a background thread; yields the base URL (``http://127.0.0.1:PORT/api``)."""
     options = options or EmulatorOptions()
     with tempfile.TemporaryDirectory(prefix="gloriagent-emulator-") as scratch:
-        store = open_store(
-            options.state or Path(scratch) / "state.sqlite", options.seed, options.catalog_offset
-        )
+        path = options.state or Path(scratch) / "state.sqlite"
+        store = open_state(path, options.seed, options.catalog_offset, reset=options.reset).store
         server = EmulatorServer(options, store)
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="emulator", daemon=True)
         thread.start()
@@ -117,9 +144,11 @@ def _ignore_folder(folder: Path) -> None:
         marker.write_text("# local state of reconciler --emulator\n*\n")
 
 
-def serve(options: EmulatorOptions) -> EmulatorServer:
-    """A server bound and ready; the caller runs ``serve_forever`` (the CLI, until Ctrl-C)."""
+def serve(options: EmulatorOptions) -> tuple[EmulatorServer, OpenedState]:
+    """A server bound and ready, and what became of its state file; the caller runs ``serve_forever`` (the CLI,
+    until Ctrl-C)."""
     state = options.state or EMBEDDED_STATE
     if state == EMBEDDED_STATE:
         _ignore_folder(state.parent)
-    return EmulatorServer(options, open_store(state, options.seed, options.catalog_offset))
+    opened = open_state(state, options.seed, options.catalog_offset, reset=options.reset)
+    return EmulatorServer(options, opened.store), opened

@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 """
 
+# sqlite_sequence holds the AUTOINCREMENT counters
+_CLEAR = tuple(f"DELETE FROM {table}" for table in ("assistants", "journal", "meta", "sqlite_sequence"))
+
 
 class Store:
     """Assistants by id, each a dict of write-shape fields plus the read-only ones the API adds."""
@@ -60,6 +63,11 @@ class Store:
             self._db.execute("COMMIT")
 
     # --- meta -----------------------------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget everything, catalog included, so that the file is new again; ids start again at 1."""
+        for statement in _CLEAR:
+            self._db.execute(statement)
 
     def is_new(self) -> bool:
         return self._db.execute("SELECT 1 FROM meta WHERE key = 'catalog'").fetchone() is None

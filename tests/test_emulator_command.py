@@ -1,0 +1,124 @@
+"""``reconciler emulator serve`` as a user runs it: a real process on a free port, its first lines, Ctrl-C.
+
+What it says about the state file must be what it serves: a seed only fills a new file, and ``--reset`` starts an
+existing one again from the seed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DEMO = [(1, "Sales Assistant"), (2, "Support Line"), (3, "Legacy Survey")]
+#: A bound on one run: the server is up well within a second when it works.
+PATIENCE = 30.0
+
+
+@dataclass
+class Served:
+    lines: list[str]  # what it printed before serving, up to its "try: curl" line
+    assistants: list[tuple[int, str]]  # what it served: (id, name)
+    code: int  # after Ctrl-C
+    err: str
+
+
+def serve(state: Path, *args: str, create: str | None = None) -> Served:
+    """Run the command until it has printed its banner, list (and maybe create) assistants, then press Ctrl-C."""
+    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0", "--state", str(state)]
+    child = subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
+    watchdog = threading.Timer(PATIENCE, child.kill)  # a hung server fails the test instead of hanging it
+    watchdog.start()
+    try:
+        assert child.stdout is not None
+        lines = [child.stdout.readline().rstrip("\n")]
+        while lines[-1] and not lines[-1].startswith("  try: ") and len(lines) < 5:
+            lines.append(child.stdout.readline().rstrip("\n"))
+        found = re.search(r"listening on (http://\S+/api)", lines[0])
+        assert found, lines
+        headers = {"Authorization": "Bearer emulator-token", "Accept": "application/json"}
+        with httpx.Client(base_url=found.group(1), headers=headers, timeout=10) as http:
+            if create:
+                body = {**_PIPELINE, "name": create}
+                assert http.post("/user/assistant", json=body).status_code == 201
+            listed = http.get("/user/assistants/get", params={"per_page": 100}).json()["data"]
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=PATIENCE)
+    finally:
+        watchdog.cancel()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return Served(lines, [(a["id"], a["name"]) for a in listed], child.returncode, err)
+
+
+_PIPELINE = {
+    "type": "outbound",
+    "mode": "pipeline",
+    "language_id": 1,
+    "voice_id": 101,
+    "llm_model_id": 2,
+    "timezone": "Europe/Berlin",
+    "initial_message": "Hello there.",
+    "system_prompt": "You are helpful.",
+}
+
+
+def banner(served: Served) -> list[str]:
+    """The first two lines, with the free port replaced by PORT."""
+    return [re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line) for line in served.lines[:2]]
+
+
+def test_a_new_state_file_is_seeded_and_says_so(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    served = serve(state, "--seed", "empty")
+    assert banner(served) == [
+        "gloriagent emulator listening on http://127.0.0.1:PORT/api (read mode)",
+        f"  state {state}: a new file, seeded with --seed empty (0 assistants)",
+    ]
+    assert len(served.lines) == 3
+    assert served.lines[2].startswith("  try: curl ")
+    assert served.assistants == []
+    assert (served.code, served.err.splitlines()[-1]) == (130, "interrupted")
+
+
+def test_seed_on_an_existing_state_file_is_ignored_and_says_so(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    first = serve(state)
+    assert banner(first)[1] == f"  state {state}: a new file, seeded with --seed demo (3 assistants)"
+    served = serve(state, "--seed", "empty")
+    assert banner(served)[1] == (
+        f"  state {state}: the existing file is kept (3 assistants); --seed empty is ignored, "
+        "a seed only fills a new file (--reset starts again from the seed)"
+    )
+    assert served.assistants == DEMO
+
+
+def test_an_existing_state_file_without_seed_says_it_is_kept(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    serve(state, "--seed", "empty", create="Mine")
+    served = serve(state)
+    assert banner(served)[1] == (
+        f"  state {state}: the existing file is kept (1 assistant); --reset starts again from the demo seed"
+    )
+    assert served.assistants == [(1, "Mine")]
+
+
+def test_reset_starts_again_from_the_seed(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite"
+    serve(state, create="Extra")  # the demo assistants and a fourth
+    emptied = serve(state, "--reset", "--seed", "empty")
+    assert banner(emptied)[1] == f"  state {state}: reset, seeded with --seed empty (0 assistants)"
+    assert emptied.assistants == []
+    again = serve(state, "--reset")
+    assert banner(again)[1] == f"  state {state}: reset, seeded with --seed demo (3 assistants)"
+    assert again.assistants == DEMO  # ids start again at 1
