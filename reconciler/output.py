@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import IO
 
-from reconciler.plan import SENSITIVE
+from reconciler.secret import SENSITIVE, Secret
 
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text ("1", "en") all over the output
 
@@ -17,13 +17,15 @@ MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text ("1", "en") all
 class Redactor:
     """A text stream wrapper that masks secret values in everything written through it."""
 
-    def __init__(self, stream: IO[str], secrets: Iterable[str]) -> None:
+    def __init__(self, stream: IO[str], secrets: Iterable[Secret]) -> None:
         self.stream = stream
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        kept = {s for s in secrets if len(s.reveal()) >= MIN_SECRET_LENGTH}
+        # longest first: a secret that contains a shorter one is masked whole, not around the shorter one
+        self.secrets = sorted(kept, key=lambda s: len(s.reveal()), reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
-            text = text.replace(secret, SENSITIVE)
+            text = text.replace(secret.reveal(), SENSITIVE)
         return text
 
     def write(self, text: str) -> int:
