@@ -23,6 +23,7 @@ from plan_bench import TOKEN, emulator_process, prepare  # type: ignore[import-n
 from reconciler.client import Client
 from reconciler.desired import load_directory
 from reconciler.reconcile import Options
+from reconciler.secret import Secret
 from reconciler.session import Session
 
 
@@ -38,7 +39,7 @@ def main() -> None:
         with emulator_process(state, 0, rate_limit=args.limit) as url:
             desired = load_directory(files, environ={})
             with Client(url, TOKEN, writable=True, concurrency=args.parallelism) as client:
-                session = Session(client, TOKEN, url)
+                session = Session(client, Secret(TOKEN), url)
                 plan = session.plan(desired, Options())
                 assert plan.summary["update"] == args.updates, plan.summary
                 start = time.perf_counter()

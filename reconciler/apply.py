@@ -19,9 +19,10 @@ from reconciler.client import ApiError, Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.plan import SENSITIVE, Change, Plan
+from reconciler.plan import Change, Plan
 from reconciler.reconcile import desired_values, stale_changes
 from reconciler.remote import Account
+from reconciler.secret import SENSITIVE
 from reconciler.text import Path_, display_path
 
 CREATE_ATTEMPTS = 6

@@ -34,7 +34,7 @@ from reconciler.options import (
     api_options,
     run_options,
 )
-from reconciler.output import ProgressLine, Redactor, wants_colour
+from reconciler.output import ProgressLine, Redactor, check_writable, wants_colour
 from reconciler.plan import Plan, PlanFileError, plan_from_data
 from reconciler.reconcile import Options, files_digest
 from reconciler.render import (
@@ -95,12 +95,11 @@ def plan(
     api_url: str | None,
 ) -> int:
     """Read the platform and show what apply would change."""
+    check_writable("--out", out)
     state = load_directory(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
-    progress = ProgressLine(sys.stderr, "reading the platform")
-    with connect(emulator=emulator, api_url=api_url) as session:
+    with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         result = session.plan(state, options, progress)
-    progress.close()
     stream = Redactor(sys.stdout, state.secrets | {session.token})
     if fmt == "json":
         render_json(result, stream)
@@ -149,6 +148,7 @@ def apply(
     """Make the platform match the files: plan, confirm, write, read back."""
     if plan_file and (targets or prune):
         raise UsageError("a saved plan is applied as it is: --target and --prune belong to the plan command")
+    check_writable("--summary", summary)
     state = load_directory(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
     with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
@@ -157,7 +157,8 @@ def apply(
         if plan_file:
             result = _saved_plan(plan_file, state, session)
         else:
-            result = session.plan(state, options, ProgressLine(sys.stderr, "reading the platform"))
+            with _reading() as progress:
+                result = session.plan(state, options, progress)
         render_text(result, out, style)
         if not result.has_changes:
             _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
@@ -202,15 +203,19 @@ def export_command(
     """Write files for existing assistants, so that the next plan is empty."""
     if not ids and not export_all:
         raise UsageError("say which assistants to export: --all, or --id ID (repeatable)")
-    progress = ProgressLine(sys.stderr, "reading the platform")
-    with connect(emulator=emulator, api_url=api_url) as session:
+    check_writable("--dir", directory, directory=True)
+    with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         files = session.export(None if export_all else list(ids), names=use_names, progress=progress)
         secrets = {session.token}
-    progress.close()
     written = write_exported(directory, files, force=force)
     out = Redactor(sys.stdout, secrets | {v for f in files for v in f.secrets.values()})
     report_export(directory, files, written, out)
     return 0
+
+
+def _reading() -> ProgressLine:
+    """The progress line of reading the platform; a context manager that erases it however the block ends."""
+    return ProgressLine(sys.stderr, "reading the platform")
 
 
 def _saved_plan(path: Path, state: DesiredState, session: Session) -> Plan:
@@ -235,9 +240,18 @@ def _confirm(auto_approve: bool) -> None:
         raise ReconcilerError(
             "refusing to apply: no terminal to confirm on, and no --auto-approve; nothing was changed"
         )
-    answer = click.prompt("\nApply these changes? Only 'yes' is accepted", default="", show_default=False)
-    if answer.strip() != "yes":
+    if _ask("\nApply these changes? Only 'yes' is accepted: ").strip() != "yes":
         raise ReconcilerError("apply cancelled; nothing was changed")
+
+
+def _ask(question: str) -> str:
+    """The answer typed at the terminal. Ctrl-D ends the input with no answer, which is not a yes: a cancel,
+    like any other answer (Ctrl-C still interrupts)."""
+    try:
+        return input(question)
+    except EOFError:
+        sys.stdout.write("\n")  # end the prompt's line, so that the refusal gets a line of its own
+        return ""
 
 
 @cli.command()

@@ -22,6 +22,7 @@ import httpx
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
 from reconciler.pacing import Pacer
+from reconciler.secret import SENSITIVE, Secret
 
 log = logging.getLogger("reconciler.http")
 
@@ -84,7 +85,7 @@ class Client:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: Secret | str,  # a str is wrapped at once: the client holds the token only as a Secret
         *,
         writable: bool = False,
         concurrency: int = 8,
@@ -95,7 +96,7 @@ class Client:
     ) -> None:
         if not token:
             raise ReconcilerError("GLORIA_API_TOKEN is not set: export the API key of the account first")
-        self._token = token
+        self._token = token if isinstance(token, Secret) else Secret(token)
         self.writable = writable
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()
@@ -105,7 +106,7 @@ class Client:
         self._http = httpx.Client(
             base_url=check_api_url(base_url),
             headers={
-                "Authorization": f"Bearer {token}",
+                "Authorization": f"Bearer {self._token.reveal()}",  # httpx masks it in its own reprs
                 "Accept": "application/json",  # without it the backend answers errors with HTML redirects
                 "User-Agent": f"reconciler/{__version__}",
             },
@@ -203,7 +204,9 @@ class Client:
                 return _result(method, path, response)
             except ApiError as error:  # a server could echo the credential back in its message
                 raise ApiError(
-                    str(error).replace(self._token, "(sensitive)"), status=error.status, errors=error.errors
+                    str(error).replace(self._token.reveal(), SENSITIVE),
+                    status=error.status,
+                    errors=error.errors,
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 

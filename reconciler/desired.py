@@ -5,6 +5,7 @@ files are valid, so no later step can act on half of a directory.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from reconciler import rules
 from reconciler.constraints import api_trim
 from reconciler.errors import FilesInvalid, Problem
 from reconciler.files import SourceFile, discover, load_file
+from reconciler.secret import Secret
 from reconciler.spec import (
     AssistantSpec,
     CalendarIntegration,
@@ -32,10 +34,11 @@ from reconciler.text import Path_, display_path
 
 @dataclass(frozen=True)
 class DesiredAssistant:
-    """A valid file: its key, where it came from, and the validated model."""
+    """A valid file: its key, where it came from, and the validated model (left out of the repr: its values
+    include those from the environment)."""
 
     source: SourceFile
-    spec: AssistantSpec
+    spec: AssistantSpec = dataclasses.field(repr=False)
 
     @property
     def key(self) -> str:
@@ -48,7 +51,7 @@ class DesiredState:
     assistants: tuple[DesiredAssistant, ...]
 
     @property
-    def secrets(self) -> frozenset[str]:
+    def secrets(self) -> frozenset[Secret]:
         return frozenset().union(*(a.source.secrets for a in self.assistants))
 
 

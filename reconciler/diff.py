@@ -40,9 +40,10 @@ REASON_OWNER = "bookkeeping only: records that this repository manages it (for -
 
 @dataclass(frozen=True)
 class FieldChange:
+    # The values can be secrets (from the environment, or the platform's own): the repr shows the path only.
     path: str
-    before: Any
-    after: Any
+    before: Any = field(repr=False)
+    after: Any = field(repr=False)
     before_known: bool = True
     reason: str | None = None
     before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
@@ -52,7 +53,7 @@ class FieldChange:
 @dataclass(frozen=True)
 class Diff:
     changes: tuple[FieldChange, ...]
-    body: dict[str, Any]
+    body: dict[str, Any] = field(repr=False)  # the request body, secrets included
     record: str | None = None  # the bookkeeping the body writes, if any
     unobservable: tuple[str, ...] = field(default=())  # write-only fields with no way to keep a record
 

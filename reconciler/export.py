@@ -24,6 +24,7 @@ from reconciler import names
 from reconciler.errors import ReconcilerError
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.render import Writer
+from reconciler.secret import Secret
 from reconciler.spec import CLEARED_TO
 from reconciler.yamlfile import plain_scalar_tag
 
@@ -78,7 +79,7 @@ class ExportedFile:
     key: str
     assistant_id: int
     text: str
-    secrets: dict[str, str] = field(default_factory=dict)  # environment variable → value (never written)
+    secrets: dict[str, Secret] = field(default_factory=dict)  # environment variable → value (never written)
     write_only: tuple[str, ...] = ()
 
 
@@ -145,7 +146,7 @@ _Dumper.add_representer(str, _str)
 
 def _file(assistant: RemoteAssistant, key: str, catalog: names.Catalog | None) -> ExportedFile:
     values = {k: _escape(v) for k, v in assistant.fields.items()}
-    secrets: dict[str, str] = {}
+    secrets: dict[str, Secret] = {}
     values = _hide_secrets(values, key, secrets)
     if catalog is not None:
         values = _with_names(values, assistant, catalog)
@@ -193,7 +194,7 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, str]) -> dict[str, Any]:
+def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, Secret]) -> dict[str, Any]:
     prefix = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
 
     def walk(value: Any, label: str, secret: bool) -> Any:
@@ -203,7 +204,7 @@ def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, str]) -> 
             return [walk(v, label, secret) for v in value]
         if isinstance(value, str) and (secret or _secret_url(value)):
             variable = _unique(f"{prefix}_{label.upper()}", secrets)
-            secrets[variable] = value.replace("$${", "${")
+            secrets[variable] = Secret(value.replace("$${", "${"))
             return "${" + variable + "}"
         return value
 
@@ -219,7 +220,7 @@ def _secret_url(value: str) -> bool:
     return bool(parts.password) or any(SECRET_URL_PARAM.search(name) for name in names)
 
 
-def _unique(name: str, taken: dict[str, str]) -> str:
+def _unique(name: str, taken: dict[str, Secret]) -> str:
     name = re.sub(r"[^A-Z0-9_]+", "_", name)
     candidate, counter = name, 1
     while candidate in taken:

@@ -7,11 +7,12 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import DirectoryError, Problem
+from reconciler.secret import Secret
 from reconciler.text import Path_, printable
 from reconciler.yamlfile import parse
 
@@ -22,14 +23,15 @@ SUFFIXES = (".yaml", ".yml")
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One parsed assistant file: plain data plus where every value came from."""
+    """One parsed assistant file: plain data plus where every value came from. ``data`` holds the values from
+    the environment in the clear (they are sent to the API), so the repr leaves it out."""
 
     file: str
     key: str
-    data: dict[str, Any]
+    data: dict[str, Any] = field(repr=False)
     lines: Mapping[Path_, int]
     secret_paths: frozenset[Path_] = frozenset()
-    secrets: frozenset[str] = frozenset()
+    secrets: frozenset[Secret] = frozenset()
     placeholders: frozenset[Path_] = frozenset()
     digest: str = ""  # of the file's bytes (placeholders, not secret values): ties a saved plan to its files
 
@@ -73,7 +75,7 @@ def load_file(path: Path, *, environ: Mapping[str, str] | None) -> tuple[SourceF
         data=parsed.data,
         lines=parsed.lines,
         secret_paths=parsed.secret_paths,
-        secrets=parsed.secrets,
+        secrets=frozenset(Secret(value) for value in parsed.secrets),
         placeholders=parsed.placeholders,
         digest=hashlib.sha256(raw).hexdigest(),
     )

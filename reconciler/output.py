@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import IO
 
-from reconciler.plan import SENSITIVE
+from reconciler.errors import UsageError
+from reconciler.secret import SENSITIVE, Secret
 
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text ("1", "en") all over the output
 
@@ -17,13 +19,15 @@ MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text ("1", "en") all
 class Redactor:
     """A text stream wrapper that masks secret values in everything written through it."""
 
-    def __init__(self, stream: IO[str], secrets: Iterable[str]) -> None:
+    def __init__(self, stream: IO[str], secrets: Iterable[Secret]) -> None:
         self.stream = stream
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        kept = {s for s in secrets if len(s.reveal()) >= MIN_SECRET_LENGTH}
+        # longest first: a secret that contains a shorter one is masked whole, not around the shorter one
+        self.secrets = sorted(kept, key=lambda s: len(s.reveal()), reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
-            text = text.replace(secret, SENSITIVE)
+            text = text.replace(secret.reveal(), SENSITIVE)
         return text
 
     def write(self, text: str) -> int:
@@ -37,11 +41,16 @@ class Redactor:
 
 
 def wants_colour(stream: IO[str]) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    # no-color.org: NO_COLOR counts "when present and not an empty string"
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 class ProgressLine:
-    """``reading the platform: page 3/20`` on a terminal's stderr, after the first half second; nothing otherwise."""
+    """``reading the platform: page 3/20`` on a terminal's stderr, after the first half second; nothing otherwise.
+
+    Used as a context manager, so that the line is erased on every way out of the block, an error's included:
+    whatever is written next (the plan, ``error: ...``) starts on a clean line.
+    """
 
     def __init__(self, stream: IO[str], label: str) -> None:
         self.stream = stream
@@ -61,3 +70,36 @@ class ProgressLine:
         if self.shown:
             self.stream.write("\r\033[K")
             self.stream.flush()
+            self.shown = False
+
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def check_writable(option: str, path: Path | None, *, directory: bool = False) -> None:
+    """Refuse an output that cannot be written before the first request: a run that reads the whole platform
+    only to fail at the end wastes the API's quota and hides the one-line reason behind a late crash.
+
+    An output file needs its directory to exist; an output directory (export) is created with its parents.
+    """
+    reason = _unwritable(path, creates_parents=directory) if path is not None else None
+    if reason:
+        raise UsageError(f"cannot write {option} {path}: {reason}")
+
+
+def _unwritable(path: Path, *, creates_parents: bool) -> str | None:
+    if path.exists():  # an existing directory in place of a file is click's to refuse (dir_okay=False)
+        return None if os.access(path, os.W_OK) else f"no permission to write {path}"
+    parent = path.parent
+    while creates_parents and not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.exists():
+        return f"{parent} does not exist"
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"no permission to write in {parent}"
+    return None

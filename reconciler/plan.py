@@ -13,22 +13,25 @@ from typing import Any
 
 from reconciler.diff import REASON_OWNER, FieldChange
 from reconciler.errors import ReconcilerError
+from reconciler.secret import SENSITIVE
 
 FORMAT_VERSION = 1
-SENSITIVE = "(sensitive)"
 ACTIONS = ("create", "update", "delete", "noop")
 _SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Change:
+    """What apply does to one assistant. ``body`` and ``fields`` hold values as sent, secrets included, so the
+    repr leaves them out; ``data()`` is the view with secrets masked."""
+
     key: str
     file: str | None
     action: str
     id: int | None
     name: str | None
-    body: dict[str, Any] = field(default_factory=dict)
-    fields: tuple[FieldChange, ...] = ()
+    body: dict[str, Any] = field(default_factory=dict, repr=False)
+    fields: tuple[FieldChange, ...] = field(default=(), repr=False)
     fingerprint: str | None = None  # of the remote state the change was computed from
     secret_paths: frozenset[str] = (
         frozenset()

@@ -22,6 +22,7 @@ from reconciler.diff import Diff, Digest, FieldChange, Ownership, diff_create, d
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.plan import Change, Plan, Safety, unsafe_reasons
 from reconciler.remote import Account, RemoteAssistant, canonical, normalise
+from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.text import display_path
 
@@ -41,12 +42,12 @@ def read_account(client: Client, progress: Callable[[int, int], None] | None = N
     return Account(tuple(normalise(item) for item in client.list_assistants(progress)))
 
 
-def keyed_digest(secret: str) -> Digest:
+def keyed_digest(secret: Secret) -> Digest:
     """Digests for the last-applied record, keyed so that a record never reveals a low-entropy value."""
 
     def digest(field: str, value: Any) -> str:
         message = f"{field}={json.dumps(value, sort_keys=True, separators=(',', ':'))}".encode()
-        return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:16]
+        return hmac.new(secret.reveal().encode(), message, hashlib.sha256).hexdigest()[:16]
 
     return digest
 
@@ -292,8 +293,8 @@ def files_digest(state: DesiredState) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
-def account_digest(api_url: str, token: str) -> str:
-    return hashlib.sha256(f"{api_url.rstrip('/')}\n{token}".encode()).hexdigest()[:16]
+def account_digest(api_url: str, token: Secret) -> str:
+    return hashlib.sha256(f"{api_url.rstrip('/')}\n{token.reveal()}".encode()).hexdigest()[:16]
 
 
 def stale_changes(plan: Plan, account: Account) -> Iterable[Change]:

@@ -9,6 +9,7 @@ on write), and an empty ``variables`` is ``{}`` (PHP reads an empty object back 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -112,7 +113,8 @@ class RemoteAssistant:
     id: int
     name: str | None
     mode: str | None
-    fields: dict[str, Any]  # canonical values of the API fields the item carried, for its mode
+    # canonical values of the API fields the item carried, for its mode; secrets among them (a Cal.com key)
+    fields: dict[str, Any] = dataclasses.field(repr=False)
     observed: frozenset[str]  # API fields the item carried at all: the others are write-only
     record: dict[str, Any] | None  # the reconciler's bookkeeping, if any
     fingerprint: str  # changes whenever anything in the item changes (for stale-plan checks)

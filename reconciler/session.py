@@ -21,6 +21,7 @@ from reconciler.names import Catalog
 from reconciler.plan import Plan
 from reconciler.reconcile import Options, account_digest, build_plan, keyed_digest, read_account
 from reconciler.remote import Account
+from reconciler.secret import Secret
 
 Progress = Callable[[int, int], None]
 
@@ -28,7 +29,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class Session:
     client: Client
-    token: str
+    token: Secret
     identity: str  # the API URL, or the embedded emulator's state file
 
     @property
@@ -113,13 +114,13 @@ def connect(
         from reconciler.emulator.server import EMBEDDED_STATE, embedded
 
         with (
-            embedded() as (url, token),
-            Client(url, token, writable=writable, concurrency=concurrency) as client,
+            embedded() as (url, emulator_token),
+            Client(url, Secret(emulator_token), writable=writable, concurrency=concurrency) as client,
         ):
-            yield Session(client, token, f"emulator:{EMBEDDED_STATE.resolve()}")
+            yield Session(client, Secret(emulator_token), f"emulator:{EMBEDDED_STATE.resolve()}")
         return
     url = api_url or os.environ.get("GLORIA_API_URL") or DEFAULT_API_URL
-    token = os.environ.get("GLORIA_API_TOKEN", "")
+    token = Secret(os.environ.get("GLORIA_API_TOKEN", ""))
     if not token:
         raise ReconcilerError("GLORIA_API_TOKEN is not set: export the account's API key (or use --emulator)")
     with Client(url, token, writable=writable, concurrency=concurrency) as client:

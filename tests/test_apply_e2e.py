@@ -67,6 +67,20 @@ def test_interactive_confirmation_accepts_only_yes(
         assert err == "error: apply cancelled; nothing was changed\n"
 
 
+def test_end_of_input_at_the_confirmation_cancels_like_any_answer_but_yes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-D at the prompt ends the input: that is a "no" (exit 1), not an interruption (Ctrl-C, exit 130)."""
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    with emulator(monkeypatch) as api:
+        files = write_files(tmp_path / "d", {"a": pipeline_file("A")})
+        code, out, err = run(capsys, "apply", "--dir", str(files))
+        assert api.journal() == []
+    assert (code, err) == (1, "error: apply cancelled; nothing was changed\n")
+    assert out.endswith("\nApply these changes? Only 'yes' is accepted: \n")  # the refusal starts a new line
+
+
 def test_saved_plan_bodies_are_what_the_emulator_receives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

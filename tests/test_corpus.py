@@ -18,6 +18,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.desired import load_directory
+from reconciler.secret import Secret
 
 CORPUS = Path(__file__).parent / "corpus"
 INVALID = CORPUS / "invalid"
@@ -166,7 +167,7 @@ def test_valid_corpus_means_what_it_says() -> None:
         "chat_llm_fallback_id": None,
         "turn_detection_threshold": None,
     }
-    assert SECRET in state.secrets
+    assert Secret(SECRET) in state.secrets
 
 
 def test_a_file_of_exactly_one_mebibyte_is_accepted(

@@ -13,6 +13,7 @@ from reconciler import yamlfile
 from reconciler.cli import main
 from reconciler.errors import DirectoryError
 from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, load_file
+from reconciler.secret import Secret
 from reconciler.text import display_path
 
 YAML_TEST_SUITE = Path(__file__).parent / "corpus" / "yaml-test-suite"
@@ -164,7 +165,7 @@ def test_interpolation_records_secret_paths_and_values(tmp_path: Path) -> None:
     assert source is not None
     assert source.data == {"a": "key-s3cret", "b": "s3cret", "c": "plain"}
     assert source.secret_paths == {("a",), ("b",)}
-    assert source.secrets == {"s3cret"}
+    assert source.secrets == {Secret("s3cret")}
     assert source.is_secret(("a",))
     assert not source.is_secret(("c",))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,11 @@ from pathlib import Path
 
 import pytest
 from support import PIPELINE, TOKEN, emulator, run, write_files
+
+from reconciler.desired import load_directory
+from reconciler.files import environment
+from reconciler.secret import Secret
+from reconciler.session import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"CALCOM_API_KEY": "cal_live_SECRET_0a1b2c3d", "HOOK_TOKEN": "hooktok_SECRET_9z8y7x"}
@@ -120,3 +126,83 @@ def test_a_forged_saved_plan_writes_nothing(
     assert code == 1
     assert mine != theirs
     assert err.startswith("error: the saved plan asks for changes the files do not: ")
+
+
+# ---- nothing that holds the token or a secret prints it (repr, str, format) --------------------------------
+
+PLATFORM_KEY = "cal_live_PLATFORM_5e6f7a8b"  # a secret the platform holds, read back by plan and export
+HELD = (TOKEN, PLATFORM_KEY, *SECRETS.values())
+
+
+def _holders(tmp_path: Path) -> dict[str, object]:
+    """Every kind of object a run builds that holds the token or a secret, built the way a run builds it."""
+    calendar = "tools:\n  - {type: calendar_integration, calcom_api_key: '${CALCOM_API_KEY}', calcom_event_slug: intro}\n"
+    hook = "is_webhook_active: true\nwebhook_url: https://hooks.example.com/?token=${HOOK_TOKEN}\n"
+    files = write_files(tmp_path / "d", {"booked": pipeline_file("Booked", calendar + hook)})
+    platform_tool = {"type": "calendar_integration", "calcom_api_key": PLATFORM_KEY, "calcom_event_slug": "x"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SECRETS.items():
+            patch.setenv(name, value)
+        with emulator(patch) as api:
+            api.create({**PIPELINE, "name": "Booked", "tools": [platform_tool]})
+            state = load_directory(files, environ=environment())
+            with connect(emulator=False, api_url=None) as session:
+                account = session.read()
+                plan = session.plan_against(state, account)
+                (exported,) = session.export(None, names=False)
+                holders: dict[str, object] = {"session": session, "client attributes": vars(session.client)}
+    (assistant,) = state.assistants
+    (change,) = plan.changes
+    (remote,) = account.assistants
+    tools = next(f for f in change.fields if f.path == "tools")
+    assert SECRETS["CALCOM_API_KEY"] in json.dumps(change.body)  # they do hold them: the test means something
+    assert PLATFORM_KEY in json.dumps([tools.before, remote.fields])
+    return holders | {
+        "source file": assistant.source,
+        "desired assistant": assistant,
+        "desired state": state,
+        "plan": plan,
+        "change": change,
+        "field change": tools,
+        "account": account,
+        "remote assistant": remote,
+        "exported file": exported,
+    }
+
+
+HOLDERS = [
+    "session",
+    "client attributes",
+    "source file",
+    "desired assistant",
+    "desired state",
+    "plan",
+    "change",
+    "field change",
+    "account",
+    "remote assistant",
+    "exported file",
+]
+
+
+@pytest.mark.parametrize("kind", HOLDERS)
+def test_no_object_holding_the_token_or_a_secret_prints_it(kind: str, tmp_path: Path) -> None:
+    holder = _holders(tmp_path)[kind]
+    for text in (repr(holder), str(holder), f"{holder}"):
+        assert [value for value in HELD if value in text] == []
+
+
+def test_a_secret_prints_as_a_marker_and_gives_its_value_only_when_asked() -> None:
+    secret = Secret("tok_SECRET_1234")
+    assert (repr(secret), str(secret), f"{secret}", f"{secret:>20}") == (
+        "Secret((sensitive))",
+        "(sensitive)",
+        "(sensitive)",
+        "(sensitive)",
+    )
+    assert secret.reveal() == "tok_SECRET_1234"
+    assert secret == Secret("tok_SECRET_1234")
+    assert secret != "tok_SECRET_1234"  # never equal to the raw text: no accidental comparison with a str
+    assert len({secret, Secret("tok_SECRET_1234")}) == 1
+    with pytest.raises(TypeError, match="never pickled"):
+        pickle.dumps(secret)
