@@ -159,7 +159,8 @@ def _rules() -> Schema:
         # a name key or its id key, not both: reported at the name key, as validate does
         "dependentSchemas": {id_key: {"properties": {key: False}} for key, id_key in NAME_KEYS.items()},
         "allOf": [
-            {"if": {"not": {"required": ["id"]}}, "then": {"required": ["name"]}},
+            # a file finds its assistant by a (non-null) id, else by name
+            {"if": {"required": ["id"], "properties": {"id": {"type": "integer"}}}, "else": {"required": ["name"]}},
             *(_value_needs_mode(field, value) for field, (value, _modes) in MODE_ONLY_VALUES.items()),
             *(_in_mode(mode) for mode in MODES),
             _webhook_needs_url(),
