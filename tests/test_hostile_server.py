@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tests.hostile_server import Reply, Request, assistant, honest_account, hostile_api
-from tests.support import run, write_files
+from hostile_server import Reply, Request, assistant, honest_account, hostile_api
+from support import run, write_files
 
 FILE = """\
 id: 7
