@@ -138,7 +138,9 @@ def test_pre_commit_hook() -> None:
 # --- the commands the workflows run, against the emulator ----------------------------------------------------
 
 
-def run_sh(mode: str, tmp_path: Path, **env: str) -> tuple[int, dict[str, str], str]:
+def run_sh(
+    mode: str, tmp_path: Path, *, cwd: Path | None = None, **env: str
+) -> tuple[int, dict[str, str], str]:
     outputs = tmp_path / "outputs.txt"
     outputs.write_text("")
     environ = {
@@ -150,7 +152,12 @@ def run_sh(mode: str, tmp_path: Path, **env: str) -> tuple[int, dict[str, str], 
         **env,
     }
     done = subprocess.run(
-        ["bash", str(ACTION / "run.sh"), mode], env=environ, capture_output=True, text=True, check=False
+        ["bash", str(ACTION / "run.sh"), mode],
+        env=environ,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     pairs = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     return done.returncode, pairs, done.stdout + done.stderr
@@ -228,6 +235,24 @@ def test_targets_accept_globs(repo: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert code == 0, log
     report = Path(outputs["report"]).read_text()
     assert "0 to create, 2 to update" in report
+
+
+@pytest.mark.parametrize("targets", ["*", "sales-*\n*-inbound\nbooking-*", "  ?*  "])
+def test_targets_reach_the_reconciler_unexpanded_by_the_shell(
+    targets: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The action runs in the checkout: a glob the shell expanded would become its file names.
+    workdir = tmp_path / "checkout"
+    workdir.mkdir()
+    for name in ("README.md", "pyproject.toml", "sales-notes.txt"):
+        (workdir / name).write_text("")
+    with emulator(monkeypatch, seed="demo"):
+        code, outputs, log = run_sh(
+            "pr-plan", tmp_path, cwd=workdir, RECONCILER_DIR=str(repo), RECONCILER_TARGETS=targets
+        )
+    report = Path(outputs["report"]).read_text()
+    assert code == 0, report + log
+    assert report.startswith(MARKER + "\n### reconciler plan: 1 to create, 2 to update, 0 to delete, 0 unchanged")
 
 
 # --- the markdown comment ---------------------------------------------------------------------------------------
