@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -127,12 +129,63 @@ def test_composite_action_passes_inputs_through_the_environment() -> None:
     assert set(action["outputs"]) == {"exitcode", "report", "plan"}
 
 
-def test_pre_commit_hook() -> None:
+def pre_commit(changed: list[str], repo: Path) -> subprocess.CompletedProcess[str]:
+    """Run the hook as pre-commit does: its entry and args, then the changed files its pattern selects."""
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert hook["id"] == "reconciler-validate"
-    assert hook["entry"] == "reconciler validate --no-env"
-    assert hook["language"] == "python"
-    assert hook["pass_filenames"] is False
+    assert (hook["id"], hook["language"]) == ("reconciler-validate", "python")
+    selected = [
+        name
+        for name in changed
+        if re.search(hook.get("files", ""), name) and not re.search(hook.get("exclude", "^$"), name)
+    ]
+    command = [*shlex.split(hook["entry"]), *hook.get("args", [])]
+    if hook.get("pass_filenames", True):
+        command += selected
+    assert command[0] == "reconciler"  # the console script; the same as python -m reconciler
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *command[1:]],
+        cwd=repo,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Path:
+    """A repository with the example account at the top and a second one under accounts/prod/."""
+    shutil.copytree(ROOT / "assistants.d", tmp_path / "assistants.d")
+    shutil.copytree(ROOT / "assistants.d", tmp_path / "accounts" / "prod" / "assistants.d")
+    (tmp_path / "README.md").write_text("# assistants\n")
+    return tmp_path
+
+
+def test_pre_commit_hook_checks_the_directory_of_each_changed_file(accounts: Path) -> None:
+    broken = "accounts/prod/assistants.d/sales-outbound.yaml"
+    (accounts / broken).write_text("name: Sales Assistant\nspeech_speed: 2\n")
+    done = pre_commit(["README.md", broken], accounts)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"{broken}:2: speech_speed: must be between 0.7 and 1.2 (got 2)",
+        "error: 1 problem in 1 of 3 files",
+    ]
+
+
+def test_pre_commit_hook_checks_every_changed_directory_once(accounts: Path) -> None:
+    changed = [
+        "assistants.d/sales-outbound.yaml",
+        "assistants.d/support-inbound.yaml",
+        "accounts/prod/assistants.d/sales-outbound.yaml",
+        "accounts/prod/assistants.d/notes/old.yaml",  # not an assistant file: the directory reads none below it
+    ]
+    done = pre_commit(changed, accounts)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "accounts/prod/assistants.d: 3 assistant files valid (placeholders not resolved: --no-env)",
+        "assistants.d: 3 assistant files valid (placeholders not resolved: --no-env)",
+    ]
 
 
 # --- the commands the workflows run, against the emulator ----------------------------------------------------
@@ -252,7 +305,9 @@ def test_targets_reach_the_reconciler_unexpanded_by_the_shell(
         )
     report = Path(outputs["report"]).read_text()
     assert code == 0, report + log
-    assert report.startswith(MARKER + "\n### reconciler plan: 1 to create, 2 to update, 0 to delete, 0 unchanged")
+    assert report.startswith(
+        MARKER + "\n### reconciler plan: 1 to create, 2 to update, 0 to delete, 0 unchanged"
+    )
 
 
 # --- the markdown comment ---------------------------------------------------------------------------------------
