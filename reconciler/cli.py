@@ -22,7 +22,7 @@ from reconciler import __version__
 from reconciler.apply import check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
-from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
+from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.export import report_export, write_exported
 from reconciler.files import environment
 from reconciler.options import (
@@ -59,13 +59,44 @@ def cli(debug: bool) -> None:
 @cli.command()
 @DIR_OPTION
 @click.option("--no-env", is_flag=True, help="Accept ${NAME} placeholders without reading the environment.")
-def validate(directory: Path, no_env: bool) -> int:
-    """Check every assistant file offline and report all problems at once."""
-    state = load_directory(directory, environ=None if no_env else environment())
-    count = len(state.assistants)
+@click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path, exists=True))
+def validate(directory: Path, no_env: bool, paths: tuple[Path, ...]) -> int:
+    """Check every assistant file offline and report all problems at once.
+
+    Each PATH is an assistants directory or a file in one (what the pre-commit hook passes): the whole
+    directory holding it is checked, since the rules across files need all of it. Without PATH: --dir.
+    """
+    environ = None if no_env else environment()
     note = " (placeholders not resolved: --no-env)" if no_env else ""
-    click.echo(f"{directory}: {count} assistant file{'s' if count != 1 else ''} valid{note}")
+    problems: list[Problem] = []
+    checked = 0
+    for each in directories_of(paths, directory, dir_given=_given("directory")):
+        try:
+            state = load_directory(each, environ=environ)
+        except FilesInvalid as invalid:
+            problems += invalid.problems
+            checked += invalid.files_checked
+            continue
+        count = len(state.assistants)
+        checked += count
+        click.echo(f"{each}: {count} assistant file{'s' if count != 1 else ''} valid{note}")
+    if problems:
+        raise FilesInvalid(problems, checked)
     return 0
+
+
+def directories_of(paths: Sequence[Path], directory: Path, *, dir_given: bool) -> list[Path]:
+    """The assistants directories to check: those of PATHs (a file stands for its directory), and --dir."""
+    found = {path if path.is_dir() else path.parent for path in paths}
+    if dir_given or not paths:
+        found.add(directory)
+    return sorted(found, key=str)
+
+
+def _given(parameter: str) -> bool:
+    """Whether the user wrote the option, rather than getting its default."""
+    source = click.get_current_context().get_parameter_source(parameter)
+    return source is click.core.ParameterSource.COMMANDLINE
 
 
 @cli.command()

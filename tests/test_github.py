@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,29 +48,71 @@ def script_of(workflow: dict[str, Any]) -> str:
     )
 
 
-def test_every_workflow_parses_and_pins_its_actions() -> None:
+# Every third-party action by the commit of a release, the release in a comment: (action, commit, version).
+PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
+
+
+def every_step() -> list[tuple[str, dict[str, Any]]]:
+    """(file, step) for every step of every workflow and of the composite action."""
+    found = [(path.name, step) for path in WORKFLOWS.glob("*.yml") for step in steps(load(path))]
+    action = yaml.safe_load((ACTION / "action.yml").read_text())
+    return found + [("action.yml", step) for step in action["runs"]["steps"]]
+
+
+def test_every_workflow_parses_and_pins_its_actions_by_commit() -> None:
     names = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
     assert names == ["apply.yml", "ci.yml", "drift.yml", "plan.yml"]
-    for path in WORKFLOWS.glob("*.yml"):
-        workflow = load(path)
-        assert {"name", "on", "permissions", "jobs"} <= set(workflow), path.name
-        for step in steps(workflow):
-            uses = step.get("uses")
-            assert uses is None or uses.startswith("./") or "@v" in uses, f"{path.name}: unpinned {uses}"
+    for path in [*WORKFLOWS.glob("*.yml"), ACTION / "action.yml"]:
+        if path.parent == WORKFLOWS:
+            assert {"name", "on", "permissions", "jobs"} <= set(load(path)), path.name
+        for line in path.read_text().splitlines():
+            if "uses:" in line and "uses: ./" not in line:
+                assert PINNED.match(line), (
+                    f"{path.name}: not pinned to a commit with its version: {line.strip()}"
+                )
+    used = {step["uses"].split("@")[0] for _, step in every_step() if "uses" in step}
+    assert used == {
+        "./.github/actions/reconciler",
+        "actions/checkout",
+        "actions/setup-python",
+        "actions/upload-artifact",
+        "actions/github-script",
+    }
+
+
+def test_every_checkout_leaves_no_credentials_behind() -> None:
+    checkouts = [(f, s) for f, s in every_step() if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == 4
+    for name, step in checkouts:
+        assert step["with"]["persist-credentials"] is False, name
+
+
+def test_permissions_are_granted_per_job_only() -> None:
+    expected = {
+        "ci.yml": {"test": {"contents": "read"}},
+        "plan.yml": {"plan": {"contents": "read", "pull-requests": "write"}},
+        "apply.yml": {"apply": {"contents": "read"}},
+        "drift.yml": {"drift": {"actions": "read", "contents": "read", "issues": "write"}},
+    }
+    for name, jobs in expected.items():
+        workflow = load(WORKFLOWS / name)
+        assert workflow["permissions"] == {}, name
+        assert {job: spec["permissions"] for job, spec in workflow["jobs"].items()} == jobs, name
 
 
 def test_ci_runs_the_checks_on_three_pythons() -> None:
     workflow = load(WORKFLOWS / "ci.yml")
     assert set(workflow["on"]) == {"push", "pull_request"}
-    assert workflow["permissions"] == {"contents": "read"}
     assert workflow["jobs"]["test"]["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
-    assert [s["run"] for s in steps(workflow) if "run" in s] == ["pip install -e '.[test]'", "scripts/check"]
+    assert [s["run"] for s in steps(workflow) if "run" in s] == [
+        "pip install --require-hashes -r requirements/test.txt && pip install --no-deps --no-build-isolation -e .",
+        "scripts/check",
+    ]
 
 
 def test_plan_workflow_comments_once_and_handles_forks() -> None:
     workflow = load(WORKFLOWS / "plan.yml")
     assert set(workflow["on"]) == {"pull_request"}
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
     assert workflow["concurrency"]["cancel-in-progress"] is True
     job = workflow["jobs"]["plan"]
     assert (
@@ -86,23 +130,75 @@ def test_plan_workflow_comments_once_and_handles_forks() -> None:
     assert uploads[0]["with"]["path"] == "${{ steps.reconciler.outputs.plan }}"
 
 
-def test_apply_workflow_never_overlaps() -> None:
+# --- no merge is ever left unapplied (README, "Why every merge is applied") ---------------------------------
+
+
+def test_applies_have_a_concurrency_group_of_their_own() -> None:
+    # GitHub cancels a group's pending run when another run joins the group, whatever cancel-in-progress says:
+    # any other workflow in the applies' group could cancel the pending apply of a merge.
+    apply = load(WORKFLOWS / "apply.yml")
+    assert apply["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
+    assert "concurrency" not in apply["jobs"]["apply"]
+    assert (
+        "timeout-minutes" not in apply["jobs"]["apply"]
+    )  # stopping an apply half-way is what the group avoids
+    for name in ("ci.yml", "plan.yml", "drift.yml"):
+        workflow = load(WORKFLOWS / name)
+        groups = [workflow.get("concurrency", {}).get("group")]
+        groups += [job.get("concurrency", {}).get("group") for job in workflow["jobs"].values()]
+        assert "reconciler-apply" not in groups, name
+    assert load(WORKFLOWS / "drift.yml")["concurrency"] == {
+        "group": "reconciler-drift",
+        "cancel-in-progress": False,
+    }
+
+
+def test_an_apply_applies_main_as_it_is_when_it_starts() -> None:
+    # A pending apply replaced by a newer one is safe only because the newer one applies a superset: the whole
+    # directory at main's newest commit, whichever push queued it.
     workflow = load(WORKFLOWS / "apply.yml")
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert "workflow_dispatch" in workflow["on"]
-    assert workflow["permissions"] == {"contents": "read"}
-    assert workflow["concurrency"] == {"group": "reconciler-account", "cancel-in-progress": False}
-    assert action_step(workflow)["with"]["mode"] == "apply"
+    (checkout, reconciler) = workflow["jobs"]["apply"]["steps"]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"] == {"ref": "main", "persist-credentials": False}
+    assert reconciler == action_step(workflow)
+    assert reconciler["with"] == {
+        "mode": "apply",
+        "directory": "assistants.d",
+        "force": "${{ inputs.force || false }}",
+    }
+
+
+def test_drift_waits_for_applies_and_reports_only_if_none_ran_meanwhile() -> None:
+    workflow = load(WORKFLOWS / "drift.yml")
+    job = workflow["jobs"]["drift"]
+    ids = [step.get("id") for step in job["steps"]]
+    assert ids == ["before", "checkout", "reconciler", "after", None]
+    before, checkout, reconciler, after, issue = job["steps"]
+    for step in (checkout, reconciler, after):
+        assert step["if"] == "steps.before.outputs.clear == 'true'"
+    assert checkout["with"] == {"ref": "main", "persist-credentials": False}  # main after the last apply
+    unfinished = "for (const status of ['requested', 'queued', 'pending', 'waiting', 'in_progress'])"
+    for step in (before, after):
+        assert "const workflow_id = 'apply.yml';" in step["with"]["script"]
+        assert unfinished in step["with"]["script"]
+    assert (WORKFLOWS / "apply.yml").exists()
+    assert "core.setOutput('newest-apply', seen);" in before["with"]["script"]
+    assert after["env"] == {
+        "NEWEST_APPLY": "${{ steps.before.outputs.newest-apply }}",
+        "PLANNED_COMMIT": "${{ steps.checkout.outputs.commit }}",
+    }
+    assert "main.commit.sha === process.env.PLANNED_COMMIT" in after["with"]["script"]
+    assert issue["if"] == "steps.after.outputs.quiet == 'true'"
 
 
 def test_drift_workflow_keeps_one_issue() -> None:
     workflow = load(WORKFLOWS / "drift.yml")
     assert workflow["on"]["schedule"][0]["cron"] == "17 3 * * *"
     assert "workflow_dispatch" in workflow["on"]
-    assert workflow["permissions"] == {"contents": "read", "issues": "write"}
-    assert workflow["concurrency"]["group"] == load(WORKFLOWS / "apply.yml")["concurrency"]["group"]
     assert action_step(workflow)["with"]["mode"] == "drift"
-    script = script_of(workflow)
+    script = workflow["jobs"]["drift"]["steps"][-1]["with"]["script"]
     assert "const title = 'Drift detected';" in script
     assert "process.env.EXITCODE === '2'" in script
     assert "state: 'closed'" in script
@@ -127,18 +223,71 @@ def test_composite_action_passes_inputs_through_the_environment() -> None:
     assert set(action["outputs"]) == {"exitcode", "report", "plan"}
 
 
-def test_pre_commit_hook() -> None:
+def pre_commit(changed: list[str], repo: Path) -> subprocess.CompletedProcess[str]:
+    """Run the hook as pre-commit does: its entry and args, then the changed files its pattern selects."""
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
-    assert hook["id"] == "reconciler-validate"
-    assert hook["entry"] == "reconciler validate --no-env"
-    assert hook["language"] == "python"
-    assert hook["pass_filenames"] is False
+    assert (hook["id"], hook["language"]) == ("reconciler-validate", "python")
+    selected = [
+        name
+        for name in changed
+        if re.search(hook.get("files", ""), name) and not re.search(hook.get("exclude", "^$"), name)
+    ]
+    command = [*shlex.split(hook["entry"]), *hook.get("args", [])]
+    if hook.get("pass_filenames", True):
+        command += selected
+    assert command[0] == "reconciler"  # the console script; the same as python -m reconciler
+    environ = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *command[1:]],
+        cwd=repo,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Path:
+    """A repository with the example account at the top and a second one under accounts/prod/."""
+    shutil.copytree(ROOT / "assistants.d", tmp_path / "assistants.d")
+    shutil.copytree(ROOT / "assistants.d", tmp_path / "accounts" / "prod" / "assistants.d")
+    (tmp_path / "README.md").write_text("# assistants\n")
+    return tmp_path
+
+
+def test_pre_commit_hook_checks_the_directory_of_each_changed_file(accounts: Path) -> None:
+    broken = "accounts/prod/assistants.d/sales-outbound.yaml"
+    (accounts / broken).write_text("name: Sales Assistant\nspeech_speed: 2\n")
+    done = pre_commit(["README.md", broken], accounts)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        f"{broken}:2: speech_speed: must be between 0.7 and 1.2 (got 2)",
+        "error: 1 problem in 1 of 3 files",
+    ]
+
+
+def test_pre_commit_hook_checks_every_changed_directory_once(accounts: Path) -> None:
+    changed = [
+        "assistants.d/sales-outbound.yaml",
+        "assistants.d/support-inbound.yaml",
+        "accounts/prod/assistants.d/sales-outbound.yaml",
+        "accounts/prod/assistants.d/notes/old.yaml",  # not an assistant file: the directory reads none below it
+    ]
+    done = pre_commit(changed, accounts)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "accounts/prod/assistants.d: 3 assistant files valid (placeholders not resolved: --no-env)",
+        "assistants.d: 3 assistant files valid (placeholders not resolved: --no-env)",
+    ]
 
 
 # --- the commands the workflows run, against the emulator ----------------------------------------------------
 
 
-def run_sh(mode: str, tmp_path: Path, **env: str) -> tuple[int, dict[str, str], str]:
+def run_sh(
+    mode: str, tmp_path: Path, *, cwd: Path | None = None, **env: str
+) -> tuple[int, dict[str, str], str]:
     outputs = tmp_path / "outputs.txt"
     outputs.write_text("")
     environ = {
@@ -150,7 +299,12 @@ def run_sh(mode: str, tmp_path: Path, **env: str) -> tuple[int, dict[str, str], 
         **env,
     }
     done = subprocess.run(
-        ["bash", str(ACTION / "run.sh"), mode], env=environ, capture_output=True, text=True, check=False
+        ["bash", str(ACTION / "run.sh"), mode],
+        env=environ,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     pairs = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     return done.returncode, pairs, done.stdout + done.stderr
@@ -228,6 +382,26 @@ def test_targets_accept_globs(repo: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert code == 0, log
     report = Path(outputs["report"]).read_text()
     assert "0 to create, 2 to update" in report
+
+
+@pytest.mark.parametrize("targets", ["*", "sales-*\n*-inbound\nbooking-*", "  ?*  "])
+def test_targets_reach_the_reconciler_unexpanded_by_the_shell(
+    targets: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The action runs in the checkout: a glob the shell expanded would become its file names.
+    workdir = tmp_path / "checkout"
+    workdir.mkdir()
+    for name in ("README.md", "pyproject.toml", "sales-notes.txt"):
+        (workdir / name).write_text("")
+    with emulator(monkeypatch, seed="demo"):
+        code, outputs, log = run_sh(
+            "pr-plan", tmp_path, cwd=workdir, RECONCILER_DIR=str(repo), RECONCILER_TARGETS=targets
+        )
+    report = Path(outputs["report"]).read_text()
+    assert code == 0, report + log
+    assert report.startswith(
+        MARKER + "\n### reconciler plan: 1 to create, 2 to update, 0 to delete, 0 unchanged"
+    )
 
 
 # --- the markdown comment ---------------------------------------------------------------------------------------

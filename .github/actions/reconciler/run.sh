@@ -3,7 +3,7 @@
 #
 #   run.sh validate | pr-plan | apply | drift
 #
-# Environment: RECONCILER_DIR (default assistants.d), RECONCILER_TARGETS (space-separated globs),
+# Environment: RECONCILER_DIR (default assistants.d), RECONCILER_TARGETS (globs separated by blanks),
 # RECONCILER_NO_ENV / RECONCILER_FORCE / RECONCILER_PRUNE (true|false), RECONCILER_OUT (report folder),
 # GLORIA_API_TOKEN and GLORIA_API_URL, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (set by GitHub).
 # Outputs (to $GITHUB_OUTPUT): exitcode, report, plan.
@@ -15,8 +15,11 @@ out="${RECONCILER_OUT:-${RUNNER_TEMP:-/tmp}/reconciler}"
 mkdir -p "$out"
 report="$out/report.md"
 
+# Split the targets on blanks and newlines into words, never expanding them: `*` is a glob for the
+# reconciler's --target, not for the shell (which would turn it into the names of the files here).
+read -r -d '' -a words <<< "${RECONCILER_TARGETS:-}" || true
 targets=()
-for target in ${RECONCILER_TARGETS:-}; do targets+=(--target "$target"); done
+for target in "${words[@]}"; do targets+=(--target "$target"); done
 prune=()
 [ "${RECONCILER_PRUNE:-false}" = true ] && prune=(--prune)
 force=()
