@@ -64,6 +64,7 @@ YAML_LEVEL = {
     "several-documents.yaml": "a YAML construct",
     "tag-binary.yaml": "a YAML tag",
     "tag-custom.yaml": "a YAML tag",
+    "tag-on-key.yaml": "a YAML tag",
     "yaml-syntax-mapping-value.yaml": "YAML syntax",
     "yaml-syntax-tab-indent.yaml": "YAML syntax",
     "yaml-syntax-unclosed-quote.yaml": "YAML syntax",
