@@ -247,6 +247,11 @@ def _result(method: str, path: str, response: httpx.Response) -> Any:
         data = response.json()
     except ValueError:
         data = None
+    except RecursionError:  # json gives up on deep nesting this way; no API answer is nested that deep
+        raise ApiError(
+            f"{method} {path}: {response.status_code} with JSON nested too deeply to read",
+            status=response.status_code,
+        ) from None
     if response.is_success and data is not None:
         return data
     if response.is_success or data is None:

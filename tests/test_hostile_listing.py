@@ -341,3 +341,13 @@ def test_a_paginator_field_the_api_cannot_mean_is_one_clear_line(
     code, _, err, server = cli(monkeypatch, capsys, handler, directory, "plan")
     assert (code, err) == (1, f"error: the assistant list is malformed: {problem}\n")
     assert pages_read(server) == [1]
+
+
+def test_json_nested_too_deep_to_parse_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = b'{"current_page": 1, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    directory = write_files(tmp_path / "assistants.d", {"one": spec("One")})
+    code, _, err, server = cli(monkeypatch, capsys, lambda request: Reply(200, deep), directory, "plan")
+    assert (code, err) == (1, f"error: GET {LIST}: 200 with JSON nested too deeply to read\n")
+    assert pages_read(server) == [1]
