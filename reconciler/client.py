@@ -12,14 +12,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler import __version__
+from reconciler import __version__, listing
 from reconciler.errors import ReconcilerError
 from reconciler.pacing import Pacer
 from reconciler.secret import SENSITIVE, Secret
@@ -133,28 +132,24 @@ class Client:
     # --- reads ----------------------------------------------------------------------------------------------
 
     def list_assistants(self, progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
-        """Every assistant: the first page tells how many pages there are; the rest are fetched concurrently."""
-        first = self._page(1)
-        last_page = int(first.get("last_page") or 1)
-        pages = [first]
-        if progress:
-            progress(1, last_page)
-        if last_page > 1:
-            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                for done, page in enumerate(pool.map(self._page, range(2, last_page + 1)), start=2):
-                    pages.append(page)
-                    if progress:
-                        progress(done, last_page)
-        items = [item for page in pages for item in page.get("data") or []]
-        return list({int(item["id"]): item for item in items}.values())  # a page shift can repeat an item
+        """Every assistant, from a listing consistent in itself; an ApiError when none could be read."""
+        read = self.read_listing(progress)
+        if read.inconsistency:
+            raise ApiError(read.inconsistency)
+        return list(read.items)
 
-    def _page(self, number: int) -> dict[str, Any]:
-        data = self.get("/user/assistants/get", {"per_page": str(PAGE_SIZE), "page": str(number)})
-        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-            raise ApiError(
-                "the assistant list did not have the paginator shape {current_page, data, last_page}"
+    def read_listing(self, progress: Callable[[int, int], None] | None = None) -> listing.Listing:
+        """Every assistant the list shows, cross-checked (listing.py); still inconsistent after the re-reads,
+        the listing says so and the caller decides what it may be used for."""
+        try:
+            return listing.read(
+                self._page, page_size=PAGE_SIZE, concurrency=self.concurrency, progress=progress
             )
-        return data
+        except listing.ListingError as error:  # it quotes the server, which could echo the credential
+            raise ApiError(str(error).replace(self._token.reveal(), SENSITIVE)) from None
+
+    def _page(self, number: int) -> Any:
+        return self.get("/user/assistants/get", {"per_page": str(PAGE_SIZE), "page": str(number)})
 
     def lookup(self, path: str, params: dict[str, str] | None = None) -> Any:
         """A catalog endpoint (voices, models, ...), fetched once per run."""
@@ -252,6 +247,11 @@ def _result(method: str, path: str, response: httpx.Response) -> Any:
         data = response.json()
     except ValueError:
         data = None
+    except RecursionError:  # json gives up on deep nesting this way; no API answer is nested that deep
+        raise ApiError(
+            f"{method} {path}: {response.status_code} with JSON nested too deeply to read",
+            status=response.status_code,
+        ) from None
     if response.is_success and data is not None:
         return data
     if response.is_success or data is None:

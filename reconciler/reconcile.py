@@ -39,7 +39,17 @@ CREATE_REQUIRES = (
 
 
 def read_account(client: Client, progress: Callable[[int, int], None] | None = None) -> Account:
-    return Account(tuple(normalise(item) for item in client.list_assistants(progress)))
+    read = client.read_listing(progress)
+    return Account(tuple(normalise(item) for item in read.items), inconsistency=read.inconsistency)
+
+
+def check_creates_trusted(plan: Plan, account: Account) -> None:
+    """Refuse a plan that creates from a listing that may have missed the assistant: it would be a duplicate.
+
+    Updates and deletes name assistants the listing did show, so a plan without creates stays possible.
+    """
+    if account.inconsistency and any(change.action == "create" for change in plan.changes):
+        raise ReconcilerError(f"{account.inconsistency}: refusing to plan creates from it")
 
 
 def keyed_digest(secret: Secret) -> Digest:

@@ -24,6 +24,24 @@ from reconciler.spec import API_FIELDS, FIELD_KINDS, MODE_ONLY, RESERVED_VARIABL
 RECORD_KEY = RESERVED_VARIABLE_PREFIX
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 _TOOL_BOOLEANS = frozenset({"custom"})
+_LARGEST_ID = 2**63 - 1  # a PHP integer (a MySQL BIGINT): past it a number cannot be an id the API gave
+
+
+def whole_number(value: Any, *, minimum: int = 0) -> int | None:
+    """The integer ``value`` means to the API, or None: a JSON integer or a string of ASCII digits (PHP may
+    send either), at least ``minimum``. Never a float, a boolean, a sign or another script's digits, which
+    ``int()`` accepts: to it ``1.5``, ``true`` and an Arabic-Indic ``"\\u0661"`` are all 1, so a PUT would go
+    to an id the server never returned.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if type(value) is not int or not minimum <= value <= _LARGEST_ID:  # type(): a bool is an int to Python
+        return None
+    return value
+
+
+def assistant_id(value: Any) -> int | None:
+    return whole_number(value, minimum=1)
 
 
 def canonical(field: str, value: Any) -> Any:
@@ -121,6 +139,10 @@ class RemoteAssistant:
 
 
 def normalise(item: dict[str, Any]) -> RemoteAssistant:
+    """One list item; its id was checked by the listing (listing.py), so a bad one here is a bug."""
+    ident = assistant_id(item.get("id"))
+    if ident is None:
+        raise ValueError(f"not an assistant id: {item.get('id')!r}")
     mode = _text(item.get("mode"))
     observed = frozenset(f for f in API_FIELDS if f in item)
     fields = {f: canonical(f, item[f]) for f in observed if applies_to_mode(f, mode)}
@@ -129,7 +151,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
     if isinstance(variables, dict) and RECORD_KEY in variables:
         record = _parse_record(variables.pop(RECORD_KEY))
     return RemoteAssistant(
-        id=int(item["id"]),
+        id=ident,
         name=_text(item.get("name")),
         mode=mode,
         fields=fields,
@@ -158,6 +180,7 @@ class Account:
     """The platform's assistants, normalised, with the fields the API was seen to return."""
 
     assistants: tuple[RemoteAssistant, ...]
+    inconsistency: str = ""  # why the listing may have missed an assistant (listing.py); '' when it is whole
 
     @cached_property
     def observed(self) -> frozenset[str]:

@@ -19,7 +19,14 @@ from reconciler.errors import ReconcilerError, UsageError
 from reconciler.export import ExportedFile, export
 from reconciler.names import Catalog
 from reconciler.plan import Plan
-from reconciler.reconcile import Options, account_digest, build_plan, keyed_digest, read_account
+from reconciler.reconcile import (
+    Options,
+    account_digest,
+    build_plan,
+    check_creates_trusted,
+    keyed_digest,
+    read_account,
+)
 from reconciler.remote import Account
 from reconciler.secret import Secret
 
@@ -45,6 +52,12 @@ class Session:
         return self.plan_against(state, self.read(progress), options)
 
     def plan_against(self, state: DesiredState, account: Account, options: Options | None = None) -> Plan:
+        """A plan to act on (or to save): refused when it would create from an inconsistent listing."""
+        plan = self._plan(state, account, options)
+        check_creates_trusted(plan, account)
+        return plan
+
+    def _plan(self, state: DesiredState, account: Account, options: Options | None = None) -> Plan:
         return build_plan(
             state,
             account,
@@ -78,7 +91,8 @@ class Session:
         keys = [o.key for o in outcomes if o.status == "applied" and o.action != "delete"]
         after = self.read()
         check = Options(targets=keys, prune_owner=options.prune_owner)
-        plan_after = self.plan_against(state, after, check) if keys else Plan.of([])
+        # The read-back only compares: a create it plans is an assistant not seen again, reported unconverged.
+        plan_after = self._plan(state, after, check) if keys else Plan.of([])
         return Report(tuple(outcomes), tuple(verify(outcomes, plan_after, after)))
 
 

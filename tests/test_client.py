@@ -96,24 +96,35 @@ def sequence(*answers: httpx.Response | Exception) -> Handler:
     return handler
 
 
-def paginator(items: list[dict[str, Any]], page: int = 1, last_page: int = 1) -> httpx.Response:
+def paginator(
+    items: list[dict[str, Any]],
+    page: int = 1,
+    last_page: int = 1,
+    *,
+    per_page: int = PAGE_SIZE,
+    total: int | None = None,
+) -> httpx.Response:
+    """One page of an honest paginator: the total defaults to a single page's items."""
     body = {
         "current_page": page,
         "data": items,
-        "per_page": PAGE_SIZE,
-        "total": len(items),
+        "per_page": per_page,
+        "total": len(items) if total is None else total,
         "last_page": last_page,
     }
     return httpx.Response(200, json=body)
 
 
 def pages_of(pages: dict[int, list[int]]) -> Handler:
-    """An account whose list endpoint returns the given ids on each page."""
+    """An account whose list endpoint returns the given ids on each page (all but the last one full)."""
     last = max(pages)
+    per_page = len(pages[1]) if last > 1 else PAGE_SIZE
+    total = sum(len(ids) for ids in pages.values())
 
     def handler(request: httpx.Request) -> httpx.Response:
         number = int(query(request)["page"])
-        return paginator([{"id": i, "name": f"A{i}"} for i in pages[number]], number, last)
+        items = [{"id": i, "name": f"A{i}"} for i in pages[number]]
+        return paginator(items, number, last, per_page=per_page, total=total)
 
     return handler
 
@@ -132,7 +143,7 @@ def test_every_request_carries_auth_accept_and_user_agent() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == LIST_PATH:
             page = int(query(request)["page"])
-            return paginator([{"id": page}], page, 3)
+            return paginator([{"id": page}], page, 3, per_page=1, total=3)
         return httpx.Response(200, json={"data": {"id": 9}})
 
     client, server, _ = make(handler, writable=True)
@@ -219,19 +230,36 @@ def test_the_list_works_without_a_progress_callback() -> None:
     assert [item["id"] for item in client.list_assistants()] == [1, 2]
 
 
-def test_an_item_repeated_across_pages_is_returned_once() -> None:
+def test_pages_that_shifted_during_the_read_are_read_again() -> None:
     # an assistant created between two page reads shifts the pages: the last item of page 1 comes again
-    client, _, _ = make(pages_of({1: [1, 2, 3], 2: [3, 4, 5], 3: [5, 6]}))
-    assert [item["id"] for item in client.list_assistants()] == [1, 2, 3, 4, 5, 6]
+    shifted, settled = (
+        pages_of({1: [1, 2, 3], 2: [3, 4, 5], 3: [5, 6]}),
+        pages_of({1: [1, 2, 3], 2: [4, 5, 6], 3: [7]}),
+    )
 
-
-def test_string_ids_are_deduplicated_with_integer_ids() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        page = int(query(request)["page"])
-        return paginator([{"id": 1}, {"id": 2}] if page == 1 else [{"id": "2"}, {"id": 3}], page, 2)
+        return shifted(request) if len(server.seen) <= 3 else settled(request)
 
-    client, _, _ = make(handler)
-    assert len(client.list_assistants()) == 3
+    client, server, delays = make(handler)
+    assert [item["id"] for item in client.list_assistants()] == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(server.pages()) == [1, 1, 2, 2, 3, 3]
+    assert delays == []
+
+
+def test_pages_that_stay_inconsistent_are_read_three_times_then_refused() -> None:
+    client, server, _ = make(pages_of({1: [1, 2, 3], 2: [3, 4, 5], 3: [5, 6]}))
+    with pytest.raises(ApiError) as caught:
+        client.list_assistants()
+    assert str(caught.value) == (
+        "the assistant list is inconsistent after 3 reads "
+        "(total says 8, 6 seen; page 2 repeats id 3; page 3 repeats id 5)"
+    )
+    assert sorted(server.pages()) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+def test_an_id_of_ascii_digits_is_read_as_the_integer() -> None:
+    client, _, _ = make(sequence(paginator([{"id": "2", "name": "B"}, {"id": 3}])))
+    assert client.list_assistants() == [{"id": 2, "name": "B"}, {"id": 3}]
 
 
 def test_remaining_pages_are_fetched_concurrently_and_kept_in_page_order() -> None:
@@ -244,7 +272,7 @@ def test_remaining_pages_are_fetched_concurrently_and_kept_in_page_order() -> No
             assert last_requested.wait(timeout=5), "pages 2..4 were not requested concurrently"
         if page == 4:
             last_requested.set()
-        return paginator([{"id": page * 10}], page, 4)
+        return paginator([{"id": page * 10}], page, 4, per_page=1, total=4)
 
     client, _, _ = make(handler, concurrency=4)
     assert [item["id"] for item in client.list_assistants()] == [10, 20, 30, 40]
@@ -261,7 +289,7 @@ def test_a_failing_later_page_fails_the_list() -> None:
         page = int(query(request)["page"])
         if page == 3:
             return httpx.Response(404, json={"message": "Not Found"})
-        return paginator([{"id": page}], page, 3)
+        return paginator([{"id": page}], page, 3, per_page=1, total=3)
 
     client, _, _ = make(handler)
     with pytest.raises(ApiError, match=r"^GET /user/assistants/get: 404 Not Found$"):
@@ -730,7 +758,7 @@ def test_the_token_is_in_no_log_record_at_debug_level(caplog: pytest.LogCaptureF
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == LIST_PATH:
             page = int(query(request)["page"])
-            return paginator([{"id": page}], page, 2)
+            return paginator([{"id": page}], page, 2, per_page=1, total=2)
         if request.method == "POST":
             raise httpx.ConnectError("refused")
         return httpx.Response(401, json={"message": "Unauthenticated."})
