@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.hostile_server import (
+from hostile_server import (
     Account,
     HostileServer,
     Reply,
@@ -26,7 +25,7 @@ from tests.hostile_server import (
     honest_account,
     hostile_api,
 )
-from tests.support import run, write_files
+from support import run, write_files
 
 LIST = "/user/assistants/get"
 #: A guard against hangs and request storms, not a benchmark: every probe takes well under a second.
