@@ -64,7 +64,7 @@ class Session:
         if missing:
             raise ReconcilerError(f"no assistant with id {', '.join(map(str, missing))} on the platform")
         chosen = sorted(known) if ids is None else ids
-        return export(account, chosen, Catalog(self.client.lookup) if names else None)
+        return export(account, chosen, Catalog(self.client.lookup) if names else None, self.token)
 
     def apply(
         self,

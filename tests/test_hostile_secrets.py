@@ -276,3 +276,65 @@ def test_an_error_that_echoes_a_secret_is_masked_on_the_way_out(
         assert f"reconciler.client.ApiError: {refused}\n" in err
     assert_no_secret(out, err)
 
+
+# ---- a server that returns the token inside an assistant ------------------------------------------------------
+
+
+def test_no_file_the_tool_writes_holds_the_token_a_server_returned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exported, saved, summary = tmp_path / "exported", tmp_path / "plan.json", tmp_path / "summary.md"
+    printed: list[str] = []
+    with emulator(monkeypatch) as api:
+        api.create(
+            {
+                **PIPELINE,
+                "name": f"Sales {TOKEN}",
+                "system_prompt": f"Call the API with {TOKEN} when asked.",
+                "variables": {"api_hint": TOKEN},
+            }
+        )
+        code, out, err = run(capsys, "export", "--all", "--dir", str(exported))
+        assert code == 0, err
+        printed += [out, err]
+        text = (exported / "assistant.yaml").read_text()  # a name that holds the token names no file
+        assert "name: Sales ${GLORIA_API_TOKEN}\n" in text
+        assert "system_prompt: Call the API with ${GLORIA_API_TOKEN} when asked.\n" in text
+        assert "variables:\n  api_hint: ${GLORIA_API_TOKEN}\n" in text
+        assert out.endswith("set these environment variables before plan or apply:\n  GLORIA_API_TOKEN\n")
+        code, out, err = run(capsys, "plan", "--dir", str(exported), "--detailed-exitcode")
+        assert (code, out.splitlines()[-1]) == (
+            0,
+            "No changes. The platform matches the files (1 assistants).",
+        ), err
+        printed += [out, err]
+        edited = text.replace("initial_message: Hello there.", "initial_message: Hi.")
+        (exported / "assistant.yaml").write_text(edited)
+        for argv in (
+            ["plan", "--dir", str(exported), "--out", str(saved)],
+            ["apply", str(saved), "--dir", str(exported), "--summary", str(summary)],
+        ):
+            code, out, err = run(capsys, *argv)
+            assert code == 0, err
+            printed += [out, err]
+        assert api.items()[0]["initial_message"] == "Hi."
+    assert "Sales (sensitive)" in summary.read_text()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.name for p in written} == {"assistant.yaml", "plan.json", "summary.md"}
+    for text in (*printed, *(p.read_text() for p in written)):
+        assert TOKEN not in text
+
+
+def test_export_masks_the_token_where_no_placeholder_can_stand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with emulator(monkeypatch) as api:
+        api.create({**PIPELINE, "name": "Keyed", "variables": {TOKEN: "plain"}})
+        code, out, err = run(capsys, "export", "--all", "--dir", str(tmp_path))
+    assert code == 0, err
+    # a key is never read as a placeholder, so the last line of defence masks it; the value under a key that
+    # holds the token ("...token...") is a secret of its own, named without the token
+    assert "variables:\n  (sensitive): ${KEYED_VALUE}\n" in (tmp_path / "keyed.yaml").read_text()
+    assert out.endswith("set these environment variables before plan or apply:\n  KEYED_VALUE\n")
+    for text in (out, err, (tmp_path / "keyed.yaml").read_text()):
+        assert TOKEN not in text
