@@ -165,7 +165,7 @@ def _problems(assistant: DesiredAssistant, errors: dict[str, list[str]]) -> Iter
     for key, messages in errors.items():
         path: Path_ = tuple(int(p) if re.fullmatch(r"\d+", p) else p for p in key.split("."))
         for message in messages:
-            yield Problem(source.file, source.line_of(path), display_path(path), message)
+            yield source.problem(path, message)
 
 
 @dataclass(frozen=True)

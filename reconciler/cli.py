@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO, cast
 
 import click
 
@@ -34,7 +35,7 @@ from reconciler.options import (
     api_options,
     run_options,
 )
-from reconciler.output import ProgressLine, Redactor, check_writable, wants_colour
+from reconciler.output import ProgressLine, Redactor, check_writable, wants_colour, write_text
 from reconciler.plan import Plan, PlanFileError, plan_from_data
 from reconciler.reconcile import Options, files_digest
 from reconciler.render import (
@@ -46,6 +47,7 @@ from reconciler.render import (
     render_text,
 )
 from reconciler.schema import json_schema
+from reconciler.secret import Secret, run_secrets
 from reconciler.session import Session, connect
 
 
@@ -139,8 +141,9 @@ def plan(
     else:
         render_text(result, stream, Style(colour=wants_colour(sys.stdout)))
     if out is not None:
-        with out.open("w") as saved:
-            render_json(result, Redactor(saved, state.secrets | {session.token}))
+        saved = io.StringIO()
+        render_json(result, saved)
+        write_text(out, saved.getvalue(), secrets=state.secrets | {session.token})
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
@@ -203,14 +206,13 @@ def apply(
     if summary is not None:
         text = io.StringIO()
         render_report_markdown(result, report, text)
-        _append(summary, out.redact(text.getvalue()))
+        _append(summary, text.getvalue(), out.given)
     return 0 if report.ok else 1
 
 
-def _append(path: Path | None, text: str) -> None:
+def _append(path: Path | None, text: str, secrets: frozenset[Secret] = frozenset()) -> None:
     if path is not None:
-        with path.open("a") as stream:
-            stream.write(text)
+        write_text(path, text, append=True, secrets=secrets)
 
 
 @cli.command("export")
@@ -306,8 +308,22 @@ def report(error: ReconcilerError, stream: IO[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args[: args.index("--")] if "--" in args else "--debug" in args
-    with _debug_log(debug):
+    with run_secrets(), _masked_streams(), _debug_log(debug):
+        Secret(os.environ.get("GLORIA_API_TOKEN", ""), origin="GLORIA_API_TOKEN")  # known before any read
         return _main(args, debug)
+
+
+@contextmanager
+def _masked_streams() -> Iterator[None]:
+    """The last line of defence for secrets: for the whole run, stdout and stderr mask every secret the run
+    knows (the token, every value a file took from the environment), whatever wrote to them — a problem line,
+    ``error: ...``, a traceback under --debug, a debug line, click's own messages."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = cast(TextIO, Redactor(sys.stdout)), cast(TextIO, Redactor(sys.stderr))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from reconciler.spec import (
     EndCall,
     PostCallField,
 )
-from reconciler.text import Path_, display_path
+from reconciler.text import Path_
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _unreported(problems: list[Problem], reported: set[str]) -> list[Problem]:
 
 
 def _locate(source: SourceFile, path: Path_, message: str) -> Problem:
-    return Problem(source.file, source.line_of(path), display_path(path), message)
+    return source.problem(path, message)
 
 
 def _cross_file(assistants: Iterable[DesiredAssistant]) -> list[Problem]:

@@ -4,8 +4,9 @@ Each file has the assistant's ``id`` and every field the platform returned, in a
 the file leaves out is what the contract clears anyway (null, [] or {}), so it is left out for brevity. A field
 the platform never returns cannot be exported: a comment says so, and leaving it out keeps the platform's value.
 Secret values (the calendar integration's API key, anything under a secret-looking key, URLs that carry a
-credential) become ``${NAME}``
-placeholders; the run prints the variable names to set. ``--names`` writes names instead of ids wherever the
+credential) become ``${NAME}`` placeholders, and the API token becomes ``${GLORIA_API_TOKEN}`` wherever the
+platform returned it; the run prints the variable names to set. What is written passes the secret policy of
+every file the tool writes (``output.redacted``) last. ``--names`` writes names instead of ids wherever the
 name resolves back to the same id, and no ``id`` line, so the files travel to another account.
 """
 
@@ -22,9 +23,10 @@ import yaml
 
 from reconciler import names
 from reconciler.errors import ReconcilerError
+from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.render import Writer
-from reconciler.secret import Secret
+from reconciler.secret import MIN_SECRET_LENGTH, Secret
 from reconciler.spec import CLEARED_TO
 from reconciler.yamlfile import plain_scalar_tag
 
@@ -68,6 +70,7 @@ SECRET_URL_PARAM = re.compile(
     r"(key|secret|token|password|pass|sig|signature|auth|credential)", re.IGNORECASE
 )
 STR_TAG = "tag:yaml.org,2002:str"
+TOKEN_VARIABLE = "GLORIA_API_TOKEN"
 HEADER = (
     "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
     "# and otherwise kept as it is on the platform.\n"
@@ -88,12 +91,13 @@ def slug(name: str | None) -> str:
     return text[:60].rstrip("-") or "assistant"
 
 
-def keys_for(assistants: Iterable[RemoteAssistant]) -> dict[int, str]:
-    """File keys from names; collisions get -2, -3... in id order, so the result is the same every time."""
+def keys_for(assistants: Iterable[RemoteAssistant], token: Secret | None = None) -> dict[int, str]:
+    """File keys from names (but never from a name that holds the token: a file name is printed and committed);
+    collisions get -2, -3... in id order, so the result is the same every time."""
     keys: dict[int, str] = {}
     taken: set[str] = set()
     for assistant in sorted(assistants, key=lambda a: a.id):
-        base = candidate = slug(assistant.name)
+        base = candidate = slug(None if _reveals(assistant.name or "", token) else assistant.name)
         counter = 1
         while candidate in taken:
             counter += 1
@@ -103,11 +107,14 @@ def keys_for(assistants: Iterable[RemoteAssistant]) -> dict[int, str]:
     return keys
 
 
-def export(account: Account, ids: list[int], catalog: names.Catalog | None) -> list[ExportedFile]:
-    """One file per assistant in ``ids``; ``catalog`` set means ``--names``."""
+def export(
+    account: Account, ids: list[int], catalog: names.Catalog | None, token: Secret | None = None
+) -> list[ExportedFile]:
+    """One file per assistant in ``ids``; ``catalog`` set means ``--names``. ``token``, the run's API token, is
+    written as ``${GLORIA_API_TOKEN}`` wherever the platform returned it (it never names a file)."""
     chosen = [a for a in account.assistants if a.id in set(ids)]
-    keys = keys_for(chosen)
-    return [_file(a, keys[a.id], catalog) for a in sorted(chosen, key=lambda a: keys[a.id])]
+    keys = keys_for(chosen, token)
+    return [_file(a, keys[a.id], catalog, token) for a in sorted(chosen, key=lambda a: keys[a.id])]
 
 
 class _Dumper(yaml.SafeDumper):
@@ -144,10 +151,12 @@ def _style(value: str) -> str | None:
 _Dumper.add_representer(str, _str)
 
 
-def _file(assistant: RemoteAssistant, key: str, catalog: names.Catalog | None) -> ExportedFile:
+def _file(
+    assistant: RemoteAssistant, key: str, catalog: names.Catalog | None, token: Secret | None
+) -> ExportedFile:
     values = {k: _escape(v) for k, v in assistant.fields.items()}
     secrets: dict[str, Secret] = {}
-    values = _hide_secrets(values, key, secrets)
+    values = _hide_secrets(values, key, secrets, token)
     if catalog is not None:
         values = _with_names(values, assistant, catalog)
     lines = [HEADER] + ([f"id: {assistant.id}\n"] if catalog is None else [])
@@ -194,8 +203,12 @@ def _escape(value: Any) -> Any:
     return value
 
 
-def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, Secret]) -> dict[str, Any]:
+def _hide_secrets(
+    values: dict[str, Any], key: str, secrets: dict[str, Secret], token: Secret | None
+) -> dict[str, Any]:
     prefix = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
+    # a token too short to tell from ordinary text is left to the last line of defence
+    written_token = _escape(token.reveal()) if token and len(token.reveal()) >= MIN_SECRET_LENGTH else ""
 
     def walk(value: Any, label: str, secret: bool) -> Any:
         if isinstance(value, dict):
@@ -203,12 +216,25 @@ def _hide_secrets(values: dict[str, Any], key: str, secrets: dict[str, Secret]) 
         if isinstance(value, list):
             return [walk(v, label, secret) for v in value]
         if isinstance(value, str) and (secret or _secret_url(value)):
-            variable = _unique(f"{prefix}_{label.upper()}", secrets)
+            variable = _unique(f"{prefix}_{'VALUE' if _reveals(label, token) else label.upper()}", secrets)
             secrets[variable] = Secret(value.replace("$${", "${"))
             return "${" + variable + "}"
+        if isinstance(value, str) and token and written_token and written_token in value:
+            # the placeholder reads back as the same text wherever the token is set, so the plan stays empty
+            secrets[TOKEN_VARIABLE] = token
+            return value.replace(written_token, "${" + TOKEN_VARIABLE + "}")
         return value
 
     return {k: walk(v, k, bool(SECRET_KEY.search(k))) for k, v in values.items()}
+
+
+def _reveals(text: str, token: Secret | None) -> bool:
+    """Whether a name made from ``text`` (a file key, a variable name: case and punctuation changed) would
+    still show the token."""
+    if token is None or len(token.reveal()) < MIN_SECRET_LENGTH:
+        return False
+    letters = re.sub(r"[\W_]+", "", token.reveal().casefold())
+    return bool(letters) and letters in re.sub(r"[\W_]+", "", text.casefold())
 
 
 def _secret_url(value: str) -> bool:
@@ -259,7 +285,7 @@ def write_exported(directory: Path, files: list[ExportedFile], *, force: bool) -
     directory.mkdir(parents=True, exist_ok=True)
     for path, exported in zip(paths, files, strict=True):
         path.with_suffix(".yml").unlink(missing_ok=True)
-        path.write_text(exported.text)
+        path.write_text(redacted(exported.text))  # the secret policy of every file the tool writes
     return paths
 
 

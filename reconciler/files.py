@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import DirectoryError, Problem
-from reconciler.secret import Secret
-from reconciler.text import Path_, printable
+from reconciler.secret import Secret, masked
+from reconciler.text import Path_, display_path, printable
 from reconciler.yamlfile import parse
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -46,6 +46,17 @@ class SourceFile:
     def is_secret(self, path: Path_) -> bool:
         return any(path[: len(s)] == s for s in self.secret_paths)
 
+    def problem(self, path: Path_, message: str) -> Problem:
+        """A problem at ``path`` of this file. Every problem about a file is made here, so that none can quote a
+        value the file took from the environment: the message names the variable instead."""
+        return Problem(
+            self.file, self.line_of(path), display_path(path), masked(message, self.secrets, _named)
+        )
+
+
+def _named(secret: Secret) -> str:
+    return secret.described
+
 
 def load_file(path: Path, *, environ: Mapping[str, str] | None) -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``)."""
@@ -75,7 +86,7 @@ def load_file(path: Path, *, environ: Mapping[str, str] | None) -> tuple[SourceF
         data=parsed.data,
         lines=parsed.lines,
         secret_paths=parsed.secret_paths,
-        secrets=frozenset(Secret(value) for value in parsed.secrets),
+        secrets=frozenset(Secret(value, origin=name) for name, value in parsed.secrets.items()),
         placeholders=parsed.placeholders,
         digest=hashlib.sha256(raw).hexdigest(),
     )

@@ -1,9 +1,11 @@
 """Output plumbing decided once per run: colour, a progress line on terminals, and the last line of defence for
-secrets — every stream the CLI writes to replaces known secret values (and the token) with ``(sensitive)``.
+secrets — every stream the CLI writes to, and every file it writes (``write_text``), replaces the run's secret
+values (the token's included) with ``(sensitive)``.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from collections.abc import Iterable
@@ -11,33 +13,46 @@ from pathlib import Path
 from typing import IO
 
 from reconciler.errors import UsageError
-from reconciler.secret import SENSITIVE, Secret
-
-MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary text ("1", "en") all over the output
+from reconciler.secret import Secret, known_secrets, masked
 
 
-class Redactor:
-    """A text stream wrapper that masks secret values in everything written through it."""
+class Redactor(io.TextIOBase):
+    """A text stream wrapper that masks secret values in everything written through it: ``secrets``, and every
+    secret the run knows by the time of the write (a stream opened before the files were read masks theirs).
+    A text stream itself, so that it can stand in for ``sys.stdout`` and ``sys.stderr`` for a whole run."""
 
-    def __init__(self, stream: IO[str], secrets: Iterable[Secret]) -> None:
+    def __init__(self, stream: IO[str], secrets: Iterable[Secret] = ()) -> None:
+        super().__init__()
         self.stream = stream
-        kept = {s for s in secrets if len(s.reveal()) >= MIN_SECRET_LENGTH}
-        # longest first: a secret that contains a shorter one is masked whole, not around the shorter one
-        self.secrets = sorted(kept, key=lambda s: len(s.reveal()), reverse=True)
+        self.given = frozenset(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret.reveal(), SENSITIVE)
-        return text
+        return redacted(text, self.given)
 
     def write(self, text: str) -> int:
-        return self.stream.write(self.redact(text))
+        self.stream.write(self.redact(text))
+        return len(text)  # what the caller wrote: the marker may be longer or shorter than the secret
 
     def flush(self) -> None:
         self.stream.flush()
 
     def isatty(self) -> bool:
         return self.stream.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+
+def redacted(text: str, secrets: Iterable[Secret] = ()) -> str:
+    """The secret policy of everything the tool writes, streams and files (a saved plan, a summary, an exported
+    assistant): ``text`` with ``secrets`` and every secret the run knows masked. Whatever writes, writes this."""
+    return masked(text, frozenset(secrets) | known_secrets())
+
+
+def write_text(path: Path, text: str, *, append: bool = False, secrets: Iterable[Secret] = ()) -> None:
+    """Write (or append to) a file of the run under the secret policy."""
+    with path.open("a" if append else "w") as stream:
+        stream.write(redacted(text, secrets))
 
 
 def wants_colour(stream: IO[str]) -> bool:

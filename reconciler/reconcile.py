@@ -262,12 +262,11 @@ def _missing_for_create(values: dict[str, Any]) -> list[str]:
 
 
 def _problem_at(assistant: DesiredAssistant, path: tuple[str | int, ...], message: str) -> Problem:
-    return Problem(assistant.source.file, assistant.source.line_of(path), display_path(path), message)
+    return assistant.source.problem(path, message)
 
 
 def _problem(assistant: DesiredAssistant, field: str, message: str) -> Problem:
-    source = assistant.source
-    return Problem(source.file, source.line_of((field,)) if field else 1, field, message)
+    return assistant.source.problem((field,) if field else (), message)
 
 
 def _change(

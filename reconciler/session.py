@@ -77,7 +77,7 @@ class Session:
         if missing:
             raise ReconcilerError(f"no assistant with id {', '.join(map(str, missing))} on the platform")
         chosen = sorted(known) if ids is None else ids
-        return export(account, chosen, Catalog(self.client.lookup) if names else None)
+        return export(account, chosen, Catalog(self.client.lookup) if names else None, self.token)
 
     def apply(
         self,
@@ -134,7 +134,7 @@ def connect(
             yield Session(client, Secret(emulator_token), f"emulator:{EMBEDDED_STATE.resolve()}")
         return
     url = api_url or os.environ.get("GLORIA_API_URL") or DEFAULT_API_URL
-    token = Secret(os.environ.get("GLORIA_API_TOKEN", ""))
+    token = Secret(os.environ.get("GLORIA_API_TOKEN", ""), origin="GLORIA_API_TOKEN")
     if not token:
         raise ReconcilerError("GLORIA_API_TOKEN is not set: export the account's API key (or use --emulator)")
     with Client(url, token, writable=writable, concurrency=concurrency) as client:

@@ -155,7 +155,7 @@ class _Builder:
     problems: list[Problem] = field(default_factory=list)
     lines: dict[Path_, int] = field(default_factory=dict)
     secret_paths: set[Path_] = field(default_factory=set)
-    secrets: set[str] = field(default_factory=set)
+    secrets: dict[str, str] = field(default_factory=dict)  # environment variable → its value
     placeholders: set[Path_] = field(default_factory=set)
     built: int = 0
     active: set[int] = field(default_factory=set)
@@ -257,7 +257,7 @@ class _Builder:
                 self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
                 return match.group(0)
             used_env = True
-            self.secrets.add(self.environ[name])
+            self.secrets[name] = self.environ[name]
             return self.environ[name]
 
         result = _PLACEHOLDER.sub(replace, text)
@@ -433,7 +433,7 @@ class Parsed:
     data: dict[str, Any]
     lines: dict[Path_, int]
     secret_paths: frozenset[Path_]
-    secrets: frozenset[str]
+    secrets: Mapping[str, str]  # environment variable → its value, for every ${NAME} the file uses
     placeholders: frozenset[Path_]
     problems: list[Problem]
 
@@ -462,7 +462,7 @@ def parse(raw: bytes, file: str, environ: Mapping[str, str] | None) -> Parsed | 
         data=data if isinstance(data, dict) else {},
         lines=builder.lines,
         secret_paths=frozenset(builder.secret_paths),
-        secrets=frozenset(builder.secrets),
+        secrets=dict(builder.secrets),
         placeholders=frozenset(builder.placeholders),
         problems=builder.problems,
     )
