@@ -88,10 +88,10 @@ _SCALAR_TAGS = frozenset(_TAG + kind for kind in ("str", "null", "bool", "int", 
 def plain_scalar_tag(text: str) -> str:
     """The tag the loader gives ``text`` written unquoted (``tag:yaml.org,2002:str`` when it stays a string),
     so that a writer of these files can quote every string the loader would read as something else. The loader
-    itself answers, so the answer cannot drift from how files are read."""
-    loader = _Loader("")
+    itself answers, so the answer cannot drift from how files are read (both loaders share these resolvers)."""
+    loader = _PureLoader("")
     try:
-        return str(loader.resolve(yaml.ScalarNode, text, (True, False)))
+        return str(loader.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
     finally:
         loader.dispose()
 
