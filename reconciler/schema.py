@@ -160,7 +160,10 @@ def _rules() -> Schema:
         "dependentSchemas": {id_key: {"properties": {key: False}} for key, id_key in NAME_KEYS.items()},
         "allOf": [
             # a file finds its assistant by a (non-null) id, else by name
-            {"if": {"required": ["id"], "properties": {"id": {"type": "integer"}}}, "else": {"required": ["name"]}},
+            {
+                "if": {"required": ["id"], "properties": {"id": {"type": "integer"}}},
+                "else": {"required": ["name"]},
+            },
             *(_value_needs_mode(field, value) for field, (value, _modes) in MODE_ONLY_VALUES.items()),
             *(_in_mode(mode) for mode in MODES),
             _webhook_needs_url(),
