@@ -24,7 +24,7 @@ from reconciler.apply import check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
-from reconciler.export import report_export, write_exported
+from reconciler.export import check_directory, report_export, write_exported
 from reconciler.files import environment
 from reconciler.options import (
     DIR_OPTION,
@@ -237,6 +237,7 @@ def export_command(
     if not ids and not export_all:
         raise UsageError("say which assistants to export: --all, or --id ID (repeatable)")
     check_writable("--dir", directory, directory=True)
+    check_directory(directory)  # before reading the platform, and again when writing
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         files = session.export(None if export_all else list(ids), names=use_names, progress=progress)
         secrets = {session.token}

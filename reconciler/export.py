@@ -12,6 +12,7 @@ name resolves back to the same id, and no ``id`` line, so the files travel to an
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ import yaml
 
 from reconciler import names
 from reconciler.errors import ReconcilerError
+from reconciler.files import leads_outside, repository_of
 from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.render import Writer
 from reconciler.secret import MIN_SECRET_LENGTH, Secret
 from reconciler.spec import CLEARED_TO
+from reconciler.text import printable
 from reconciler.yamlfile import plain_scalar_tag
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -71,6 +74,7 @@ SECRET_URL_PARAM = re.compile(
 )
 STR_TAG = "tag:yaml.org,2002:str"
 TOKEN_VARIABLE = "GLORIA_API_TOKEN"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows, where O_EXCL alone refuses an existing link
 HEADER = (
     "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
     "# and otherwise kept as it is on the platform.\n"
@@ -274,19 +278,78 @@ def _with_names(values: dict[str, Any], assistant: RemoteAssistant, catalog: nam
 
 
 def write_exported(directory: Path, files: list[ExportedFile], *, force: bool) -> list[Path]:
-    """Write every file, or none: existing files are refused as a whole unless ``force``."""
+    """Write every file, or none, and only inside ``directory``: existing files (and links at the files' names,
+    dangling or not) are refused as a whole unless ``force``; a link is then replaced itself, never followed."""
+    check_directory(directory)
     paths = [directory / f"{f.key}.yaml" for f in files]
-    clashes = [p for p in paths for q in (p, p.with_suffix(".yml")) if q.exists()]
-    if clashes and not force:
+    targets = [q for p in paths for q in (p, p.with_suffix(".yml"))]
+    _refuse_directories([q for q in targets if q.is_dir() and not q.is_symlink()])
+    if not force:
+        _refuse_links([q for q in targets if q.is_symlink()])
+        _refuse_existing([p for p in paths for q in (p, p.with_suffix(".yml")) if q.exists()])
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file, or a dangling link inside the repository, in the directory's place
+        raise ReconcilerError(
+            f"cannot create {printable(str(directory))}: {exc.strerror or exc}; nothing was written"
+        ) from exc
+    # the secret policy of every file the tool writes: redacted on the way to the disk
+    staged = _stage(directory, [(p, redacted(f.text)) for p, f in zip(paths, files, strict=True)])
+    for path, temporary in staged:
+        path.with_suffix(".yml").unlink(missing_ok=True)  # a link is removed itself, its target left alone
+        os.replace(temporary, path)  # a rename: it replaces a link at ``path``, not what the link points to
+    return paths
+
+
+def check_directory(directory: Path) -> None:
+    """Refuse an export directory that is (or sits below) a link to outside its repository."""
+    where = leads_outside(directory, repository_of(directory))
+    if where is not None:
+        raise ReconcilerError(f"--dir {printable(str(directory))} {where}; nothing was written")
+
+
+def _refuse_directories(directories: list[Path]) -> None:
+    if directories:
+        raise ReconcilerError(
+            f"{printable(str(directories[0]))} is a directory; nothing was written. Move it away to export"
+        )
+
+
+def _refuse_links(links: list[Path]) -> None:
+    if links:
+        more = f" (and {len(links) - 1} more links)" if len(links) > 1 else ""
+        raise ReconcilerError(
+            f"{printable(str(links[0]))} is a symbolic link to {printable(os.readlink(links[0]))}{more}; "
+            "nothing was written. Use --force to replace the link itself (its target is never written)"
+        )
+
+
+def _refuse_existing(clashes: list[Path]) -> None:
+    if clashes:
         listed = ", ".join(str(p) for p in clashes[:10]) + (" ..." if len(clashes) > 10 else "")
         raise ReconcilerError(
             f"{len(clashes)} files exist already ({listed}); nothing was written. Use --force to overwrite"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    for path, exported in zip(paths, files, strict=True):
-        path.with_suffix(".yml").unlink(missing_ok=True)
-        path.write_text(redacted(exported.text))  # the secret policy of every file the tool writes
-    return paths
+
+
+def _stage(directory: Path, contents: list[tuple[Path, str]]) -> list[tuple[Path, Path]]:
+    """Each text in a new hidden file of ``directory`` (``O_EXCL``: never an existing name or a link), so that
+    putting them in place is one rename each; on failure the staged files are removed and nothing was written."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in contents:
+            temporary = directory / f".{path.name}.{os.urandom(8).hex()}.tmp"
+            staged.append((path, temporary))
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+                stream.write(text)
+    except OSError as exc:
+        for _, temporary in staged:
+            temporary.unlink(missing_ok=True)
+        raise ReconcilerError(
+            f"cannot write in {printable(str(directory))}: {exc.strerror or exc}; nothing was written"
+        ) from exc
+    return staged
 
 
 def report_export(directory: Path, files: list[ExportedFile], written: list[Path], stream: Writer) -> None:

@@ -1,4 +1,9 @@
-"""Reading ``assistants.d/``: discovery, file limits, and each file parsed into a SourceFile (see yamlfile.py)."""
+"""Reading ``assistants.d/``: discovery, file limits, and each file parsed into a SourceFile (see yamlfile.py).
+
+Every file the tool reads or writes stays inside the repository that holds the directory (``repository_of``,
+``inside_repository``): a symbolic link committed in a pull request must not make a CI run read, echo or
+overwrite a file elsewhere on the machine.
+"""
 
 from __future__ import annotations
 
@@ -58,8 +63,54 @@ def _named(secret: Secret) -> str:
     return secret.described
 
 
-def load_file(path: Path, *, environ: Mapping[str, str] | None) -> tuple[SourceFile | None, list[Problem]]:
-    """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``)."""
+def repository_of(directory: Path) -> Path:
+    """The boundary of what may be read or written for ``directory``: the git work tree that holds it, or the
+    current directory when it is not in git; a directory outside both is its own boundary.
+
+    The search walks up from where the directory *is*, not from where it resolves (a directory that is a link
+    to elsewhere must not take that place's repository along), and only through real directories: a ``.git``
+    found beyond a link could belong to any tree the link points into.
+    """
+    start = Path(os.path.abspath(directory))
+    real = next(p for p in (start, *start.parents) if os.path.realpath(p) == str(p))
+    for candidate in (real, *real.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    cwd = Path(os.path.realpath(os.getcwd()))
+    return cwd if real.is_relative_to(cwd) else real
+
+
+def resolved(path: Path) -> Path:
+    """Where ``path`` leads, every link followed (as far as they go: a dangling link leads to its target)."""
+    return Path(os.path.realpath(path))
+
+
+def inside_repository(path: Path, root: Path) -> bool:
+    """The one rule for every file the tool reads or writes: it resolves, links included, inside ``root``."""
+    return resolved(path).is_relative_to(resolved(root))
+
+
+def leads_outside(path: Path, root: Path) -> str | None:
+    """``resolves to TARGET, outside the repository ROOT`` when ``path`` breaks the rule, else None."""
+    if inside_repository(path, root):
+        return None
+    return f"resolves to {printable(str(resolved(path)))}, outside the repository {printable(str(root))}"
+
+
+def outside_repository(path: Path, root: Path) -> Problem | None:
+    """The problem (line 1, the file as a whole) of a ``path`` that resolves outside ``root``, or None."""
+    where = leads_outside(path, root)
+    return None if where is None else Problem(printable(str(path)), 1, "", f"{where}; refusing to read it")
+
+
+def load_file(
+    path: Path, *, environ: Mapping[str, str] | None, root: Path | None = None
+) -> tuple[SourceFile | None, list[Problem]]:
+    """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``). A file that
+    resolves outside ``root`` (by default the repository of its directory) is refused before it is opened."""
+    escaped = outside_repository(path, repository_of(path.parent) if root is None else root)
+    if escaped is not None:
+        return None, [escaped]
     file = printable(str(path))
     try:
         status = path.stat()
@@ -98,8 +149,16 @@ def discover(directory: Path) -> tuple[list[Path], list[Problem]]:
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a directory"
         raise DirectoryError(f"assistants directory {directory} {what}")
+    check_directory_inside(directory)
     paths = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith("."))
     return paths, list(_name_problems(paths))
+
+
+def check_directory_inside(directory: Path) -> None:
+    """Refuse a directory that is (or sits below) a link to outside its repository: nothing in it may be used."""
+    where = leads_outside(directory, repository_of(directory))
+    if where is not None:
+        raise DirectoryError(f"assistants directory {printable(str(directory))} {where}; refusing to use it")
 
 
 def _name_problems(paths: list[Path]) -> Iterator[Problem]:

@@ -708,6 +708,16 @@ def _fifo(directory: Path) -> None:
     os.mkfifo(directory / "pipe.yaml")
 
 
+def _refused_outside(target: str) -> Check:
+    def check(line: str, directory: Path) -> None:
+        assert line == (
+            f"{directory}/outside.yaml:1: resolves to {target}, outside the repository {directory}; "
+            "refusing to read it"
+        )
+
+    return check
+
+
 def _also_declared(line: str, directory: Path) -> None:
     assert line == f"{directory}/b.yaml:1: name: 'Hostile' is also declared by {directory}/a.yaml:1"
 
@@ -728,10 +738,18 @@ DIRECTORY = [
     ),
     case(
         "dangling-symlink",
-        _symlink("/nonexistent/hostile.yaml", "dangling.yaml"),
+        _symlink("missing.yaml", "dangling.yaml"),
         1,
         "cannot read the file: No such file or directory",
         file="dangling.yaml",
+    ),
+    # Outside git and outside the current directory, the directory is its own repository (files.repository_of).
+    case(
+        "symlink-out-of-the-repository",
+        _symlink("/nonexistent/hostile.yaml", "outside.yaml"),
+        1,
+        check=_refused_outside("/nonexistent/hostile.yaml"),
+        file="outside.yaml",
     ),
     case(
         "symlink-to-dev-zero",
