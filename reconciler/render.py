@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from reconciler.apply import Report
 from reconciler.diff import FieldChange
 from reconciler.plan import Change, Plan
+from reconciler.text import printable
 
 
 class Writer(Protocol):
@@ -35,6 +36,24 @@ class Style:
 
     def paint(self, symbol: str, text: str) -> str:
         return f"{_COLOUR[symbol]}{text}{_RESET}" if self.colour and symbol in _COLOUR else text
+
+
+class _Lines:
+    """The only way the text renderers write: one line at a time, escaped whole, then coloured.
+
+    Escaping the finished line rather than each value makes it hold for every value a line interpolates,
+    including the ones added later: a remote name with a carriage return cannot forge ``Plan: 0 to create``
+    in the plan shown before the ``yes`` prompt, and an ESC cannot reach the terminal (only the colours added
+    after escaping do).
+    """
+
+    def __init__(self, stream: Writer, style: Style) -> None:
+        self.stream = stream
+        self.style = style
+
+    def __call__(self, text: str = "", symbol: str = "", tail: str = "") -> None:
+        """``text`` coloured as ``symbol`` says, then ``tail`` uncoloured."""
+        self.stream.write(self.style.paint(symbol, printable(text)) + printable(tail) + "\n")
 
 
 def summary_line(plan: Plan) -> str:
@@ -115,62 +134,53 @@ def heading(change: Change) -> str:
 
 
 def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
-    style = style or Style()
+    line = _Lines(stream, style or Style())
     if not plan.has_changes:
-        stream.write(f"No changes. The platform matches the files ({len(plan.changes)} assistants).\n")
+        line(f"No changes. The platform matches the files ({len(plan.changes)} assistants).")
         return
-    stream.write("reconciler will make these changes:\n\n")
+    line("reconciler will make these changes:")
+    line()
     for change in plan.changes:
         if change.action == "noop":
             continue
-        symbol = SYMBOL[change.action]
-        stream.write(style.paint(symbol, f"  {heading(change)}") + f"    {change.file or ''}\n")
+        line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file or ''}")
         for item in change.fields:
-            for line in field_lines(change, item):
-                stream.write(style.paint(line[0], f"      {line}") + "\n")
+            for text in field_lines(change, item):
+                line(f"      {text}", text[0])
         if change.action == "delete":
-            stream.write(style.paint("-", "      (its file is gone and this repository owns it)") + "\n")
+            line("      (its file is gone and this repository owns it)", "-")
         for note in change.notes:
-            stream.write(f"      note: {note}\n")
-        stream.write("\n")
-    stream.write(f"Plan: {summary_line(plan)}.\n")
+            line(f"      note: {note}")
+        line()
+    line(f"Plan: {summary_line(plan)}.")
     if plan.unsafe:
-        stream.write(style.paint("-", f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.") + "\n")
+        line(f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.", "-")
 
 
 def render_report(report: Report, stream: Writer, style: Style | None = None) -> None:
     """What apply did, per assistant, then what the read-back found."""
-    style = style or Style()
+    line = _Lines(stream, style or Style())
     verbs = {"create": "created", "update": "updated", "delete": "deleted"}
     for outcome in report.outcomes:
         ident = f" (id {outcome.id})" if outcome.id is not None else ""
         if outcome.status == "applied":
             note = f": {outcome.message}" if outcome.message else ""
-            stream.write(
-                style.paint(
-                    SYMBOL[outcome.action],
-                    f"  {SYMBOL[outcome.action]} {outcome.key}{ident}: {verbs[outcome.action]}{note}",
-                )
-                + "\n"
-            )
+            symbol = SYMBOL[outcome.action]
+            line(f"  {symbol} {outcome.key}{ident}: {verbs[outcome.action]}{note}", symbol)
             continue
-        stream.write(
-            style.paint("-", f"  ! {outcome.key}{ident}: {outcome.action} failed: {outcome.message}") + "\n"
-        )
+        line(f"  ! {outcome.key}{ident}: {outcome.action} failed: {outcome.message}", "-")
         for problem in outcome.problems:
-            stream.write(f"      {problem}\n")
+            line(f"      {problem}")
     for item in report.unconverged:
-        stream.write(
-            style.paint(
-                "-",
-                f"  ! {item.key}: not converged after apply: {', '.join(item.fields)} still differ (did the platform ignore them?)",
-            )
-            + "\n"
+        line(
+            f"  ! {item.key}: not converged after apply: {', '.join(item.fields)} still differ (did the platform ignore them?)",
+            "-",
         )
     counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
-    stream.write(
-        f"\nApply: {counts['applied']} applied, {counts['failed']} failed; "
-        f"read back: {len(report.unconverged)} not converged.\n"
+    line()
+    line(
+        f"Apply: {counts['applied']} applied, {counts['failed']} failed; "
+        f"read back: {len(report.unconverged)} not converged."
     )
 
 
