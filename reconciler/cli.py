@@ -49,6 +49,7 @@ from reconciler.render import (
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
 from reconciler.session import Session, connect
+from reconciler.text import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -299,11 +300,15 @@ cli.add_command(emulator)
 
 
 def report(error: ReconcilerError, stream: IO[str]) -> None:
-    """A known error: every problem on its own line, then one summary line."""
+    """A known error: every problem on its own line, then one summary line.
+
+    Each line is escaped whole: a message can quote a server's answer, a catalog's names or a file's text (a
+    malformed placeholder), and none of them may forge a line or reach the terminal as a control sequence.
+    """
     if isinstance(error, FilesInvalid):
         for problem in error.problems:
-            stream.write(f"{problem}\n")
-    stream.write(f"error: {error}\n")
+            stream.write(f"{printable(str(problem))}\n")
+    stream.write(f"{printable(f'error: {error}')}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,7 +368,7 @@ def _main(args: list[str], debug: bool) -> int:
         if debug:
             traceback.print_exc(file=sys.stderr)
         hint = "" if debug else " (run again with --debug for the traceback)"
-        sys.stderr.write(f"unexpected error: {type(exc).__name__}: {exc}{hint}\n")
+        sys.stderr.write(f"{printable(f'unexpected error: {type(exc).__name__}: {exc}')}{hint}\n")
         return 1
     return result if isinstance(result, int) else 0
 

@@ -1,11 +1,19 @@
 """Renderers over one Plan, each writing to a given stream: text (like Terraform's), markdown (a PR comment),
 JSON (the contract's plan format). Values go through ``Change.masked``, so no renderer can print a secret.
+
+Names, keys, prompts, catalog labels and server messages come from the platform, which may be hostile (or
+merely careless). The text renderers write only through ``_Lines``, which escapes every line whole with
+``printable``: no value can end a line, move the cursor or reorder the text. The markdown renderer puts every
+value through one of three escapes, one per context (``_md_text``, ``_md_code``, ``_md_html``), each of which
+clips it first, so a value can neither add markup nor push the comment past its limit.
 """
 
 from __future__ import annotations
 
 import difflib
+import html
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,6 +21,7 @@ from typing import Any, Protocol
 from reconciler.apply import Report
 from reconciler.diff import FieldChange
 from reconciler.plan import Change, Plan
+from reconciler.text import printable
 
 
 class Writer(Protocol):
@@ -27,6 +36,9 @@ SYMBOL = {"create": "+", "update": "~", "delete": "-", "noop": "="}
 _COLOUR = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m"}
 _RESET = "\033[0m"
 _LONG = 60
+#: The longest value the markdown shows whole: longer than any name the API accepts (255), so only a value no
+#: honest platform returns is clipped; clipped, each value has a bounded share of the comment.
+MARKDOWN_VALUE_LIMIT = 300
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,24 @@ class Style:
 
     def paint(self, symbol: str, text: str) -> str:
         return f"{_COLOUR[symbol]}{text}{_RESET}" if self.colour and symbol in _COLOUR else text
+
+
+class _Lines:
+    """The only way the text renderers write: one line at a time, escaped whole, then coloured.
+
+    Escaping the finished line rather than each value makes it hold for every value a line interpolates,
+    including the ones added later: a remote name with a carriage return cannot forge ``Plan: 0 to create``
+    in the plan shown before the ``yes`` prompt, and an ESC cannot reach the terminal (only the colours added
+    after escaping do).
+    """
+
+    def __init__(self, stream: Writer, style: Style) -> None:
+        self.stream = stream
+        self.style = style
+
+    def __call__(self, text: str = "", symbol: str = "", tail: str = "") -> None:
+        """``text`` coloured as ``symbol`` says, then ``tail`` uncoloured."""
+        self.stream.write(self.style.paint(symbol, printable(text)) + printable(tail) + "\n")
 
 
 def summary_line(plan: Plan) -> str:
@@ -60,7 +90,7 @@ class _Shown:
     text_diff: tuple[str, ...] | None  # unified diff of long text (file headers dropped), else None
 
 
-def _shown(change: Change, item: FieldChange) -> _Shown:
+def _shown(change: Change, item: FieldChange, *, clip: int | None = None) -> _Shown:
     before = change.masked(item.before, item.path)
     after = change.masked(item.after, item.path)
     note = f"  # {item.reason}" if item.reason else ""
@@ -70,9 +100,11 @@ def _shown(change: Change, item: FieldChange) -> _Shown:
         lines = difflib.unified_diff(old, new, lineterm="", n=1)
         text_diff = tuple(line for line in lines if not line.startswith(("---", "+++")))
     shown_before = (
-        value_text(before) + _named(item.before_name) if item.before_known else "(not returned by the API)"
+        value_text(before) + _named(item.before_name, clip)
+        if item.before_known
+        else "(not returned by the API)"
     )
-    return _Shown(shown_before, value_text(after) + _named(item.after_name), note, text_diff)
+    return _Shown(shown_before, value_text(after) + _named(item.after_name, clip), note, text_diff)
 
 
 def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
@@ -89,7 +121,7 @@ def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
 
 def diff_lines(change: Change, item: FieldChange) -> Iterator[str]:
     """One field change as a ```diff block shows it on GitHub: the old value red, the new one green."""
-    shown = _shown(change, item)
+    shown = _shown(change, item, clip=MARKDOWN_VALUE_LIMIT)
     if change.action == "create":
         yield f"+ {item.path}: {shown.after}"
     elif shown.text_diff is not None:
@@ -100,12 +132,20 @@ def diff_lines(change: Change, item: FieldChange) -> Iterator[str]:
         yield f"+ {item.path}: {shown.after}{shown.note}"
 
 
-def _named(names: Any) -> str:
-    """`` (Maya)`` beside an id, ``(lookup_order, crm_create_lead)`` beside a list of ids."""
+def _named(names: Any, clip: int | None = None) -> str:
+    """`` (Maya)`` beside an id, ``(lookup_order, crm_create_lead)`` beside a list of ids; each name clipped
+    to ``clip`` characters when given (catalog labels come from the platform)."""
     if isinstance(names, list):
-        known = [n for n in names if n]
+        known = [_clipped(n, clip) for n in names if n]
         return f" ({', '.join(known)})" if known else ""
-    return f" ({names})" if names else ""
+    return f" ({_clipped(names, clip)})" if names else ""
+
+
+def _clipped(text: str, limit: int | None) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut: ``abc… (1200 more characters)``."""
+    if limit is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def heading(change: Change) -> str:
@@ -115,62 +155,53 @@ def heading(change: Change) -> str:
 
 
 def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
-    style = style or Style()
+    line = _Lines(stream, style or Style())
     if not plan.has_changes:
-        stream.write(f"No changes. The platform matches the files ({len(plan.changes)} assistants).\n")
+        line(f"No changes. The platform matches the files ({len(plan.changes)} assistants).")
         return
-    stream.write("reconciler will make these changes:\n\n")
+    line("reconciler will make these changes:")
+    line()
     for change in plan.changes:
         if change.action == "noop":
             continue
-        symbol = SYMBOL[change.action]
-        stream.write(style.paint(symbol, f"  {heading(change)}") + f"    {change.file or ''}\n")
+        line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file or ''}")
         for item in change.fields:
-            for line in field_lines(change, item):
-                stream.write(style.paint(line[0], f"      {line}") + "\n")
+            for text in field_lines(change, item):
+                line(f"      {text}", text[0])
         if change.action == "delete":
-            stream.write(style.paint("-", "      (its file is gone and this repository owns it)") + "\n")
+            line("      (its file is gone and this repository owns it)", "-")
         for note in change.notes:
-            stream.write(f"      note: {note}\n")
-        stream.write("\n")
-    stream.write(f"Plan: {summary_line(plan)}.\n")
+            line(f"      note: {note}")
+        line()
+    line(f"Plan: {summary_line(plan)}.")
     if plan.unsafe:
-        stream.write(style.paint("-", f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.") + "\n")
+        line(f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.", "-")
 
 
 def render_report(report: Report, stream: Writer, style: Style | None = None) -> None:
     """What apply did, per assistant, then what the read-back found."""
-    style = style or Style()
+    line = _Lines(stream, style or Style())
     verbs = {"create": "created", "update": "updated", "delete": "deleted"}
     for outcome in report.outcomes:
         ident = f" (id {outcome.id})" if outcome.id is not None else ""
         if outcome.status == "applied":
             note = f": {outcome.message}" if outcome.message else ""
-            stream.write(
-                style.paint(
-                    SYMBOL[outcome.action],
-                    f"  {SYMBOL[outcome.action]} {outcome.key}{ident}: {verbs[outcome.action]}{note}",
-                )
-                + "\n"
-            )
+            symbol = SYMBOL[outcome.action]
+            line(f"  {symbol} {outcome.key}{ident}: {verbs[outcome.action]}{note}", symbol)
             continue
-        stream.write(
-            style.paint("-", f"  ! {outcome.key}{ident}: {outcome.action} failed: {outcome.message}") + "\n"
-        )
+        line(f"  ! {outcome.key}{ident}: {outcome.action} failed: {outcome.message}", "-")
         for problem in outcome.problems:
-            stream.write(f"      {problem}\n")
+            line(f"      {problem}")
     for item in report.unconverged:
-        stream.write(
-            style.paint(
-                "-",
-                f"  ! {item.key}: not converged after apply: {', '.join(item.fields)} still differ (did the platform ignore them?)",
-            )
-            + "\n"
+        line(
+            f"  ! {item.key}: not converged after apply: {', '.join(item.fields)} still differ (did the platform ignore them?)",
+            "-",
         )
     counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
-    stream.write(
-        f"\nApply: {counts['applied']} applied, {counts['failed']} failed; "
-        f"read back: {len(report.unconverged)} not converged.\n"
+    line()
+    line(
+        f"Apply: {counts['applied']} applied, {counts['failed']} failed; "
+        f"read back: {len(report.unconverged)} not converged."
     )
 
 
@@ -187,16 +218,14 @@ def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
         stream.write("| result | action | key | name | id |\n|---|---|---|---|---|\n")
         for o in report.outcomes:
             mark = "ok" if o.status == "applied" else "**failed**"
-            stream.write(
-                f"| {mark} | {o.action} | `{_md(o.key)}` | {_md(names.get(o.key, ''))} | {o.id or ''} |\n"
-            )
+            key, name = _md_code(o.key, cell=True), _md_text(names.get(o.key, ""))
+            stream.write(f"| {mark} | {o.action} | {key} | {name} | {o.id or ''} |\n")
     for o in failed:
-        stream.write(f"\n**{_md(o.key)}**: {_md(o.message)}\n")
-        stream.write("".join(f"- `{_md(str(p))}`\n" for p in o.problems))
+        stream.write(f"\n**{_md_text(o.key)}**: {_md_text(o.message)}\n")
+        stream.write("".join(f"- {_md_code(str(p))}\n" for p in o.problems))
     for item in report.unconverged:
-        stream.write(
-            f"\n**{_md(item.key)}** did not converge: {', '.join(f'`{f}`' for f in item.fields)} still differ\n"
-        )
+        fields = ", ".join(_md_code(f) for f in item.fields)
+        stream.write(f"\n**{_md_text(item.key)}** did not converge: {fields} still differ\n")
 
 
 def render_json(plan: Plan, stream: Writer) -> None:
@@ -204,18 +233,65 @@ def render_json(plan: Plan, stream: Writer) -> None:
     stream.write("\n")
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+#: What could start markup inside a paragraph or a table cell: an escape, a code span, emphasis, strikethrough,
+#: a link, an image or a footnote, a cell break. ``&``, ``<`` and ``>`` (entities, HTML, autolinks) become
+#: entities instead. Block markup (headings, lists, quotes) needs a line start, which no value gets: its line
+#: breaks are escaped.
+_MD_PUNCTUATION = re.compile(r"[\\`*_\[\]~|]")
+#: What GFM's autolink extension turns into a link: ``https://…``, ``www.…``, ``name@domain.tld``.
+_MD_AUTOLINK = re.compile(r"://|(?i:www)\.|@")
+#: ``@`` followed by an empty HTML comment, which GitHub renders as nothing: the e-mail autolink and the
+#: @mention both need the ``@`` and the name after it in one run of text, and backslash escapes do not stop them.
+_AT = "@<!-- -->"
+
+
+def _md_text(value: str) -> str:
+    """``value`` as literal text in a paragraph or a table cell: clipped, printable, every markup character
+    escaped, autolinks broken. ``[Approve](https://attacker.example)`` shows as exactly that, and links nowhere."""
+    text = html.escape(_MD_PUNCTUATION.sub(r"\\\g<0>", _md_value(value)), quote=False)
+    return _MD_AUTOLINK.sub(_unlinked, text)
+
+
+def _unlinked(match: re.Match[str]) -> str:
+    """``\\://``, ``www\\.``: an escaped character is not part of an autolink; ``@`` needs more (``_AT``)."""
+    found = match.group()
+    if found == "@":
+        return _AT
+    return "\\://" if found == "://" else f"{found[:3]}\\."
+
+
+def _md_code(value: str, *, cell: bool = False) -> str:
+    """``value`` as a code span: no markup works inside one. Only a run of backticks as long as the span's
+    delimiter would end it, so the delimiter is one backtick longer than any run inside; in a table cell, a
+    ``|`` would end the cell, so it is escaped (GFM honours ``\\|`` even inside code)."""
+    text = _md_value(value)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "  # the parser strips one space each side, which lets the value touch the delimiter
+    return fence + (text.replace("|", "\\|") if cell else text) + fence
+
+
+def _md_html(value: str) -> str:
+    """``value`` as text inside an HTML element (``<summary>``), where markdown is not parsed: clipped,
+    printable (a blank line would end the HTML block), HTML-escaped, @mentions broken."""
+    return html.escape(_md_value(value), quote=False).replace("@", _AT)
+
+
+def _md_value(value: str) -> str:
+    """Every value the comment shows starts here: clipped, so the comment's bound holds whatever the platform
+    returns, and on one line, so it cannot start a heading, a list or a table row of its own."""
+    return printable(_clipped(value, MARKDOWN_VALUE_LIMIT))
 
 
 def _md_section(change: Change) -> str:
     count = len(change.fields)
-    title = f"{SYMBOL[change.action]} {change.action} <code>{_md(change.key)}</code>"
+    title = f"{SYMBOL[change.action]} {change.action} <code>{_md_html(change.key)}</code>"
     if change.name:
-        title += f" — {_md(change.name)}"
+        title += f" — {_md_html(change.name)}"
     lines = [line for item in change.fields for line in diff_lines(change, item)]
     lines += [f"# note: {note}" for note in change.notes]
-    body = "\n".join(lines).replace("```", "'''")
+    # inside the fence only a closing fence is markup; one line per line, so a prompt cannot add a line
+    body = "\n".join(printable(line) for line in lines).replace("```", "'''")
     return f"<details><summary>{title} ({count} field{'s' if count != 1 else ''})</summary>\n\n```diff\n{body}\n```\n</details>\n"
 
 
@@ -227,12 +303,12 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
     changed = [c for c in plan.changes if c.action != "noop"]
     text = f"{MARKER}\n### reconciler plan: {summary_line(plan)}\n\n"
     if plan.unsafe:
-        text += f"> **apply will need `--force`**: {_md('; '.join(plan.unsafe))}\n\n"
+        text += f"> **apply will need `--force`**: {'; '.join(_md_text(r) for r in plan.unsafe)}\n\n"
     if not changed:
         stream.write(text + "No changes: the platform matches the files.\n")
         return
     table = _md_table(changed)
-    text += table if len(text) + len(table) < limit // 2 else _md_key_list(changed)
+    text += table if len(text) + len(table) < limit // 2 else _md_key_list(changed, limit // 2)
     shown = 0
     for change in changed:
         section = _md_section(change)
@@ -248,19 +324,33 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
 def _md_table(changed: list[Change]) -> str:
     rows = ["| action | key | name | id | fields |", "|---|---|---|---|---|"]
     for c in changed:
-        fields = ", ".join(f"`{f.path}`" for f in c.fields[:8]) + (" …" if len(c.fields) > 8 else "")
-        rows.append(
-            f"| {SYMBOL[c.action]} {c.action} | `{_md(c.key)}` | {_md(c.name or '')} | {c.id or ''} | {fields} |"
+        fields = ", ".join(_md_code(f.path, cell=True) for f in c.fields[:8]) + (
+            " …" if len(c.fields) > 8 else ""
         )
+        key, name = _md_code(c.key, cell=True), _md_text(c.name or "")
+        rows.append(f"| {SYMBOL[c.action]} {c.action} | {key} | {name} | {c.id or ''} | {fields} |")
     return "\n".join(rows) + "\n\n"
 
 
-def _md_key_list(changed: list[Change]) -> str:
+def _md_key_list(changed: list[Change], budget: int) -> str:
+    """Per action, its first 50 keys, as many as fit in a third of ``budget``; then how many more."""
     text = ""
     for action in ("create", "update", "delete"):
         keys = [c.key for c in changed if c.action == action]
         if keys:
-            listed = ", ".join(f"`{_md(k)}`" for k in keys[:50])
-            more = f" and {len(keys) - 50} more" if len(keys) > 50 else ""
-            text += f"- **{action}** ({len(keys)}): {listed}{more}\n"
+            listed = _fitting([_md_code(k) for k in keys[:50]], budget // 3)
+            more = f" and {len(keys) - len(listed)} more" if len(keys) > len(listed) else ""
+            text += f"- **{action}** ({len(keys)}): {', '.join(listed)}{more}\n"
     return text + "\n"
+
+
+def _fitting(items: list[str], budget: int) -> list[str]:
+    """The first ``items`` whose total length (with separators) stays within ``budget``."""
+    kept: list[str] = []
+    used = 0
+    for item in items:
+        used += len(item) + 2
+        if used > budget:
+            break
+        kept.append(item)
+    return kept

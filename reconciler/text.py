@@ -1,4 +1,5 @@
-"""Text that comes from users' files, made safe and precise to print: field paths, escapes, line numbers."""
+"""Text from users' files and from the platform, made safe and precise to print: field paths, escapes, line
+numbers."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ Path_ = tuple[str | int, ...]
 
 
 def printable(text: str, *, lookalikes: bool = False) -> str:
-    """``text`` safe to print on one line: control, format (bidi, zero-width) and look-alike characters escaped.
+    """``text`` safe to print on one line: control, format (bidi, zero-width) and line-separator characters
+    escaped as ``\\uXXXX``; with ``lookalikes``, combining marks and Cyrillic, Greek and full-width letters too.
 
-    A key or file name comes from the user's files: it must not clear a terminal, reorder a line, forge a
-    second problem line, or hide a Cyrillic letter inside an English word.
+    A key or file name comes from the user's files, a name, a prompt or an error message from the platform:
+    none may clear a terminal, reorder a line or forge a second line (a problem, ``Plan: 0 to create``).
+    A key must also not hide a Cyrillic letter inside an English word (``lookalikes``); prose keeps its accents.
     """
     if text.isascii() and text.isprintable():
         return text
@@ -23,9 +26,9 @@ def _plain(ch: str, lookalikes: bool) -> bool:
     if ch.isascii():
         return ch.isprintable()
     category = unicodedata.category(ch)
-    return (
-        category[0] in "LNPSZ" and category not in ("Zl", "Zp") and not (lookalikes and _ascii_lookalike(ch))
-    )
+    if lookalikes:
+        return category[0] in "LNPSZ" and category not in ("Zl", "Zp") and not _ascii_lookalike(ch)
+    return category[0] in "LMNPSZ" and category not in ("Zl", "Zp")
 
 
 def _ascii_lookalike(ch: str) -> bool:
