@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import NoReturn, final
 
+from reconciler.text import printable
+
 SENSITIVE = "(sensitive)"
 #: Shorter values are masked only where quoted: bare, they would mask "1" or "en" all over the output.
 MIN_SECRET_LENGTH = 4
@@ -130,5 +132,7 @@ def _forms(value: str) -> list[str]:
         return []
     forms = [repr(value), json.dumps(value), json.dumps(value, ensure_ascii=False)]
     if len(value) >= MIN_SECRET_LENGTH:
-        forms += [json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], value]
+        escaped = [json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]]
+        # as the terminal escaping shows it: error lines are escaped before they reach the output filter
+        forms += [*escaped, printable(value), value]
     return forms

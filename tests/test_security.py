@@ -8,6 +8,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,9 @@ from support import PIPELINE, TOKEN, emulator, run, write_files
 
 from reconciler.desired import load_directory
 from reconciler.files import environment
-from reconciler.secret import Secret
+from reconciler.secret import Secret, masked
 from reconciler.session import connect
+from reconciler.text import printable
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"CALCOM_API_KEY": "cal_live_SECRET_0a1b2c3d", "HOOK_TOKEN": "hooktok_SECRET_9z8y7x"}
@@ -206,3 +208,17 @@ def test_a_secret_prints_as_a_marker_and_gives_its_value_only_when_asked() -> No
     assert len({secret, Secret("tok_SECRET_1234")}) == 1
     with pytest.raises(TypeError, match="never pickled"):
         pickle.dumps(secret)
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        pytest.param(lambda value: printable(value), id="escaped-for-the-terminal"),
+        pytest.param(lambda value: f"Illegal header value {(value).encode()!r}", id="bytes-repr"),
+    ],
+)
+def test_a_secret_is_masked_in_the_forms_an_error_line_shows_it(shown: Callable[[str], str]) -> None:
+    value = "tok_live_4d2\x1b[0m\n"  # a secret with a control character and a line break in it
+    line = f"error: {shown(value)}"
+    assert "tok_live_4d2" in line
+    assert masked(line, [Secret(value)]).count("tok_live_4d2") == 0
