@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shlex
@@ -128,6 +129,94 @@ def test_plan_workflow_comments_once_and_handles_forks() -> None:
     assert "createComment" in script
     uploads = [s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact")]
     assert uploads[0]["with"]["path"] == "${{ steps.reconciler.outputs.plan }}"
+
+
+# --- the comment step, run by node against a fake GitHub ------------------------------------------------------
+
+#: Runs a github-script step's script as the action does (the body of an async function given ``require``,
+#: ``github`` and ``context``) against an issue's comments, and prints the writes it made as JSON.
+GITHUB_SCRIPT = r"""
+const fs = require('fs');
+const { script, comments } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const writes = [];
+const listComments = async () => { throw new Error('listComments is read through github.paginate'); };
+const github = {
+  paginate: async (method, params) => {
+    if (method !== listComments) throw new Error('paginate of an unexpected method');
+    if (params.issue_number !== 7) throw new Error(`comments of issue ${params.issue_number}`);
+    return comments;
+  },
+  rest: {
+    issues: {
+      listComments,
+      updateComment: async (params) => { writes.push(['update', params]); return { data: {} }; },
+      createComment: async (params) => { writes.push(['create', params]); return { data: {} }; },
+    },
+  },
+};
+const context = { repo: { owner: 'acme', repo: 'assistants' }, issue: { number: 7 } };
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
+new AsyncFunction('require', 'github', 'context', script)(require, github, context)
+  .then(() => process.stdout.write(JSON.stringify(writes)))
+  .catch((error) => { process.stderr.write(String(error)); process.exit(1); });
+"""
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None, reason="node is not installed: the github-script step cannot be run"
+)
+BOT = {"login": "github-actions[bot]", "type": "Bot"}  # who writes a comment with the workflow's GITHUB_TOKEN
+REPORT = MARKER + "\n### reconciler plan: 0 to create, 1 to update, 0 to delete, 2 unchanged\n"
+
+
+def comment_step_writes(comments: list[dict[str, Any]], tmp_path: Path) -> list[Any]:
+    """The writes the plan workflow's comment step makes on a pull request with these comments."""
+    report = tmp_path / "report.md"
+    report.write_text(REPORT)
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps({"script": script_of(load(WORKFLOWS / "plan.yml")), "comments": comments}))
+    harness = tmp_path / "github-script.js"
+    harness.write_text(GITHUB_SCRIPT)
+    done = subprocess.run(
+        ["node", str(harness), str(given)],
+        env={**os.environ, "REPORT": str(report)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
+def update(comment_id: int) -> list[Any]:
+    return ["update", {"owner": "acme", "repo": "assistants", "comment_id": comment_id, "body": REPORT}]
+
+
+CREATE = ["create", {"owner": "acme", "repo": "assistants", "issue_number": 7, "body": REPORT}]
+
+
+@needs_node
+def test_the_plan_comment_updates_the_bots_comment_not_one_planted_before_it(tmp_path: Path) -> None:
+    planted = {
+        "id": 11,
+        "user": {"login": "mallory", "type": "User"},
+        "body": MARKER + "\nLooks good, approve",
+    }
+    ours = {"id": 12, "user": BOT, "body": MARKER + "\n### reconciler plan: the previous push"}
+    assert comment_step_writes([planted, ours], tmp_path) == [update(12)]
+
+
+@needs_node
+def test_a_comment_carrying_the_marker_is_never_taken_for_the_plan(tmp_path: Path) -> None:
+    planted = [
+        {"id": 21, "user": {"login": "mallory", "type": "User"}, "body": MARKER},
+        {"id": 22, "user": {"login": "github-actions[bot]", "type": "User"}, "body": MARKER},
+        {"id": 23, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": MARKER},
+        {"id": 24, "user": BOT, "body": f"A workflow quoting the plan's marker: {MARKER}"},
+        {"id": 25, "user": None, "body": MARKER},  # a deleted account ("ghost")
+        {"id": 26, "user": BOT, "body": None},
+    ]
+    assert comment_step_writes(planted, tmp_path) == [CREATE]  # a new comment; none of those is edited
 
 
 # --- no merge is ever left unapplied (README, "Why every merge is applied") ---------------------------------
