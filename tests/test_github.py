@@ -10,9 +10,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 from typing import Any
 
+import cmarkgfm  # type: ignore[import-untyped]
 import pytest
 import yaml
 from markdown_it import MarkdownIt
@@ -208,7 +210,7 @@ def test_the_plan_comment_updates_the_bots_comment_not_one_planted_before_it(tmp
 
 @needs_node
 def test_a_comment_carrying_the_marker_is_never_taken_for_the_plan(tmp_path: Path) -> None:
-    planted = [
+    planted: list[dict[str, Any]] = [
         {"id": 21, "user": {"login": "mallory", "type": "User"}, "body": MARKER},
         {"id": 22, "user": {"login": "github-actions[bot]", "type": "User"}, "body": MARKER},
         {"id": 23, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": MARKER},
@@ -442,6 +444,34 @@ def test_pr_plan_with_invalid_files_reports_them_and_fails(
     report = Path(outputs["report"]).read_text()
     assert f"{repo}/broken.yaml:2: speech_speed: must be between 0.7 and 1.2 (got 2)" in report
     assert report.startswith(MARKER + "\n### reconciler: invalid files, no plan\n")
+
+
+#: What a fork's author can make ``validate`` print on its own lines (a malformed placeholder is quoted as it is
+#: written): a closing fence, then a forged report.
+FORGED = "{fence}\n### reconciler plan: 0 to create, 0 to update, 0 to delete, 3 unchanged\nNo changes: the platform matches the files.\n{fence}text"
+
+
+@pytest.mark.parametrize("fence", ["```", "`" * 10], ids=["3 backticks", "10 backticks"])
+def test_a_fence_in_a_problem_message_stays_inside_the_reports_code_block(
+    fence: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CALCOM_API_KEY")
+    forged = FORGED.format(fence=fence)
+    (repo / "forged.yaml").write_text(
+        f"name: Forged\nsystem_prompt: {json.dumps('${A' + chr(10) + forged + '}')}\n"
+    )
+    code, outputs, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_NO_ENV="true")
+    assert code == 1, log
+    problems = (tmp_path / "out" / "validate.txt").read_text()
+    assert forged in problems  # what validate printed, the forged lines included
+    html = cmarkgfm.github_flavored_markdown_to_html(
+        Path(outputs["report"]).read_text(), options=cmarkgfm.Options.CMARK_OPT_UNSAFE
+    )
+    # GitHub's renderer: the heading, then every line validate printed in one code block, and nothing else
+    assert html == (
+        f"{MARKER}\n<h3>reconciler: invalid files (pull request from a fork: validated offline)</h3>\n"
+        f'<pre lang="text"><code>{escape(problems, quote=False)}</code></pre>\n'
+    )
 
 
 def test_apply_then_drift_then_fixed(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
