@@ -15,7 +15,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import httpx
+import pytest
 
 DEMO = [(1, "Sales Assistant"), (2, "Support Line"), (3, "Legacy Survey")]
 #: A bound on one run: the server is up well within a second when it works.
@@ -122,3 +124,48 @@ def test_reset_starts_again_from_the_seed(tmp_path: Path) -> None:
     again = serve(state, "--reset")
     assert banner(again)[1] == f"  state {state}: reset, seeded with --seed demo (3 assistants)"
     assert again.assistants == DEMO  # ids start again at 1
+
+
+# ---- serving other machines -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "", "192.0.2.7", "[2001:db8::1]", "emulator.example"])
+def test_a_host_other_machines_reach_is_refused_with_the_default_token(host: str) -> None:
+    from reconciler.emulator.command import check_exposure
+    from reconciler.emulator.server import DEFAULT_TOKEN
+
+    with pytest.raises(click.UsageError) as refused:
+        check_exposure(host, DEFAULT_TOKEN, DEFAULT_TOKEN)
+    assert refused.value.message == (
+        f"--host {host or repr(host)} can be reached from other machines, and the default token "
+        "'emulator-token' is public: give a --token of your own to serve there"
+    )
+    check_exposure(host, "a-token-of-my-own", DEFAULT_TOKEN)  # what the message asks for is enough
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST."])
+def test_a_loopback_host_is_served_with_the_default_token(host: str) -> None:
+    from reconciler.emulator.command import check_exposure
+    from reconciler.emulator.server import DEFAULT_TOKEN
+
+    check_exposure(host, DEFAULT_TOKEN, DEFAULT_TOKEN)
+
+
+def test_serve_refuses_every_interface_with_the_default_token_before_opening_anything(tmp_path: Path) -> None:
+    # The state file's folder is a file: a command that went past the check would fail on it before binding (so
+    # this test never binds a non-loopback address, even against a command without the check).
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    state = blocker / "state.sqlite"
+    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--host", "0.0.0.0", "--port", "0"]
+    done = subprocess.run(
+        [*command, "--state", str(state)], capture_output=True, text=True, timeout=PATIENCE, check=False
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [
+        "Usage: reconciler emulator serve [OPTIONS]",
+        "Try 'reconciler emulator serve --help' for help.",
+        "",
+        "Error: --host 0.0.0.0 can be reached from other machines, and the default token 'emulator-token' "
+        "is public: give a --token of your own to serve there",
+    ]

@@ -7,8 +7,10 @@ over PHP's ``post_max_size`` with a 413, and never waits forever for bytes that 
 
 from __future__ import annotations
 
+import hmac
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from reconciler.emulator.faults import RateLimiter, Verdict
 from reconciler.emulator.server import EmulatorOptions, running_emulator
 
 TOKEN = "t0ken"
@@ -359,3 +362,94 @@ def test_the_access_log_survives_malformed_requests(capsys: pytest.CaptureFixtur
         "127.0.0.1 PUT /api/user/assistant/1 -> 400",
         "127.0.0.1 GET /api/user/assistants/languages -> 200",
     ]
+
+
+# ---- as a server others can reach: bounded threads, the token, the rate limit ------------------------------
+
+HEADERS_NEVER_END = b"GET /api/user/assistants/languages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+BUSY = {"message": "The emulator is serving its limit of 2 connections at once; try again shortly."}
+
+
+def languages_status(address: tuple[str, int], token: str) -> int:
+    lines = ["GET /api/user/assistants/languages HTTP/1.1", "Host: 127.0.0.1", f"Authorization: {token}"]
+    lines += ["Accept: application/json", "Connection: close"]
+    (reply,) = exchange(address, ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")).replies
+    return reply.status
+
+
+def test_a_connection_over_the_cap_gets_503_and_is_closed() -> None:
+    with emulator(max_connections=2, read_timeout=PATIENCE) as address:
+        stalled = [socket.create_connection(address, timeout=PATIENCE) for _ in range(2)]
+        for conn in stalled:
+            conn.sendall(HEADERS_NEVER_END)
+        result = exchange(address, LANGUAGES_AND_CLOSE)
+        assert_refused(result, 503, BUSY)
+        assert result.replies[0].headers["retry-after"] == "1"
+        stalled.pop().close()  # a slot is free again once its thread has noticed
+        deadline = time.monotonic() + PATIENCE
+        while exchange(address, LANGUAGES_AND_CLOSE).replies[0].status == 503:
+            assert time.monotonic() < deadline, "the slot of a closed connection was never freed"
+            time.sleep(0.05)
+        stalled.pop().close()
+
+
+def test_stalled_connections_hold_no_more_threads_than_the_cap() -> None:
+    before = threading.active_count()
+    with emulator(max_connections=2, read_timeout=PATIENCE) as address:
+        stalled = [socket.create_connection(address, timeout=PATIENCE) for _ in range(40)]
+        try:
+            for conn in stalled:
+                conn.sendall(HEADERS_NEVER_END)
+            time.sleep(0.3)  # time for the server to take them all in
+            # the server's own thread, one per connection served, and those answering 503 a moment
+            assert threading.active_count() - before <= 1 + 2 + 8
+        finally:
+            for conn in stalled:
+                conn.close()
+
+
+def test_the_token_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[tuple[bytes, bytes]] = []
+    constant_time = hmac.compare_digest
+
+    def recorded(given: bytes, expected: bytes) -> bool:
+        compared.append((given, expected))
+        return constant_time(given, expected)
+
+    monkeypatch.setattr(hmac, "compare_digest", recorded)
+    with emulator() as address:
+        statuses = [languages_status(address, f"Bearer {token}") for token in (TOKEN, "t0kem", "t0kén")]
+    assert statuses == [200, 401, 401]
+    expected = f"Bearer {TOKEN}".encode()
+    assert compared[:2] == [(expected, expected), (b"Bearer t0kem", expected)]
+    assert [wanted for _, wanted in compared[2:]] == [expected]  # a header of any bytes is compared too
+
+
+def test_rate_limit_windows_are_kept_by_a_digest_of_the_token() -> None:
+    limiter = RateLimiter(per_minute=5)
+    limiter.hit(f"Bearer {TOKEN}")
+    assert TOKEN not in repr(limiter)
+
+
+def test_rate_limit_windows_that_have_passed_are_dropped() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=1, clock=lambda: now[0])
+    for n in range(1000):  # a new Authorization header on every request
+        verdict = limiter.hit(f"Bearer guess-{n}")
+        assert verdict is not None
+        assert verdict.allowed
+    assert limiter.windows() == 1000
+    now[0] = 60.0
+    assert limiter.hit("Bearer guess-0") == Verdict(True, 1, 0, 60)  # a window of its own again
+    assert limiter.windows() == 1
+
+
+def test_rate_limit_windows_are_bounded() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=1, clock=lambda: now[0], max_windows=100)
+    for n in range(1000):
+        now[0] = n / 1000
+        limiter.hit(f"Bearer guess-{n}")
+    assert limiter.windows() == 100
+    assert limiter.hit("Bearer guess-999") == Verdict(False, 1, 0, 60)  # still in its window
+    assert limiter.hit("Bearer guess-0") == Verdict(True, 1, 0, 60)  # forgotten: the oldest went first

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 from typing import Any
 
+import cmarkgfm  # type: ignore[import-untyped]
 import pytest
 import yaml
 from markdown_it import MarkdownIt
@@ -128,6 +131,94 @@ def test_plan_workflow_comments_once_and_handles_forks() -> None:
     assert "createComment" in script
     uploads = [s for s in steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact")]
     assert uploads[0]["with"]["path"] == "${{ steps.reconciler.outputs.plan }}"
+
+
+# --- the comment step, run by node against a fake GitHub ------------------------------------------------------
+
+#: Runs a github-script step's script as the action does (the body of an async function given ``require``,
+#: ``github`` and ``context``) against an issue's comments, and prints the writes it made as JSON.
+GITHUB_SCRIPT = r"""
+const fs = require('fs');
+const { script, comments } = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const writes = [];
+const listComments = async () => { throw new Error('listComments is read through github.paginate'); };
+const github = {
+  paginate: async (method, params) => {
+    if (method !== listComments) throw new Error('paginate of an unexpected method');
+    if (params.issue_number !== 7) throw new Error(`comments of issue ${params.issue_number}`);
+    return comments;
+  },
+  rest: {
+    issues: {
+      listComments,
+      updateComment: async (params) => { writes.push(['update', params]); return { data: {} }; },
+      createComment: async (params) => { writes.push(['create', params]); return { data: {} }; },
+    },
+  },
+};
+const context = { repo: { owner: 'acme', repo: 'assistants' }, issue: { number: 7 } };
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
+new AsyncFunction('require', 'github', 'context', script)(require, github, context)
+  .then(() => process.stdout.write(JSON.stringify(writes)))
+  .catch((error) => { process.stderr.write(String(error)); process.exit(1); });
+"""
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None, reason="node is not installed: the github-script step cannot be run"
+)
+BOT = {"login": "github-actions[bot]", "type": "Bot"}  # who writes a comment with the workflow's GITHUB_TOKEN
+REPORT = MARKER + "\n### reconciler plan: 0 to create, 1 to update, 0 to delete, 2 unchanged\n"
+
+
+def comment_step_writes(comments: list[dict[str, Any]], tmp_path: Path) -> list[Any]:
+    """The writes the plan workflow's comment step makes on a pull request with these comments."""
+    report = tmp_path / "report.md"
+    report.write_text(REPORT)
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps({"script": script_of(load(WORKFLOWS / "plan.yml")), "comments": comments}))
+    harness = tmp_path / "github-script.js"
+    harness.write_text(GITHUB_SCRIPT)
+    done = subprocess.run(
+        ["node", str(harness), str(given)],
+        env={**os.environ, "REPORT": str(report)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
+def update(comment_id: int) -> list[Any]:
+    return ["update", {"owner": "acme", "repo": "assistants", "comment_id": comment_id, "body": REPORT}]
+
+
+CREATE = ["create", {"owner": "acme", "repo": "assistants", "issue_number": 7, "body": REPORT}]
+
+
+@needs_node
+def test_the_plan_comment_updates_the_bots_comment_not_one_planted_before_it(tmp_path: Path) -> None:
+    planted = {
+        "id": 11,
+        "user": {"login": "mallory", "type": "User"},
+        "body": MARKER + "\nLooks good, approve",
+    }
+    ours = {"id": 12, "user": BOT, "body": MARKER + "\n### reconciler plan: the previous push"}
+    assert comment_step_writes([planted, ours], tmp_path) == [update(12)]
+
+
+@needs_node
+def test_a_comment_carrying_the_marker_is_never_taken_for_the_plan(tmp_path: Path) -> None:
+    planted: list[dict[str, Any]] = [
+        {"id": 21, "user": {"login": "mallory", "type": "User"}, "body": MARKER},
+        {"id": 22, "user": {"login": "github-actions[bot]", "type": "User"}, "body": MARKER},
+        {"id": 23, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": MARKER},
+        {"id": 24, "user": BOT, "body": f"A workflow quoting the plan's marker: {MARKER}"},
+        {"id": 25, "user": None, "body": MARKER},  # a deleted account ("ghost")
+        {"id": 26, "user": BOT, "body": None},
+    ]
+    assert comment_step_writes(planted, tmp_path) == [CREATE]  # a new comment; none of those is edited
 
 
 # --- no merge is ever left unapplied (README, "Why every merge is applied") ---------------------------------
@@ -353,6 +444,34 @@ def test_pr_plan_with_invalid_files_reports_them_and_fails(
     report = Path(outputs["report"]).read_text()
     assert f"{repo}/broken.yaml:2: speech_speed: must be between 0.7 and 1.2 (got 2)" in report
     assert report.startswith(MARKER + "\n### reconciler: invalid files, no plan\n")
+
+
+#: What a fork's author can make ``validate`` print on its own lines (a malformed placeholder is quoted as it is
+#: written): a closing fence, then a forged report.
+FORGED = "{fence}\n### reconciler plan: 0 to create, 0 to update, 0 to delete, 3 unchanged\nNo changes: the platform matches the files.\n{fence}text"
+
+
+@pytest.mark.parametrize("fence", ["```", "`" * 10], ids=["3 backticks", "10 backticks"])
+def test_a_fence_in_a_problem_message_stays_inside_the_reports_code_block(
+    fence: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CALCOM_API_KEY")
+    forged = FORGED.format(fence=fence)
+    (repo / "forged.yaml").write_text(
+        f"name: Forged\nsystem_prompt: {json.dumps('${A' + chr(10) + forged + '}')}\n"
+    )
+    code, outputs, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_NO_ENV="true")
+    assert code == 1, log
+    problems = (tmp_path / "out" / "validate.txt").read_text()
+    assert forged in problems  # what validate printed, the forged lines included
+    html = cmarkgfm.github_flavored_markdown_to_html(
+        Path(outputs["report"]).read_text(), options=cmarkgfm.Options.CMARK_OPT_UNSAFE
+    )
+    # GitHub's renderer: the heading, then every line validate printed in one code block, and nothing else
+    assert html == (
+        f"{MARKER}\n<h3>reconciler: invalid files (pull request from a fork: validated offline)</h3>\n"
+        f'<pre lang="text"><code>{escape(problems, quote=False)}</code></pre>\n'
+    )
 
 
 def test_apply_then_drift_then_fixed(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

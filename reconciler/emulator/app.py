@@ -6,6 +6,7 @@ Laravel would refuse them, but with the same JSON ``{"message": ...}`` bodies.
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 import socket
@@ -57,12 +58,13 @@ class Api:
         self, store: Store, token: str, read_shape: ReadShape | None, ignored: frozenset[str] = frozenset()
     ) -> None:
         self.store = store
-        self.token = token
+        self._expected = _octets(f"Bearer {token}")
         self.read_shape = read_shape  # None: symmetric reads (exactly what is stored)
         self.ignored = ignored  # a fault: fields whose writes are accepted with 200 and silently dropped
 
     def authorised(self, header: str | None) -> bool:
-        return header == f"Bearer {self.token}"
+        # in constant time: how long a refusal takes says nothing about how much of a guess was right
+        return header is not None and hmac.compare_digest(_octets(header), self._expected)
 
     def route(self, request: Request) -> Response:
         for methods, pattern, handler in ROUTES:
@@ -188,6 +190,12 @@ class Api:
         return Response(200, {"data": self.store.catalog()["knowledgebases"]})
 
 
+def _octets(text: str) -> bytes:
+    """Text as bytes for a comparison: two texts are equal exactly when these are (any text, even a lone
+    surrogate from an undecodable command line, has them)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def _int(text: str | None, default: int | None) -> Any:
     return int(text) if text is not None and re.fullmatch(r"-?\d+", text) else default
 
@@ -226,6 +234,31 @@ class Behaviour:
 
 #: After refusing a request, how long to keep reading (and dropping) what its client still sends.
 LINGER_SECONDS = 1.0
+
+
+def linger(connection: socket.socket) -> None:
+    """End the answer, then drop what the client still sends for a moment: closing a socket with unread bytes
+    resets the connection, and a reset can destroy the answer before the client has read it."""
+    connection.shutdown(socket.SHUT_WR)
+    connection.settimeout(LINGER_SECONDS)
+    deadline = time.monotonic() + LINGER_SECONDS
+    while time.monotonic() < deadline and connection.recv(65536):
+        pass
+
+
+def busy_response(limit: int) -> bytes:
+    """The whole answer to a connection over the server's cap, as nginx's limit_conn answers: 503, then close."""
+    payload = json.dumps(
+        {"message": f"The emulator is serving its limit of {limit} connections at once; try again shortly."}
+    ).encode()
+    head = [
+        "HTTP/1.1 503 Service Unavailable",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        "Retry-After: 1",
+        "Connection: close",
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 
 
 class RequestHandler(BaseHTTPRequestHandler):
@@ -330,18 +363,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             self._send(Response(refused.status, {"message": refused.message}, {"Connection": "close"}), None)
-            self._linger()
+            linger(self.connection)
         except OSError:
             pass  # the client has gone: there is no one left to tell
-
-    def _linger(self) -> None:
-        """End the answer, then drop what the client still sends for a moment: closing a socket with unread bytes
-        resets the connection, and a reset can destroy the answer before the client has read it."""
-        self.connection.shutdown(socket.SHUT_WR)
-        self.connection.settimeout(LINGER_SECONDS)
-        deadline = time.monotonic() + LINGER_SECONDS
-        while time.monotonic() < deadline and self.connection.recv(65536):
-            pass
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (a malformed request line or header) in the JSON the others use."""

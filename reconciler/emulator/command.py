@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,7 +36,10 @@ def emulator() -> None:
 )
 @click.option("--reset", is_flag=True, help="Start the state file again from the seed, even if it exists.")
 @click.option(
-    "--token", default="emulator-token", show_default=True, help="The bearer token the emulator accepts."
+    "--token",
+    default="emulator-token",
+    show_default=True,
+    help="The bearer token the emulator accepts; one of your own to serve a --host other than loopback.",
 )
 @click.option(
     "--read-mode",
@@ -61,11 +65,19 @@ def emulator() -> None:
     help="Requests a minute per token (429 beyond); 0: none.",
 )
 @click.option("--fault-seed", type=int, default=0, help="Seed of the fault sequence.")
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Connections served at once (503 beyond).",
+)
 def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
     """Serve the emulated API under /api until Ctrl-C."""
-    from reconciler.emulator.server import EMBEDDED_STATE, EmulatorOptions
+    from reconciler.emulator.server import DEFAULT_TOKEN, EMBEDDED_STATE, EmulatorOptions
     from reconciler.emulator.server import serve as start
 
+    check_exposure(options["host"], options["token"], DEFAULT_TOKEN)
     settings = EmulatorOptions(
         state=state or EMBEDDED_STATE,
         seed=cast(Any, seed),
@@ -87,6 +99,28 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         server.server_close()
         opened.store.close()
     return 0
+
+
+def check_exposure(host: str, token: str, default_token: str) -> None:
+    """Refuse to serve other machines with the default token: it is printed in the README and in ``--help``, so
+    anyone who reaches the port could read and change everything. A warning would scroll by; a refusal before
+    anything is opened or bound cannot be missed, and ``--token`` is all it takes."""
+    if token == default_token and not is_loopback(host):
+        raise click.UsageError(
+            f"--host {host or repr(host)} can be reached from other machines, and the default token "
+            f"{default_token!r} is public: give a --token of your own to serve there"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is this machine's own: ``localhost``, 127.0.0.0/8 or ::1. Any other
+    name may resolve elsewhere, and "" or 0.0.0.0 is every interface."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 def describe_state(opened: OpenedState, seed: str, seed_given: bool) -> str:

@@ -4,16 +4,17 @@ background thread (``running_emulator``, used by ``--emulator`` and the tests).
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from reconciler.emulator.app import Api, Behaviour, RequestHandler
+from reconciler.emulator.app import LINGER_SECONDS, Api, Behaviour, RequestHandler, busy_response, linger
 from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.catalog import catalog, demo_assistants
 from reconciler.emulator.faults import Faults, RateLimiter
@@ -45,6 +46,8 @@ class EmulatorOptions:
     # Seconds a connection may stay silent (idle between requests, or half-way through one) before it is closed;
     # a body cut short answers 408. Longer than httpx's 5 s keep-alive, so no client reuses a closing connection.
     read_timeout: float = 30.0
+    # Connections served at once, one thread each; past it a connection is answered 503 and closed.
+    max_connections: int = 64
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,23 @@ def _seed(store: Store, seed: Literal["demo", "empty"], catalog_offset: int) -> 
         store.insert(rules.create(body, store.now()))
 
 
+#: Connections over the cap answered 503 at once (a thread each, for at most ``LINGER_SECONDS``); past these
+#: too, a connection is closed without an answer.
+TURNED_AWAY_AT_ONCE = 8
+
+
 class EmulatorServer(ThreadingHTTPServer):
+    """A thread per connection, up to ``max_connections`` of them: a client that opens connections and sends
+    nothing (or a byte now and then) can hold that many threads, never more."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a burst of connects waits for accept(), not for a SYN resent a second later
 
     def __init__(self, options: EmulatorOptions, store: Store) -> None:
+        self.max_connections = options.max_connections
+        self._serving = threading.BoundedSemaphore(options.max_connections)
+        self._turning_away = threading.BoundedSemaphore(TURNED_AWAY_AT_ONCE)
         shape = ReadShape() if options.read_mode == "read" else None
         api = Api(store, options.token, shape, frozenset(options.ignored_fields))
         behaviour = Behaviour(
@@ -99,6 +114,41 @@ class EmulatorServer(ThreadingHTTPServer):
         bound = {"api": api, "behaviour": behaviour, "timeout": options.read_timeout}
         handler = type("BoundHandler", (RequestHandler,), bound)
         super().__init__((options.host, options.port), handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve the connection in a thread of its own if a slot is free; else turn it away."""
+        if self._serving.acquire(blocking=False):
+            self._start(self.process_request_thread, request, client_address, self._serving)
+        elif self._turning_away.acquire(blocking=False):
+            self._start(self._turn_away, request, client_address, self._turning_away)
+        else:
+            self.shutdown_request(request)
+
+    def _start(
+        self, work: Callable[[Any, Any], None], request: Any, client_address: Any, slot: threading.Semaphore
+    ) -> None:
+        def run() -> None:
+            try:
+                work(request, client_address)
+            finally:
+                slot.release()
+
+        try:
+            threading.Thread(target=run, daemon=True).start()
+        except BaseException:  # no thread to release the slot (nor to close the connection)
+            slot.release()
+            raise
+
+    def _turn_away(self, connection: socket.socket, _: Any) -> None:
+        """503 and close, whatever the connection sent: it is never read as a request."""
+        try:
+            connection.settimeout(LINGER_SECONDS)
+            connection.sendall(busy_response(self.max_connections))
+            linger(connection)
+        except OSError:
+            pass  # the client has gone
+        finally:
+            self.shutdown_request(connection)
 
     @property
     def url(self) -> str:

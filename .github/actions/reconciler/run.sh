@@ -27,14 +27,30 @@ force=()
 
 output() { echo "$1=$2" >> "${GITHUB_OUTPUT:-/dev/null}"; }
 
+# A code fence for the text in file $1: longer than its longest run of backticks. A fenced block ends only at a
+# fence at least as long as the one that opened it (CommonMark), so no line of the text can close the block and
+# forge what follows it in the comment; nothing else in a code block is markup.
+fence_for() {
+  local longest
+  longest=$(LC_ALL=C awk '{
+    while (match($0, /`+/)) { if (RLENGTH > n) n = RLENGTH; $0 = substr($0, RSTART + RLENGTH) }
+  } END { print n + 0 }' "$1")
+  local length=$((longest < 3 ? 3 : longest + 1))
+  printf '%*s' "$length" '' | tr ' ' '`'
+}
+
 validation_report() {  # $1: title, $2: file with the problems
+  local fence
+  fence=$(fence_for "$2")
   {
     echo "<!-- reconciler-plan -->"
     echo "### reconciler: $1"
     echo
-    echo '```text'
+    echo "${fence}text"
     cat "$2"
-    echo '```'
+    # the closing fence on a line of its own, even after text without a final newline
+    [ -n "$(tail -c 1 "$2")" ] && echo
+    echo "$fence"
   } > "$report"
   output report "$report"
 }
