@@ -446,24 +446,44 @@ def test_pr_plan_with_invalid_files_reports_them_and_fails(
     assert report.startswith(MARKER + "\n### reconciler: invalid files, no plan\n")
 
 
-#: What a fork's author can make ``validate`` print on its own lines (a malformed placeholder is quoted as it is
-#: written): a closing fence, then a forged report.
+#: A closing fence, then a forged report: what a fork's author would like ``validate`` to print on lines of its own.
 FORGED = "{fence}\n### reconciler plan: 0 to create, 0 to update, 0 to delete, 3 unchanged\nNo changes: the platform matches the files.\n{fence}text"
+
+
+def test_validate_quotes_a_malformed_placeholder_on_one_line(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CALCOM_API_KEY")
+    forged = FORGED.format(fence="```")
+    (repo / "forged.yaml").write_text(
+        f"name: Forged\nsystem_prompt: {json.dumps('${A' + chr(10) + forged + '}')}\n"
+    )
+    code, _, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_NO_ENV="true")
+    assert code == 1, log
+    problems = (tmp_path / "out" / "validate.txt").read_text().splitlines()
+    assert [line.split(": ", 1)[0] for line in problems] == [f"{repo}/forged.yaml:2", "error"]
+    assert forged.replace("\n", "\\u000a") in problems[0]  # the line breaks shown, not made
 
 
 @pytest.mark.parametrize("fence", ["```", "`" * 10], ids=["3 backticks", "10 backticks"])
 def test_a_fence_in_a_problem_message_stays_inside_the_reports_code_block(
-    fence: str, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fence: str, repo: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("CALCOM_API_KEY")
-    forged = FORGED.format(fence=fence)
-    (repo / "forged.yaml").write_text(
-        f"name: Forged\nsystem_prompt: {json.dumps('${A' + chr(10) + forged + '}')}\n"
+    # validate escapes line breaks today (above); run.sh must hold even if some message ever prints them raw, so a
+    # stand-in ``reconciler`` prints the forged lines as they are.
+    stand_in = tmp_path / "bin" / "reconciler"
+    stand_in.parent.mkdir()
+    stand_in.write_text(
+        f"#!/bin/sh\ncat <<'EOF' >&2\nbad.yaml:1: name: {FORGED.format(fence=fence)}\nEOF\nexit 1\n"
     )
-    code, outputs, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_NO_ENV="true")
+    stand_in.chmod(0o755)
+    path = f"{stand_in.parent}{os.pathsep}{os.environ['PATH']}"
+    code, outputs, log = run_sh(
+        "pr-plan", tmp_path, RECONCILER_DIR=str(repo), RECONCILER_NO_ENV="true", PATH=path
+    )
     assert code == 1, log
     problems = (tmp_path / "out" / "validate.txt").read_text()
-    assert forged in problems  # what validate printed, the forged lines included
+    assert FORGED.format(fence=fence) in problems  # what the stand-in printed, the forged lines included
     html = cmarkgfm.github_flavored_markdown_to_html(
         Path(outputs["report"]).read_text(), options=cmarkgfm.Options.CMARK_OPT_UNSAFE
     )
