@@ -474,7 +474,7 @@ def test_a_fence_in_a_problem_message_stays_inside_the_reports_code_block(
     stand_in = tmp_path / "bin" / "reconciler"
     stand_in.parent.mkdir()
     stand_in.write_text(
-        f"#!/bin/sh\ncat <<'EOF' >&2\nbad.yaml:1: name: {FORGED.format(fence=fence)}\nEOF\nexit 1\n"
+        f"#!/bin/sh\ncat <<'EOF' >&2\nbad.yaml:1: name: malformed placeholder ${{A\n{FORGED.format(fence=fence)}}}\nEOF\nexit 1\n"
     )
     stand_in.chmod(0o755)
     path = f"{stand_in.parent}{os.pathsep}{os.environ['PATH']}"
