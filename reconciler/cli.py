@@ -334,20 +334,25 @@ def _masked_streams() -> Iterator[None]:
 
 @contextmanager
 def _debug_log(enabled: bool) -> Iterator[None]:
-    """Under --debug, every request on stderr: method, path, status, time (never headers: never the token)."""
-    if not enabled:
-        yield
-        return
+    """The reconciler's log on stderr: its warnings always, as they are (a wait the API asked for: stdout is the
+    plan, and stays clean of it); under --debug also every request: method, path, status, time (never headers:
+    never the token)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    handler.setFormatter(_StderrFormat())
     logger = logging.getLogger("reconciler")
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    logger.setLevel(logging.DEBUG if enabled else logging.WARNING)
     try:
         yield
     finally:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
+
+
+class _StderrFormat(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno >= logging.WARNING else f"debug: {record.name}: {text}"
 
 
 def _main(args: list[str], debug: bool) -> int:

@@ -2,7 +2,10 @@
 
 Every request of the reconciler goes through ``Client``. httpx's exceptions and responses stop here and become
 ``ApiError`` (a ``ReconcilerError``). The token goes into one header and nowhere else: not into errors, logs or
-``repr``. Tests plug in at the transport (``httpx.MockTransport``) or run the emulator on loopback.
+``repr``; a token no header can carry is refused before the first request. Every request, wait and retry is bounded
+(``limits.py``): one request by its own deadline and the answer's decoded size (``wire.py``), a wait a server asks
+for by ``MAX_RETRY_AFTER`` (and said on stderr, through the ``reconciler.http`` logger), the run by its deadline.
+Tests plug in at the transport (``httpx.MockTransport``) or run the emulator on loopback.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import httpx
 
 from reconciler import __version__, listing
 from reconciler.errors import ReconcilerError
-from reconciler.pacing import Pacer
+from reconciler.limits import Deadline, Limits, seconds
+from reconciler.pacing import Pacer, retry_after
 from reconciler.secret import SENSITIVE, Secret
+from reconciler.wire import ASK_FOR, Answer, Bounds, Failed, TooSlow, exchange
 
 log = logging.getLogger("reconciler.http")
 
 DEFAULT_API_URL = "https://app.gloriagent.ai/api"
 PAGE_SIZE = 100  # the API's maximum per_page
+CONNECT_TIMEOUT = 10.0
 
 
 class ApiError(ReconcilerError):
@@ -69,6 +75,30 @@ def check_api_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def check_token(token: Secret) -> None:
+    """Refuse a token no HTTP header can carry as it is, naming what is wrong and never the token: h11 would
+    refuse it on every attempt of every request, quoting it in its message."""
+    value = token.reveal()
+    unsendable = [index for index, char in enumerate(value) if not "!" <= char <= "~"]
+    if unsendable:  # the end first: a stray newline is the usual case
+        index = unsendable[-1] if unsendable[-1] == len(value) - 1 else unsendable[0]
+        raise ReconcilerError(f"GLORIA_API_TOKEN {_token_problem(value, index)}")
+
+
+def _token_problem(value: str, index: int) -> str:
+    char = value[index]
+    where = "ends with" if index == len(value) - 1 else "starts with" if index == 0 else "contains"
+    if where == "ends with" and char == "\n":
+        return 'ends with a line break: set it without the newline (GLORIA_API_TOKEN="$(cat FILE)" drops a file\'s last newline)'
+    kind = _CHARACTERS.get(char) or (
+        f"a {'control' if char.isascii() else 'non-ASCII'} character (U+{ord(char):04X})"
+    )
+    return f"{where} {kind}, which no API token has: set it again without it"
+
+
+_CHARACTERS = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -91,15 +121,20 @@ class Client:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
+        limits: Limits | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not token:
             raise ReconcilerError("GLORIA_API_TOKEN is not set: export the API key of the account first")
         self._token = token if isinstance(token, Secret) else Secret(token)
+        check_token(self._token)
         self.writable = writable
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()
-        self.pacer = pacer or Pacer(sleep=self.retry.sleep)
+        self.limits = limits or Limits()
+        self.deadline = Deadline(self.limits.run_deadline)  # the run's: it starts with the client
+        self.pacer = pacer or Pacer(sleep=self.retry.sleep, max_pause=self.limits.max_retry_after)
+        self._bounds = Bounds(timeout, CONNECT_TIMEOUT, self.limits.max_response_bytes)
         self.requests = 0
         self._lookups: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._http = httpx.Client(
@@ -107,9 +142,10 @@ class Client:
             headers={
                 "Authorization": f"Bearer {self._token.reveal()}",  # httpx masks it in its own reprs
                 "Accept": "application/json",  # without it the backend answers errors with HTML redirects
+                "Accept-Encoding": ASK_FOR,  # what wire.py inflates within its cap
                 "User-Agent": f"reconciler/{__version__}",
             },
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             transport=transport,
             follow_redirects=False,
             limits=httpx.Limits(
@@ -182,35 +218,73 @@ class Client:
     # --- transport ------------------------------------------------------------------------------------------
 
     def _send(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> Any:
+        try:
+            return self._attempts(method, path, retry=retry, **kwargs)
+        except ApiError as error:  # a server could echo the credential back in its message
+            if self._token.reveal() not in str(error):
+                raise
+            raise ApiError(
+                str(error).replace(self._token.reveal(), SENSITIVE), status=error.status, errors=error.errors
+            ) from error.__cause__
+
+    def _attempts(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> Any:
         attempts = self.retry.attempts if retry else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
                 response = self._request(method, path, **kwargs)
-            except httpx.TransportError as exc:
-                if last:
-                    raise ApiError(f"{method} {path}: {_describe(exc)}") from exc
-                self.retry.sleep(self.retry.delay(attempt, None))
+            except Failed as failure:
+                if last or not failure.retryable:
+                    raise ApiError(f"{method} {path}: {failure}") from failure.__cause__
+                self._back_off(ApiError(f"{method} {path}: {failure}"), self.retry.delay(attempt, None))
                 continue
-            if _retryable(response.status_code) and not last:
-                self.retry.sleep(self.retry.delay(attempt, _retry_after(response)))
-                continue
-            try:
+            if last or not _retryable(response.status_code):
                 return _result(method, path, response)
-            except ApiError as error:  # a server could echo the credential back in its message
-                raise ApiError(
-                    str(error).replace(self._token.reveal(), SENSITIVE),
-                    status=error.status,
-                    errors=error.errors,
-                ) from None
+            self._wait_to_retry(method, path, response, attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _wait_to_retry(self, method: str, path: str, response: Answer, attempt: int) -> None:
+        """Sleep before the next attempt: the backoff, or as long as the server asked (capped, and said)."""
+        failing = _error(method, path, response)
+        asked = _retry_after(response) or 0.0
+        wait = min(asked, self.limits.max_retry_after)
+        delay = self.retry.delay(attempt, wait)
+        if not wait or delay > wait:  # no Retry-After, or a shorter one than the backoff
+            self._back_off(failing, delay)
+            return
+        if wait > self.deadline.remaining():
+            raise ApiError(
+                f"{failing}; gave up: the API asked to retry after {seconds(asked)} s, "
+                f"and the run's deadline ({self._run_deadline}) ends sooner",
+                status=failing.status,
+            )
+        capped = " (the most this tool waits at once)" if wait < asked else ""
+        log.warning(
+            "waiting %s s%s: the API asked to retry after %s s (%s on %s %s)",
+            *(seconds(wait), capped, seconds(asked), response.status_code, method, path),
+        )
+        self.retry.sleep(wait)
+
+    def _back_off(self, failing: ApiError, delay: float) -> None:
+        if delay > self.deadline.remaining():
+            raise ApiError(
+                f"{failing}; gave up: the run's deadline ({self._run_deadline}) ends before the next try",
+                status=failing.status,
+                errors=failing.errors,
+            )
+        self.retry.sleep(delay)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Answer:
         with self.pacer.slot():
+            budget = min(self.limits.request_deadline, self.deadline.remaining())
+            if budget <= 0:
+                raise Failed(f"not sent: the run's deadline ({self._run_deadline}) has passed")
             self.requests += 1
             start = time.perf_counter()
             try:
-                response = self._http.request(method, path, **kwargs)
+                response = exchange(self._http, method, path, within=budget, bounds=self._bounds, **kwargs)
+            except TooSlow as slow:
+                raise self._too_slow(budget) from slow.__cause__
             finally:
                 self.pacer.seen = True  # an answer or a failure: either way stop probing one at a time
             self.pacer.observe(response.status_code, {k.lower(): v for k, v in response.headers.items()})
@@ -219,30 +293,34 @@ class Client:
         )
         return response
 
+    def _too_slow(self, budget: float) -> Failed:
+        if budget < self.limits.request_deadline:  # the run's deadline cut this request short
+            return Failed(f"no complete answer before the run's deadline ({self._run_deadline})")
+        return Failed(f"no complete answer within {seconds(budget)} s", retryable=True)
+
+    @property
+    def _run_deadline(self) -> str:
+        return f"{seconds(self.limits.run_deadline)} s"
+
 
 def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.replace(".", "", 1).isdigit() else None
+def _error(method: str, path: str, response: Answer) -> ApiError:
+    """The error a failed answer (a 429, a 5xx) stands for: what ``_result`` raises for it."""
+    try:
+        _result(method, path, response)
+    except ApiError as error:
+        return error
+    raise AssertionError(f"{response.status_code} is not a failure")  # pragma: no cover
 
 
-def _describe(exc: httpx.TransportError) -> str:
-    kind = {
-        httpx.ConnectError: "cannot connect",
-        httpx.TimeoutException: "timed out",
-        httpx.RemoteProtocolError: "the connection was dropped",
-        httpx.ReadError: "the connection was reset",
-    }
-    for cls, text in kind.items():
-        if isinstance(exc, cls):
-            return text
-    return type(exc).__name__
+def _retry_after(response: Answer) -> float | None:
+    return retry_after(response.headers.get("Retry-After", ""))
 
 
-def _result(method: str, path: str, response: httpx.Response) -> Any:
+def _result(method: str, path: str, response: Answer) -> Any:
     try:
         data = response.json()
     except ValueError:

@@ -17,6 +17,7 @@ from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.export import ExportedFile, export
+from reconciler.limits import Limits
 from reconciler.names import Catalog
 from reconciler.plan import Plan
 from reconciler.reconcile import (
@@ -123,13 +124,17 @@ def _git(directory: Path, *args: str) -> str:
 def connect(
     *, emulator: bool, api_url: str | None, writable: bool = False, concurrency: int = 8
 ) -> Iterator[Session]:
-    """A session against the embedded emulator (``--emulator``) or the API named by the URL and environment."""
+    """A session against the embedded emulator (``--emulator``) or the API named by the URL and environment,
+    within the limits the environment sets (``limits.py``)."""
+    limits = Limits.from_environment(os.environ)
     if emulator:
         from reconciler.emulator.server import EMBEDDED_STATE, embedded
 
         with (
             embedded() as (url, emulator_token),
-            Client(url, Secret(emulator_token), writable=writable, concurrency=concurrency) as client,
+            Client(
+                url, Secret(emulator_token), writable=writable, concurrency=concurrency, limits=limits
+            ) as client,
         ):
             yield Session(client, Secret(emulator_token), f"emulator:{EMBEDDED_STATE.resolve()}")
         return
@@ -137,5 +142,5 @@ def connect(
     token = Secret(os.environ.get("GLORIA_API_TOKEN", ""), origin="GLORIA_API_TOKEN")
     if not token:
         raise ReconcilerError("GLORIA_API_TOKEN is not set: export the account's API key (or use --emulator)")
-    with Client(url, token, writable=writable, concurrency=concurrency) as client:
+    with Client(url, token, writable=writable, concurrency=concurrency, limits=limits) as client:
         yield Session(client, token, url.rstrip("/"))

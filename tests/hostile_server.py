@@ -100,6 +100,12 @@ def _make_handler_class(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _serve(self) -> None:
+            try:
+                self._answer()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up on the answer: what a bounded client does
+
+        def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
             url = urlsplit(self.path)

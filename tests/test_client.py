@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,6 +31,7 @@ from reconciler.client import (
     check_api_url,
 )
 from reconciler.errors import ReconcilerError
+from reconciler.limits import Limits
 
 TOKEN = "tok-SECRET-123"
 BASE = "https://api.test/api"
@@ -69,6 +73,7 @@ def make(
     max_delay: float = 8.0,
     token: str = TOKEN,
     concurrency: int = 8,
+    limits: Limits | None = None,
 ) -> tuple[Client, Server, list[float]]:
     server = Server(handler)
     delays: list[float] = []
@@ -78,6 +83,7 @@ def make(
         writable=writable,
         concurrency=concurrency,
         retry=RetryPolicy(attempts=attempts, max_delay=max_delay, sleep=delays.append),
+        limits=limits,
         transport=httpx.MockTransport(server),
     )
     return client, server, delays
@@ -172,6 +178,13 @@ def test_requests_carry_the_timeouts() -> None:
         "write": 30.0,
         "pool": 30.0,
     }
+
+
+def test_requests_ask_for_gzip_only() -> None:
+    # the one encoding the client inflates within its size cap (wire.py); httpx alone would offer deflate too
+    client, server, _ = make(sequence(OK_LIST))
+    client.list_assistants()
+    assert server.seen[0].headers["Accept-Encoding"] == "gzip"
 
 
 def test_write_bodies_are_json() -> None:
@@ -339,6 +352,107 @@ def test_a_retry_after_date_falls_back_to_backoff() -> None:
     client.list_assistants()
     assert len(delays) == 1
     assert 0 <= delays[0] <= 0.5
+
+
+def test_retry_after_is_capped_and_the_wait_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    throttled = httpx.Response(429, json={"message": "Too Many Attempts."}, headers={"Retry-After": "3600"})
+    client, server, delays = make(sequence(throttled, httpx.Response(200, json=[])))
+    with caplog.at_level(logging.WARNING, logger="reconciler.http"):
+        client.get("/user/tools")
+    assert delays == [120.0]
+    assert len(server.seen) == 2
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "waiting 120 s (the most this tool waits at once): the API asked to retry after 3600 s "
+        "(429 on GET /user/tools)"
+    ]
+
+
+def test_a_future_retry_after_date_is_waited_for() -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    throttled = httpx.Response(503, json={"message": "Maintenance."}, headers={"Retry-After": when})
+    client, _, delays = make(sequence(throttled, httpx.Response(200, json=[])))
+    client.get("/user/tools")
+    assert len(delays) == 1
+    assert 29 <= delays[0] <= 30  # whole seconds: the clock may have ticked since
+
+
+def test_a_retry_after_past_the_run_deadline_fails_at_once() -> None:
+    throttled = httpx.Response(429, json={"message": "Too Many Attempts."}, headers={"Retry-After": "60"})
+    client, server, delays = make(lambda r: throttled, limits=Limits(run_deadline=10))
+    with pytest.raises(ApiError) as caught:
+        client.get("/user/tools")
+    assert str(caught.value) == (
+        "GET /user/tools: 429 Too Many Attempts.; gave up: the API asked to retry after 60 s, "
+        "and the run's deadline (10 s) ends sooner"
+    )
+    assert caught.value.status == 429
+    assert (len(server.seen), delays) == (1, [])
+
+
+def test_no_request_is_sent_once_the_run_deadline_has_passed() -> None:
+    client, server, _ = make(never, limits=Limits(run_deadline=0.01))
+    time.sleep(0.02)
+    with pytest.raises(
+        ApiError, match=r"^GET /user/tools: not sent: the run's deadline \(0.01 s\) has passed$"
+    ):
+        client.get("/user/tools")
+    assert server.seen == []
+
+
+class Trickle(httpx.SyncByteStream):
+    """A body that comes a chunk at a time, ``pause`` seconds apart."""
+
+    def __init__(self, chunks: list[bytes], pause: float) -> None:
+        self.chunks = chunks
+        self.pause = pause
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.chunks:
+            time.sleep(self.pause)
+            yield chunk
+
+
+def test_an_answer_trickled_past_the_request_deadline_fails_every_attempt() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Trickle([b"[", *[b" "] * 20, b"]"], 0.05))
+
+    client, server, delays = make(slow, attempts=2, limits=Limits(request_deadline=0.2))
+    start = time.monotonic()
+    with pytest.raises(ApiError, match=r"^GET /user/tools: no complete answer within 0.2 s$"):
+        client.get("/user/tools")
+    assert (len(server.seen), len(delays)) == (2, 1)
+    assert time.monotonic() - start < 1  # each try abandoned at 0.2 s, not after the whole second of bytes
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
+def test_an_answer_larger_than_the_cap_is_refused_and_not_asked_again(streamed: bool) -> None:
+    body = b"[" + b" " * 2000 + b"]"
+
+    def large(request: httpx.Request) -> httpx.Response:
+        return (
+            httpx.Response(200, stream=Trickle([body], 0)) if streamed else httpx.Response(200, content=body)
+        )
+
+    client, server, _ = make(large, limits=Limits(max_response_bytes=1000))
+    with pytest.raises(
+        ApiError, match=r"^GET /user/tools: the answer is larger than 1000 bytes \(decoded\): refused$"
+    ):
+        client.get("/user/tools")
+    assert len(server.seen) == 1
+
+
+def test_an_answer_in_an_encoding_not_asked_for_is_refused() -> None:
+    def brotli(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"Content-Encoding": "br"}, stream=Trickle([b"\x0b\x01\x80[]\x03"], 0)
+        )
+
+    client, server, _ = make(brotli)
+    with pytest.raises(
+        ApiError, match=r"^GET /user/tools: the answer came in an encoding it was not asked for \('br'\)$"
+    ):
+        client.get("/user/tools")
+    assert len(server.seen) == 1
 
 
 @pytest.mark.parametrize(

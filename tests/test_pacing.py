@@ -112,3 +112,28 @@ def test_only_one_request_in_flight_before_the_first_answer() -> None:
     t1.join(5)
     t2.join(5)
     assert entered == ["first", "second"]
+
+
+@pytest.mark.parametrize("retry_after", ["1000000000", "1" * 23, "9" * 400, "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_a_429_pauses_the_others_no_longer_than_max_pause(retry_after: str) -> None:
+    p = Pacer(clock=Clock(), sleep=lambda _: None, max_pause=120.0)
+    with p.slot():
+        p.observe(429, {"retry-after": retry_after})
+    assert p._paused_until == pytest.approx(100.0 + 120.0)
+
+
+@pytest.mark.parametrize("retry_after", ["²", "\u0661"])  # str.isdigit passes both; float() refuses them
+def test_a_retry_after_that_is_no_number_pauses_one_interval(retry_after: str) -> None:
+    p, _ = pacer()
+    with p.slot():
+        p.observe(429, {"retry-after": retry_after, "x-ratelimit-limit": "60"})
+    assert p._paused_until == pytest.approx(100.0 + 60 / (60 * MARGIN * 0.9))
+
+
+@pytest.mark.parametrize("limit", ["²", "\u0661\u0662\u0660", "9" * 5000])
+def test_a_rate_limit_that_is_no_number_is_ignored(limit: str) -> None:
+    p, _ = pacer()
+    with p.slot():
+        p.observe(200, {"x-ratelimit-limit": limit})
+    assert p.limit is None
+    assert p.interval == 0.0
