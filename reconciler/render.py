@@ -167,11 +167,23 @@ def render_report(report: Report, stream: Writer, style: Style | None = None) ->
             )
             + "\n"
         )
+    for duplicate in report.duplicates:
+        stream.write(style.paint("-", f"  ! {duplicate.key}: {duplicate}") + "\n")
+    if report.read_back_failed is not None:
+        stream.write(style.paint("-", f"  ! read back failed: {report.read_back_failed}") + "\n")
+    stream.write(f"\n{_report_summary(report)}\n")
+
+
+def _report_summary(report: Report) -> str:
     counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
-    stream.write(
-        f"\nApply: {counts['applied']} applied, {counts['failed']} failed; "
-        f"read back: {len(report.unconverged)} not converged.\n"
-    )
+    done = f"{counts['applied']} applied, {counts['failed']} failed"
+    if report.interrupted:
+        return f"Apply interrupted: {done}; nothing more was sent, and nothing was read back."
+    if report.read_back_failed is not None:
+        return f"Apply: {done}; read back: failed."
+    duplicates = len(report.duplicates)
+    found = f", {duplicates} duplicate{'s' if duplicates != 1 else ''}" if duplicates else ""
+    return f"Apply: {done}; read back: {len(report.unconverged)} not converged{found}."
 
 
 def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
@@ -197,6 +209,12 @@ def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
         stream.write(
             f"\n**{_md(item.key)}** did not converge: {', '.join(f'`{f}`' for f in item.fields)} still differ\n"
         )
+    for duplicate in report.duplicates:
+        stream.write(f"\n**{_md(duplicate.key)}**: {_md(str(duplicate))}\n")
+    if report.read_back_failed is not None:
+        stream.write(f"\n**read back failed**: {_md(report.read_back_failed)}\n")
+    if report.interrupted:
+        stream.write("\n**interrupted**: nothing more was sent, and nothing was read back\n")
 
 
 def render_json(plan: Plan, stream: Writer) -> None:
