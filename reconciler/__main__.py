@@ -1,3 +1,52 @@
-from reconciler.cli import run
+"""``python -m reconciler`` and the ``reconciler`` console script: the CLI, and Ctrl-C handled from the start.
 
-run()
+Importing the CLI takes most of a second (pydantic, httpx, click...). A Ctrl-C in that time must end like any other
+Ctrl-C (``interrupted``, exit 130), not in Python's traceback. Catching KeyboardInterrupt around the imports is not
+enough: raised inside an extension module's initialisation it can abort the interpreter ("Fatal Python error"). So
+during the imports a Ctrl-C is only noted, and acted on as soon as they are done.
+"""
+
+import signal
+import sys
+from typing import NoReturn
+
+
+def run() -> NoReturn:
+    noted: list[int] = []
+    default = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # an ignored SIGINT stays ignored
+    if default:
+        signal.signal(signal.SIGINT, lambda number, _frame: noted.append(number))
+    try:
+        from reconciler.cli import main
+    finally:
+        if default:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    if noted:
+        _interrupted()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # outside the commands, which report it themselves
+        _interrupted()
+    if code == 130:
+        _forget_the_interrupt()
+    sys.exit(code)
+
+
+def _interrupted() -> NoReturn:
+    sys.stderr.write("\ninterrupted\n")  # as the CLI says it: on a line of its own after the terminal's ^C
+    _forget_the_interrupt()
+    sys.exit(130)
+
+
+def _forget_the_interrupt() -> None:
+    """Let an interrupted run exit 130 as the contract says, and not by a SIGINT to itself (-2 to its parent).
+
+    CPython remembers a KeyboardInterrupt that escaped any ``exec`` of a string (dataclasses and namedtuple build
+    their methods that way, at import time or later) and kills the process with SIGINT at exit, although the
+    interrupt was handled. Each ``exec`` of a string starts by clearing that memory.
+    """
+    exec("pass")
+
+
+if __name__ == "__main__":
+    run()

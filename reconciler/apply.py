@@ -5,14 +5,19 @@ Why creates are special: a create whose answer was lost (a reset, a timeout, a 5
 happened, and the API has no idempotency key. Retrying blindly can make a duplicate. So after an uncertain
 create the account is listed again and the name looked for; only when it is absent is the create sent again.
 Updates carry absolute values, so repeating one is harmless and the client retries them itself.
+
+Against a neighbour creating the same name (the dashboard, another machine's apply) the API offers no
+compare-and-set either: so the account is listed once more right before the creates, a create whose name
+appeared since the plan is not sent, and the read-back reports any name this apply created that now exists twice.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.client import ApiError, Client
@@ -20,10 +25,12 @@ from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.errors import Problem, ReconcilerError
 from reconciler.plan import Change, Plan
-from reconciler.reconcile import desired_values, stale_changes
+from reconciler.reconcile import desired_values, read_account, stale_changes
 from reconciler.remote import Account
 from reconciler.secret import SENSITIVE
 from reconciler.text import Path_, display_path
+
+log = logging.getLogger("reconciler.apply")
 
 CREATE_ATTEMPTS = 6
 
@@ -36,6 +43,7 @@ class Outcome:
     id: int | None = None
     message: str = ""
     problems: tuple[Problem, ...] = ()
+    uncertain: bool = False  # a create that may have happened, with no id to show: the read-back looks it up
 
 
 class UnmaskError(ReconcilerError):
@@ -77,6 +85,14 @@ def _lookup(data: Any, path: Path_) -> Any:
     return data
 
 
+class ApplyInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an apply: nothing more is sent; ``outcomes`` are the writes that completed, to be reported."""
+
+    def __init__(self, outcomes: Iterable[Outcome]) -> None:
+        super().__init__()
+        self.outcomes = tuple(outcomes)
+
+
 class Applier:
     def __init__(self, client: Client, state: DesiredState, *, concurrency: int = 4) -> None:
         self.client = client
@@ -84,15 +100,59 @@ class Applier:
         self.concurrency = max(1, concurrency)
 
     def run(self, plan: Plan, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Every change of the plan, reported in the plan's order; Ctrl-C raises ``ApplyInterrupted``."""
         work = [c for c in plan.changes if c.action != "noop"]
         bodies = {c.key + c.action: fill_secrets(c, self.by_key.get(c.key)) for c in work}  # all or nothing
-        outcomes: list[Outcome] = []
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            for outcome in pool.map(lambda c: self._one(c, bodies[c.key + c.action]), work):
+        creates = [c for c in work if c.action == "create"]
+        appeared = self._appeared_since_plan(creates, bodies) if creates else {}
+        results: dict[int, Future[Outcome] | Outcome] = {}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
+            # creates first: the listing just read is the freshest it will be
+            for index in sorted(range(len(work)), key=lambda i: work[i].action != "create"):
+                change = work[index]
+                found = appeared.get(change.key)
+                results[index] = (
+                    _appeared(change, found)
+                    if found
+                    else pool.submit(self._one, change, bodies[change.key + change.action])
+                )
+            outcomes = []
+            for index in range(len(work)):
+                outcome = _result(results[index])
                 outcomes.append(outcome)
                 if on_outcome:
                     on_outcome(outcome)
-        return outcomes
+            return outcomes
+        except KeyboardInterrupt:
+            # writes in flight still finish (their answers are on the way); the queued ones are never sent
+            pool.shutdown(wait=True, cancel_futures=True)
+            done = (r for r in map(results.get, range(len(work))) if r is not None)
+            raise ApplyInterrupted(
+                _result(r) for r in done if not isinstance(r, Future) or (r.done() and not r.cancelled())
+            ) from None
+        finally:
+            pool.shutdown(wait=True)
+
+    def _appeared_since_plan(
+        self, creates: list[Change], bodies: dict[str, dict[str, Any]]
+    ) -> dict[str, list[int]]:
+        """The planned creates whose name is on the platform now: one listing right before the creates.
+
+        The plan may be minutes old (its reader took that long to type yes): someone may have made the assistant
+        in the dashboard, or another machine's apply may have created it, since.
+        """
+        try:
+            account = read_account(self.client)
+        except ReconcilerError as error:
+            raise ReconcilerError(
+                f"could not list the assistants to check the creates before sending them ({error}); "
+                "nothing was changed"
+            ) from None
+        names = {c.key: _create_name(bodies[c.key + c.action]) for c in creates}
+        return {
+            key: [a.id for a in account.named(name)] for key, name in names.items() if account.named(name)
+        }
 
     def _one(self, change: Change, body: dict[str, Any]) -> Outcome:
         try:
@@ -104,17 +164,29 @@ class Applier:
             return Outcome(change.key, change.action, "applied", change.id)
         except ApiError as error:
             return self._failed(change, error)
+        except ReconcilerError as error:
+            return Outcome(change.key, change.action, "failed", change.id, str(error))
+        except Exception as error:  # a bug must not hide what the other workers wrote: report it with them
+            log.debug("%s: %s failed", change.key, change.action, exc_info=True)
+            return Outcome(
+                change.key,
+                change.action,
+                "failed",
+                change.id,
+                f"unexpected error: {type(error).__name__}: {error}",
+            )
 
     def _create(self, change: Change, body: dict[str, Any]) -> Outcome:
-        name = api_trim(str(body.get("name", "")))
+        name = _create_name(body)
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 data = self.client.create(body)
-                return Outcome(change.key, "create", "applied", int(data["data"]["id"]))
             except ApiError as error:
                 if error.status == 429:  # throttled before anything happened: safe to send again
                     self.client.retry.sleep(self.client.retry.delay(attempt, None))
                     continue
+                if error.status is not None and error.status < 300:  # it happened; its answer is unreadable
+                    return _unconfirmed(change, f"{error}: the create may have happened")
                 if error.status is not None and error.status < 500:
                     raise
                 found = self._created_meanwhile(name)  # uncertain: did it happen?
@@ -129,6 +201,13 @@ class Applier:
                 if attempt == CREATE_ATTEMPTS - 1:
                     raise
                 self.client.retry.sleep(self.client.retry.delay(attempt, None))
+                continue
+            created = _created_id(data)
+            if created is None:
+                return _unconfirmed(
+                    change, "POST /user/assistant answered 201 without the new assistant's id"
+                )
+            return Outcome(change.key, "create", "applied", created)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _created_meanwhile(self, name: str) -> int | None:
@@ -151,6 +230,41 @@ class Applier:
         assistant = self.by_key.get(change.key)
         problems = tuple(_problems(assistant, error.errors)) if assistant and error.errors else ()
         return Outcome(change.key, change.action, "failed", change.id, str(error), problems)
+
+
+def _result(item: Future[Outcome] | Outcome) -> Outcome:
+    return item.result() if isinstance(item, Future) else item
+
+
+def _create_name(body: dict[str, Any]) -> str:
+    return api_trim(str(body.get("name", "")))
+
+
+def _appeared(change: Change, ids: list[int]) -> Outcome:
+    which = f"id {ids[0]}" if len(ids) == 1 else f"ids {', '.join(map(str, ids))}"
+    return Outcome(
+        change.key,
+        "create",
+        "failed",
+        message=(
+            f"not sent: {change.name!r} appeared on the platform after the plan was made ({which}); "
+            "run reconciler plan again: the file now matches that assistant"
+        ),
+    )
+
+
+def _unconfirmed(change: Change, message: str) -> Outcome:
+    """A create that may have happened, with no id to show for it: the read-back looks it up by name."""
+    return Outcome(change.key, "create", "failed", message=message, uncertain=True)
+
+
+def _created_id(answer: Any) -> int | None:
+    """The new assistant's id from a create's answer (``{"data": {"id": 7, ...}}``), if it is one the API can mean."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    value = data.get("id") if isinstance(data, dict) else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def _id(change: Change) -> int:
@@ -198,13 +312,78 @@ class UnsafePlan(ReconcilerError):
 
 
 @dataclass(frozen=True)
+class Duplicate:
+    """A name this apply created that the read-back finds on more than one assistant: a create raced it."""
+
+    key: str
+    file: str | None
+    name: str
+    ids: tuple[int, ...]
+    ours: int
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.ids)} assistants are now named {self.name!r} (ids {', '.join(map(str, self.ids))}; "
+            f"this apply created {self.ours}): another apply or someone else created one at the same time. "
+            f"Delete the one you do not want, or add id: to {self.file or self.key} to say which one the file manages"
+        )
+
+
+def find_duplicates(applied: Iterable[Outcome], plan: Plan, account: Account) -> list[Duplicate]:
+    """Every assistant this apply created whose name the platform now holds more than once.
+
+    Neither the lock (one machine) nor the listing before the creates (a window of one round trip) can stop
+    another machine's create of the same name sent in the same instant; the read-back is where it shows.
+    """
+    changes = {c.key: c for c in plan.changes if c.action == "create"}
+    result = []
+    for outcome in applied:
+        change = changes.get(outcome.key)
+        if outcome.action != "create" or outcome.id is None or change is None:
+            continue
+        name = api_trim(change.name or "")
+        same = sorted(a.id for a in account.named(name))
+        if len(same) > 1:
+            result.append(Duplicate(outcome.key, change.file, name, tuple(same), outcome.id))
+    return result
+
+
+def settle_uncertain(outcomes: Iterable[Outcome], plan: Plan, account: Account) -> list[Outcome]:
+    """Creates answered without an id stay failures, now with what the read-back finds under their name."""
+    names = {c.key: api_trim(c.name or "") for c in plan.changes if c.action == "create"}
+    return [_settled(o, names.get(o.key, ""), account) if o.uncertain else o for o in outcomes]
+
+
+def _settled(outcome: Outcome, name: str, account: Account) -> Outcome:
+    found = account.named(name)
+    if len(found) == 1:  # the name was absent right before the creates: this is the one it made
+        finding = f"the read-back finds {name!r} as id {found[0].id}, so the next plan manages it"
+        return replace(outcome, id=found[0].id, message=f"{outcome.message}; {finding}", uncertain=False)
+    if found:
+        ids = ", ".join(str(a.id) for a in found)
+        finding = f"the read-back finds {len(found)} assistants named {name!r} (ids {ids}): delete the one you do not want"
+    else:
+        finding = f"the read-back finds no assistant named {name!r}: run apply again to create it"
+    return replace(outcome, message=f"{outcome.message}; {finding}", uncertain=False)
+
+
+@dataclass(frozen=True)
 class Report:
     outcomes: tuple[Outcome, ...]
-    unconverged: tuple[Unconverged, ...]
+    unconverged: tuple[Unconverged, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()
+    read_back_failed: str | None = None  # why the read-back could not say whether the apply converged
+    interrupted: bool = False  # Ctrl-C: ``outcomes`` are the writes that completed, and nothing was read back
 
     @property
     def ok(self) -> bool:
-        return all(o.status == "applied" for o in self.outcomes) and not self.unconverged
+        return (
+            all(o.status == "applied" for o in self.outcomes)
+            and not self.unconverged
+            and not self.duplicates
+            and self.read_back_failed is None
+            and not self.interrupted
+        )
 
 
 def check_saved(plan: Plan, *, account_id: str, files: str, account: Account) -> None:

@@ -1,6 +1,7 @@
 """The command line: parse options, call one function, render, return an exit code.
 
-``main(argv) -> int`` is what tests call; ``run()`` is the console script. Exit codes follow the contract:
+``main(argv) -> int`` is what tests call; the console script is ``reconciler.__main__.run``, which catches a Ctrl-C
+during the imports too. Exit codes follow the contract:
 0 success, 1 any error (usage errors included: click's own 2 would look like drift), 130 on Ctrl-C.
 """
 
@@ -20,12 +21,13 @@ from typing import IO, TextIO, cast
 import click
 
 from reconciler import __version__
-from reconciler.apply import check_matches_files, check_safe, check_saved
+from reconciler.apply import ApplyInterrupted, Report, check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.export import check_directory, report_export, write_exported
 from reconciler.files import environment
+from reconciler.lock import apply_lock
 from reconciler.options import (
     DIR_OPTION,
     OWNER_OPTION,
@@ -186,7 +188,11 @@ def apply(
     check_writable("--summary", summary)
     state = load_directory(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
-    with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
+    # the lock is taken before the plan: a second apply's plan must be made after the first one's writes
+    with (
+        connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session,
+        apply_lock(session.account_id),
+    ):
         out = Redactor(sys.stdout, state.secrets | {session.token})
         style = Style(colour=wants_colour(sys.stdout))
         if plan_file:
@@ -202,13 +208,22 @@ def apply(
         if not plan_file:
             _confirm(auto_approve)
         out.write("\n")
-        report = session.apply(state, result, options)
+        try:
+            report = session.apply(state, result, options)
+        except ApplyInterrupted as interrupt:  # report what was written, then end as any Ctrl-C does (130)
+            _report(result, Report(interrupt.outcomes, interrupted=True), out, style, summary)
+            raise
+    _report(result, report, out, style, summary)
+    return 0 if report.ok else 1
+
+
+def _report(plan: Plan, report: Report, out: Redactor, style: Style, summary: Path | None) -> None:
     render_report(report, out, style)
+    out.flush()
     if summary is not None:
         text = io.StringIO()
-        render_report_markdown(result, report, text)
+        render_report_markdown(plan, report, text)
         _append(summary, text.getvalue(), out.given)
-    return 0 if report.ok else 1
 
 
 def _append(path: Path | None, text: str, secrets: frozenset[Secret] = frozenset()) -> None:
@@ -379,4 +394,7 @@ def _main(args: list[str], debug: bool) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    """The console script of installs made before it moved to ``reconciler.__main__.run``: they still start."""
+    from reconciler.__main__ import run as entry
+
+    entry()

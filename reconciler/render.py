@@ -197,12 +197,24 @@ def render_report(report: Report, stream: Writer, style: Style | None = None) ->
             f"  ! {item.key}: not converged after apply: {', '.join(item.fields)} still differ (did the platform ignore them?)",
             "-",
         )
-    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
+    for duplicate in report.duplicates:
+        line(f"  ! {duplicate.key}: {duplicate}", "-")
+    if report.read_back_failed is not None:
+        line(f"  ! read back failed: {report.read_back_failed}", "-")
     line()
-    line(
-        f"Apply: {counts['applied']} applied, {counts['failed']} failed; "
-        f"read back: {len(report.unconverged)} not converged."
-    )
+    line(_report_summary(report))
+
+
+def _report_summary(report: Report) -> str:
+    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
+    done = f"{counts['applied']} applied, {counts['failed']} failed"
+    if report.interrupted:
+        return f"Apply interrupted: {done}; nothing more was sent, and nothing was read back."
+    if report.read_back_failed is not None:
+        return f"Apply: {done}; read back: failed."
+    duplicates = len(report.duplicates)
+    found = f", {duplicates} duplicate{'s' if duplicates != 1 else ''}" if duplicates else ""
+    return f"Apply: {done}; read back: {len(report.unconverged)} not converged{found}."
 
 
 def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
@@ -226,6 +238,12 @@ def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
     for item in report.unconverged:
         fields = ", ".join(_md_code(f) for f in item.fields)
         stream.write(f"\n**{_md_text(item.key)}** did not converge: {fields} still differ\n")
+    for duplicate in report.duplicates:
+        stream.write(f"\n**{_md_text(duplicate.key)}**: {_md_text(str(duplicate))}\n")
+    if report.read_back_failed is not None:
+        stream.write(f"\n**read back failed**: {_md_text(report.read_back_failed)}\n")
+    if report.interrupted:
+        stream.write("\n**interrupted**: nothing more was sent, and nothing was read back\n")
 
 
 def render_json(plan: Plan, stream: Writer) -> None:

@@ -12,10 +12,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply import Applier, Outcome, Report, verify
+from reconciler.apply import (
+    Applier,
+    ApplyInterrupted,
+    Outcome,
+    Report,
+    find_duplicates,
+    settle_uncertain,
+    verify,
+)
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
-from reconciler.errors import ReconcilerError, UsageError
+from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
 from reconciler.export import ExportedFile, export
 from reconciler.limits import Limits
 from reconciler.names import Catalog
@@ -87,14 +95,40 @@ class Session:
         options: Options,
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> Report:
-        """Execute the plan, then read the platform back once and check every applied assistant converged."""
+        """Execute the plan, then read the platform back once: settle the creates answered without an id, find
+        the duplicates a racing create made, and check that every other applied assistant converged.
+
+        Whatever happens after the first write, the writes are reported: a read-back that fails becomes a line
+        of the report, and Ctrl-C during it raises ``ApplyInterrupted`` with the outcomes.
+        """
         outcomes = Applier(self.client, state, concurrency=self.client.concurrency).run(plan, on_outcome)
-        keys = [o.key for o in outcomes if o.status == "applied" and o.action != "delete"]
-        after = self.read()
+        try:
+            after = self.read()
+        except KeyboardInterrupt:
+            raise ApplyInterrupted(outcomes) from None
+        except ReconcilerError as error:
+            return Report(tuple(outcomes), read_back_failed=str(error))
+        outcomes = settle_uncertain(outcomes, plan, after)
+        duplicates = find_duplicates(outcomes, plan, after)
+        raced = {d.key for d in duplicates}  # their name matches two assistants: there is no one to compare
+        keys = [
+            o.key for o in outcomes if o.status == "applied" and o.action != "delete" and o.key not in raced
+        ]
         check = Options(targets=keys, prune_owner=options.prune_owner)
-        # The read-back only compares: a create it plans is an assistant not seen again, reported unconverged.
-        plan_after = self._plan(state, after, check) if keys else Plan.of([])
-        return Report(tuple(outcomes), tuple(verify(outcomes, plan_after, after)))
+        try:
+            # The read-back only compares: a create it plans is an assistant not seen again, reported unconverged.
+            plan_after = self._plan(state, after, check) if keys else Plan.of([])
+        except KeyboardInterrupt:
+            raise ApplyInterrupted(outcomes) from None
+        except ReconcilerError as error:
+            return Report(tuple(outcomes), (), tuple(duplicates), read_back_failed=_one_line(error))
+        return Report(tuple(outcomes), tuple(verify(outcomes, plan_after, after)), tuple(duplicates))
+
+
+def _one_line(error: ReconcilerError) -> str:
+    if isinstance(error, FilesInvalid):
+        return "; ".join(str(p) for p in error.problems)
+    return str(error)
 
 
 def default_owner(directory: Path) -> str:
