@@ -1,6 +1,7 @@
-"""What each key of an assistant file means, in the words of the API page (``gloriagent-api.md``, the Update
-table and its create defaults) and the contract. The JSON Schema gives every property its text from here, and
-editors show it on hover, so it is plain text: no markup, which editors would show as typed.
+"""What each key of an assistant file means, in the words of the API page (``docs/api.md``, the Update
+table and its create defaults) and the contract (``docs/contract.md``). The JSON Schema gives every property
+its text from here, and editors show it on hover, so it is plain text: no markup, which editors would show as
+typed.
 
 Keys are field names; the keys of built-in tools and of post-call schema items carry their list's name in front
 (``tools.phone_number`` is the number a call is transferred to, ``phone_number`` the assistant's own).

@@ -1,6 +1,6 @@
 """PURE: a file's canonical values x one remote assistant → the field changes and the minimal request body.
 
-The rules (reconciler-contract.md "Files", gloriagent-api.md "Update fields"):
+The rules (docs/contract.md#what-a-missing-key-means, docs/api.md#update-fields):
 - managed fields: those the file declares, plus those it leaves out that can be cleared (nullable → null,
   list → [], variables → {}) and that the platform returns; never ``ignore_changes``, never the other mode's;
 - only changed fields go in the body; lists and objects whole, because the API replaces them whole;

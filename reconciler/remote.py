@@ -1,5 +1,5 @@
 """The one normaliser: the API's read shape and a file's values both become the canonical shape, so that plan,
-stale-plan checks and post-apply verification compare like with like (gloriagent-api.md, "read shape ≠ write shape").
+stale-plan checks and post-apply verification compare like with like (docs/api.md#read-shape-vs-write-shape).
 
 Canonical means: what the API would store after a write. Numbers are numbers (the list returns ``"0.7"``),
 booleans are booleans (it returns ``0``/``1``), built-in tools are flat (it nests them under ``data``),

@@ -1,8 +1,8 @@
 """Cross-field rules of one assistant file, checked on the raw data so that they are reported together with
 the per-field problems of the model. Each rule yields ``(path, message)``; the caller adds file and line.
 
-Sources: the Update table of ``gloriagent-api.md`` (mode-only fields, interruptions, knowledgebase mode, webhook)
-and the contract's rules on name keys and null.
+Sources: the Update table of ``docs/api.md#update-fields`` (mode-only fields, interruptions, knowledgebase mode,
+webhook) and the contract's rules on name keys and null (``docs/contract.md#name-references``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The desired state of one assistant, as a file declares it: every Update field of the API with its type,
-range, length and enum (``../shared/gloriagent-api.md``), plus the reconciler's own keys.
+range, length and enum (``docs/api.md#update-fields``), plus the reconciler's own keys.
 
 Only per-field rules live in the model. Rules that relate fields to each other live in ``rules.py`` and run
 on the raw file, so that one run reports every problem of a file, not just the first layer of them.
@@ -39,7 +39,7 @@ MODES: tuple[str, ...] = ("pipeline", "multimodal", "dualplex")
 PIPELINE = frozenset({"pipeline"})
 REALTIME = frozenset({"multimodal", "dualplex"})
 
-#: Name-reference keys and the id field each one stands for (reconciler-contract.md, "Files").
+#: Name-reference keys and the id field each one stands for (docs/contract.md#name-references).
 NAME_KEYS: dict[str, str] = {
     "voice": "voice_id",
     "language": "language_id",

@@ -2,7 +2,7 @@
 
 Every test plugs a handler in at the transport (``httpx.MockTransport``) and a recording ``sleep`` into the
 retry policy, so nothing leaves the process and nothing really sleeps. The contract is the plan issue plus
-``../shared/gloriagent-api.md`` (paginator shape, Laravel 401/422/429/500 bodies).
+``docs/api.md`` (paginator shape, Laravel 401/422/429/500 bodies).
 """
 
 from __future__ import annotations

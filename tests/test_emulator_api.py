@@ -1,6 +1,6 @@
 """The API emulator over real HTTP: every endpoint, status and body of the contract, driven through httpx.
 
-The contract is ``../shared/gloriagent-api.md`` plus the emulator issue: Laravel shapes for 401/404/422/429/500,
+The contract is ``docs/api.md`` plus the emulator issue: Laravel shapes for 401/404/422/429/500,
 the seed's exact 422 messages, partial updates of the merged state, the read shape versus the stored write shape,
 SQLite state shared by concurrent requests, and the seeded faults.
 

@@ -1,6 +1,6 @@
 """The normaliser: the API's read shape and a file's write shape become one canonical shape.
 
-The contract is ``../shared/gloriagent-api.md``, "What the list returns: read shape ≠ write shape", and the plan
+The contract is ``docs/api.md#read-shape-vs-write-shape`` and the plan
 issue: strings → numbers, 0/1 → booleans, nested tools → flat, "boolean" → "bool", read-only and server fields
 dropped, fields of the other mode dropped; desired values get what the API does on write (trim, "" → null).
 """

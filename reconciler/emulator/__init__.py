@@ -1,1 +1,1 @@
-"""A faithful local emulator of the gloriagent.ai assistant API (see gloriagent-api.md), quirks included."""
+"""A faithful local emulator of the gloriagent.ai assistant API (see docs/api.md), quirks included."""

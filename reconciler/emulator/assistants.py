@@ -22,7 +22,7 @@ from reconciler.emulator.validation import (
     normalise_input,
 )
 
-# Documented server defaults for omitted optional fields (gloriagent-api.md, "Create").
+# Documented server defaults for omitted optional fields (docs/api.md#create).
 DEFAULTS: dict[str, Any] = {
     "tts_emotion_enabled": True,
     "voice_stability": 0.7,

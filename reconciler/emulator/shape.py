@@ -1,4 +1,4 @@
-"""The list endpoint's read shape: how the API returns what it stores (gloriagent-api.md, "What the list returns").
+"""The list endpoint's read shape: how the API returns what it stores (docs/api.md#read-shape-vs-write-shape).
 
 The one place to change if the real API turns out to differ.
 """

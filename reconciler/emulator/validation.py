@@ -1,4 +1,4 @@
-"""The API's validation, written from ``gloriagent-api.md`` alone (it must not share code with ``spec.py``:
+"""The API's validation, written from ``docs/api.md`` alone (it must not share code with ``spec.py``:
 an emulator that reused the client's rules could never catch the client breaking them).
 
 Laravel behaviour, reproduced on purpose:
