@@ -206,7 +206,8 @@ def apply(
             return 0
         check_safe(result, force=force)
         if not plan_file:
-            _confirm(auto_approve)
+            with session.client.deadline.paused():
+                _confirm(auto_approve)
         out.write("\n")
         try:
             report = session.apply(state, result, options)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 
 from reconciler.errors import UsageError
@@ -88,6 +89,15 @@ class Deadline:
 
     def passed(self) -> bool:
         return self.remaining() <= 0
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time spent inside does not count: a person reading the plan at the prompt is not the run being slow."""
+        began = self.clock()
+        try:
+            yield
+        finally:
+            self.start += self.clock() - began
 
 
 def seconds(value: float) -> str:

@@ -374,3 +374,25 @@ def test_apply_killed_half_way_converges_on_the_next_run(
         names = [a["name"] for a in _all(api)]
     assert len(names) == len(set(names)) == 60
     assert TOKEN not in out + err
+
+
+class _SlowReader(io.StringIO):
+    """A person who reads the plan for a while before typing ``yes``."""
+
+    def readline(self, size: int | None = -1) -> str:
+        time.sleep(1.5)
+        return "yes\n"
+
+
+def test_time_at_the_confirmation_does_not_count_against_the_runs_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RECONCILER_DEADLINE", "1")
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(sys, "stdin", _SlowReader())
+    with emulator(monkeypatch) as api:
+        files = write_files(tmp_path / "d", {"a": pipeline_file("A")})
+        code, out, err = run(capsys, "apply", "--dir", str(files))
+        assert [(method, path) for method, path, _, _ in api.journal()] == [("POST", "/api/user/assistant")]
+    assert (code, err) == (0, "")
+    assert "Apply: 1 applied, 0 failed; read back: 0 not converged." in out
