@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,9 +80,19 @@ MODE_ONLY_VALUES: dict[str, tuple[Any, frozenset[str]]] = {
 RESERVED_VARIABLE_PREFIX = "_reconciler"
 
 
+class _Hidden:
+    def __repr__(self) -> str:
+        return "(hidden)"
+
+
 class _Strict(BaseModel):
     # strict: a quoted "0.9" is not a number and "yes" is not a boolean; files say what they mean.
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Any value may have come from ${NAME} (a secret): a model prints which fields it holds, never their values.
+        for name in self.model_fields_set:
+            yield name, _Hidden()
 
 
 class CallTransfer(_Strict):

@@ -430,10 +430,10 @@ def _protect_separators(text: str) -> tuple[str, dict[str, str]]:
 class Parsed:
     """One file's plain data, with a line for every value, and what interpolation found."""
 
-    data: dict[str, Any]
+    data: dict[str, Any] = field(repr=False)  # values from ${NAME} are secrets: never in a repr
     lines: dict[Path_, int]
     secret_paths: frozenset[Path_]
-    secrets: Mapping[str, str]  # environment variable → its value, for every ${NAME} the file uses
+    secrets: Mapping[str, str] = field(repr=False)  # environment variable → its value, for every ${NAME} used
     placeholders: frozenset[Path_]
     problems: list[Problem]
 

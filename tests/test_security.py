@@ -19,6 +19,7 @@ from reconciler.files import environment
 from reconciler.secret import Secret, masked
 from reconciler.session import connect
 from reconciler.text import printable
+from reconciler.yamlfile import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = {"CALCOM_API_KEY": "cal_live_SECRET_0a1b2c3d", "HOOK_TOKEN": "hooktok_SECRET_9z8y7x"}
@@ -169,6 +170,9 @@ def _holders(tmp_path: Path) -> dict[str, object]:
         "account": account,
         "remote assistant": remote,
         "exported file": exported,
+        "assistant spec": assistant.spec,
+        "built-in tool": assistant.spec.tools[0],
+        "parsed file": parse(files.joinpath("booked.yaml").read_bytes(), "booked.yaml", SECRETS),
     }
 
 
@@ -184,6 +188,9 @@ HOLDERS = [
     "account",
     "remote assistant",
     "exported file",
+    "assistant spec",
+    "built-in tool",
+    "parsed file",
 ]
 
 
