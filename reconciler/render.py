@@ -283,7 +283,7 @@ def _md_code(value: str, *, cell: bool = False) -> str:
     delimiter would end it, so the delimiter is one backtick longer than any run inside; in a table cell, a
     ``|`` would end the cell, so it is escaped (GFM honours ``\\|`` even inside code)."""
     text = _md_value(value)
-    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    fence = _fence_for(text, shortest=1)
     if text.startswith("`") or text.endswith("`"):
         text = f" {text} "  # the parser strips one space each side, which lets the value touch the delimiter
     return fence + (text.replace("|", "\\|") if cell else text) + fence
@@ -308,9 +308,19 @@ def _md_section(change: Change) -> str:
         title += f" — {_md_html(change.name)}"
     lines = [line for item in change.fields for line in diff_lines(change, item)]
     lines += [f"# note: {note}" for note in change.notes]
-    # inside the fence only a closing fence is markup; one line per line, so a prompt cannot add a line
-    body = "\n".join(printable(line) for line in lines).replace("```", "'''")
-    return f"<details><summary>{title} ({count} field{'s' if count != 1 else ''})</summary>\n\n```diff\n{body}\n```\n</details>\n"
+    # inside the fence only a closing fence is markup, and none in the text is as long as ours; one line per
+    # line, so a prompt cannot add a line
+    body = "\n".join(printable(line) for line in lines)
+    fence = _fence_for(body, shortest=3)
+    noun = f"field{'s' if count != 1 else ''}"
+    return (
+        f"<details><summary>{title} ({count} {noun})</summary>\n\n{fence}diff\n{body}\n{fence}\n</details>\n"
+    )
+
+
+def _fence_for(text: str, *, shortest: int) -> str:
+    """A run of backticks longer than any in ``text`` (CommonMark: only a run at least as long closes it)."""
+    return "`" * max(shortest, max((len(run) for run in re.findall("`+", text)), default=0) + 1)
 
 
 def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) -> None:

@@ -376,3 +376,16 @@ def test_apply_summary_shows_the_servers_refusal_as_literal_text(
     assert page.tags.count("tr") == 2
     shown = message.replace("\n", "\\u000a")
     assert f"sales: PUT /user/assistant/7: 422 {shown}" in page.paragraphs
+
+
+def test_a_code_fence_in_a_prompt_is_shown_as_written_inside_the_diff_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # prompts for LLMs often hold fences; the diff block is fenced longer than any of them, not rewritten
+    fenced = SALES_FILE.replace("  changed\n", "  ```json\n  {}\n  ````\n")
+    with hostile_api(monkeypatch, account("Sales", "gone").handle):
+        markdown = plan(capsys, files(tmp_path, fenced), "markdown")
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    blocks = [part.split("</code></pre>")[0] for part in html.split('<pre lang="diff"><code>')[1:]]
+    assert len(blocks) == 2  # the update of the prompt and the prune's delete: the fence held
+    assert any("+```json\n+{}\n+````\n" in block for block in blocks)
