@@ -25,7 +25,7 @@ from reconciler import __version__, listing
 from reconciler.errors import ReconcilerError
 from reconciler.limits import Deadline, Limits, seconds
 from reconciler.pacing import Pacer, retry_after
-from reconciler.secret import SENSITIVE, Secret
+from reconciler.secret import Secret, masked
 from reconciler.wire import ASK_FOR, Answer, Bounds, Failed, TooSlow, exchange
 
 log = logging.getLogger("reconciler.http")
@@ -182,7 +182,7 @@ class Client:
                 self._page, page_size=PAGE_SIZE, concurrency=self.concurrency, progress=progress
             )
         except listing.ListingError as error:  # it quotes the server, which could echo the credential
-            raise ApiError(str(error).replace(self._token.reveal(), SENSITIVE)) from None
+            raise ApiError(masked(str(error), [self._token])) from None
 
     def _page(self, number: int) -> Any:
         return self.get("/user/assistants/get", {"per_page": str(PAGE_SIZE), "page": str(number)})
@@ -221,11 +221,10 @@ class Client:
         try:
             return self._attempts(method, path, retry=retry, **kwargs)
         except ApiError as error:  # a server could echo the credential back in its message
-            if self._token.reveal() not in str(error):
+            text = masked(str(error), [self._token])  # the one secret policy, every form of the token
+            if text == str(error):
                 raise
-            raise ApiError(
-                str(error).replace(self._token.reveal(), SENSITIVE), status=error.status, errors=error.errors
-            ) from error.__cause__
+            raise ApiError(text, status=error.status, errors=error.errors) from error.__cause__
 
     def _attempts(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> Any:
         attempts = self.retry.attempts if retry else 1
