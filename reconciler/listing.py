@@ -174,7 +174,10 @@ def _inconsistencies(pages: list[_Page]) -> list[str]:
     """Everything a read contradicts itself in; [] for a read that holds together."""
     claims = pages[0].claims
     if not claims.fit():
-        return [f"last_page {claims.last_page} does not fit total {claims.total} at {claims.per_page} a page"]
+        return [
+            f"last_page {claims.last_page} does not fit total {claims.total} at {claims.per_page} a page "
+            "(so only page 1 was read)"
+        ]
     seen: set[int] = set()
     problems = [problem for page in pages for problem in _page_problems(page, claims, seen)]
     if len(seen) != claims.total:

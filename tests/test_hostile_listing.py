@@ -222,7 +222,10 @@ def test_a_last_page_that_does_not_fit_the_total_is_not_followed(
     directory = write_files(tmp_path / "assistants.d", {"a150": spec("A150")})
     handler = bent(big_account(), claim_a_billion_pages)
     code, _, err, server = cli(monkeypatch, capsys, handler, directory, "apply")
-    assert (code, err) == (1, REFUSAL.format("last_page 1000000000 does not fit total 250 at 100 a page"))
+    assert (code, err) == (
+        1,
+        REFUSAL.format("last_page 1000000000 does not fit total 250 at 100 a page (so only page 1 was read)"),
+    )
     assert pages_read(server) == [1, 1, 1]
     assert server.writes() == []
 
