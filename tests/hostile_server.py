@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from support import PIPELINE
 
 TOKEN = "hostile-token-never-print-4c1e"
 
@@ -172,16 +173,9 @@ def assistant(assistant_id: int, name: str, **fields: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": assistant_id,
         "uuid": f"00000000-0000-0000-0000-{assistant_id:012d}",
+        **PIPELINE,
         "name": name,
         "status": "inactive",
-        "type": "outbound",
-        "mode": "pipeline",
-        "language_id": 1,
-        "voice_id": 101,
-        "llm_model_id": 2,
-        "timezone": "Europe/Berlin",
-        "initial_message": "Hello there.",
-        "system_prompt": "You are helpful.",
     }
     return item | fields
 
