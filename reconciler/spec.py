@@ -174,10 +174,7 @@ class AssistantSpec(_Strict):
 OWN_KEYS = frozenset({"id", "ignore_changes"})
 #: Name-reference keys and the id field each one stands for (reconciler-contract.md, "Files"), in the model's order.
 NAME_KEYS: dict[str, str] = {
-    key: id_field
-    for key in AssistantSpec.model_fields
-    for id_field, _ in [fields.REFERENCES.get(key, ("", ""))]
-    if id_field
+    key: fields.REFERENCES[key][0] for key in AssistantSpec.model_fields if key in fields.REFERENCES
 }
 #: The API's Update fields, by API name, in the model's order (the order of plans and of the JSON Schema).
 API_FIELDS: tuple[str, ...] = tuple(

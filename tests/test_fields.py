@@ -64,6 +64,12 @@ def test_every_api_field_has_one_row_and_no_row_is_invented() -> None:
     assert len(set(names_in_table)) == len(names_in_table)
 
 
+def test_the_model_and_the_table_hold_the_same_fields_and_name_keys() -> None:
+    # a model field without a row would be neither normalised, cleared nor exported
+    own = {"id", "ignore_changes"}
+    assert set(AssistantSpec.model_fields) - own == set(fields.BY_NAME) | set(fields.REFERENCES)
+
+
 @pytest.mark.parametrize("name", UPDATE_TABLE)
 def test_every_api_field_is_in_every_view_it_belongs_to(name: str) -> None:
     assert name in AssistantSpec.model_fields
