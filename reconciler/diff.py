@@ -21,11 +21,10 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.fields import CLEARED_TO, RESET_BY_MODE_CHANGE, UNORDERED
 from reconciler.remote import RECORD_KEY, RemoteAssistant, applies_to_mode
-from reconciler.spec import API_FIELDS, CLEARED_TO, RESET_BY_MODE_CHANGE
+from reconciler.spec import API_FIELDS
 
-#: Lists whose order means nothing to the API (sets of ids, tools, schema items).
-UNORDERED = frozenset({"tool_ids", "secondary_language_ids", "tools", "post_call_schema"})
 #: Tolerance for numbers: the API stores decimals; 0.7 and "0.70" are the same setting.
 EPSILON = 1e-9
 SIGNIFICANT_DIGITS = 9

@@ -24,50 +24,16 @@ import yaml
 
 from reconciler import names
 from reconciler.errors import ReconcilerError
+from reconciler.fields import CLEARED_TO, EXPORT_GROUPS
 from reconciler.files import leads_outside, repository_of
 from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.render import Writer
 from reconciler.secret import MIN_SECRET_LENGTH, Secret
-from reconciler.spec import CLEARED_TO
 from reconciler.text import printable
 from reconciler.yamlfile import plain_scalar_tag
 
-GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("identity", ("name", "type", "mode")),
-    (
-        "engine and voice",
-        (
-            "language_id", "secondary_language_ids", "voice_id", "llm_model_id", "multimodal_model_id",
-            "chat_llm_fallback_id", "turn_detection_threshold", "synthesizer_provider_id", "transcriber_provider_id",
-            "timezone", "tts_emotion_enabled", "voice_stability", "voice_similarity", "speech_speed", "llm_temperature",
-        ),
-    ),
-    ("prompts", ("initial_message", "system_prompt", "knowledgebase_id", "knowledgebase_mode")),
-    (
-        "behaviour",
-        (
-            "allow_interruptions", "fillers", "record", "enable_noise_cancellation", "wait_for_customer",
-            "endpoint_type", "endpoint_sensitivity", "interrupt_sensitivity", "min_interrupt_words",
-            "ambient_sound", "ambient_sound_volume",
-        ),
-    ),
-    (
-        "timing",
-        (
-            "max_duration", "max_silence_duration", "max_initial_silence_duration", "ringing_time",
-            "reengagement_interval", "reengagement_prompt",
-        ),
-    ),
-    ("telephony and voicemail", ("phone_number_id", "end_call_on_voicemail", "voice_mail_message")),
-    (
-        "webhooks",
-        ("is_webhook_active", "webhook_url", "send_webhook_only_on_completed", "include_recording_in_webhook"),
-    ),
-    ("post-call analysis", ("post_call_evaluation", "post_call_schema")),
-    ("variables", ("variables",)),
-    ("tools", ("tool_ids", "tools")),
-)  # fmt: skip
+GROUPS = EXPORT_GROUPS
 SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
 SECRET_URL_PARAM = re.compile(
     r"(key|secret|token|password|pass|sig|signature|auth|credential)", re.IGNORECASE

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reconciler import fields
+
 Fetch = Callable[[str, dict[str, str] | None], Any]
 
 
@@ -37,20 +39,8 @@ class Unresolved(Exception):
     """A name that matches no entry, or several."""
 
 
-#: name key → (id field, which lookup)
-REFERENCES: dict[str, tuple[str, str]] = {
-    "language": ("language_id", "languages"),
-    "secondary_languages": ("secondary_language_ids", "languages"),
-    "voice": ("voice_id", "voices"),
-    "llm_model": ("llm_model_id", "llm_models"),
-    "chat_llm_fallback": ("chat_llm_fallback_id", "llm_models"),
-    "multimodal_model": ("multimodal_model_id", "mode_models"),
-    "knowledgebase": ("knowledgebase_id", "knowledgebases"),
-    "phone_number": ("phone_number_id", "phone_numbers"),
-    "custom_tools": ("tool_ids", "tools"),
-    "synthesizer_provider": ("synthesizer_provider_id", "synthesizer_providers"),
-    "transcriber_provider": ("transcriber_provider_id", "transcriber_providers"),
-}
+#: name key → (id field, which lookup), the language first (voices need it)
+REFERENCES = fields.REFERENCES
 LOOKUP_OF_ID = dict(REFERENCES.values())
 NAME_OF_ID = {id_field: name for name, (id_field, _) in REFERENCES.items()}
 

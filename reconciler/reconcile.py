@@ -20,22 +20,12 @@ from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, Digest, FieldChange, Ownership, diff_create, diff_update, ownership_of
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
+from reconciler.fields import required_on_create
 from reconciler.plan import Change, Plan, Safety, unsafe_reasons
 from reconciler.remote import Account, RemoteAssistant, canonical, normalise
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.text import display_path
-
-CREATE_REQUIRES = (
-    "name",
-    "voice_id",
-    "language_id",
-    "type",
-    "mode",
-    "timezone",
-    "initial_message",
-    "system_prompt",
-)
 
 
 def read_account(client: Client, progress: Callable[[int, int], None] | None = None) -> Account:
@@ -257,8 +247,7 @@ def _match(
 
 
 def _missing_for_create(values: dict[str, Any]) -> list[str]:
-    model = "llm_model_id" if values.get("mode") == "pipeline" else "multimodal_model_id"
-    return [name for name in (*CREATE_REQUIRES, model) if values.get(name) is None]
+    return [name for name in required_on_create(values.get("mode")) if values.get(name) is None]
 
 
 def _problem_at(assistant: DesiredAssistant, path: tuple[str | int, ...], message: str) -> Problem:

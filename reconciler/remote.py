@@ -18,7 +18,8 @@ from functools import cached_property
 from typing import Any
 
 from reconciler.constraints import api_trim
-from reconciler.spec import API_FIELDS, FIELD_KINDS, MODE_ONLY, RESERVED_VARIABLE_PREFIX
+from reconciler.fields import FIELD_KINDS, MODE_ONLY
+from reconciler.spec import API_FIELDS, RESERVED_VARIABLE_PREFIX
 
 #: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
 RECORD_KEY = RESERVED_VARIABLE_PREFIX

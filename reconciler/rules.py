@@ -11,26 +11,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from reconciler.constraints import api_trim
-from reconciler.spec import (
-    API_FIELDS,
-    MODE_ONLY,
-    MODE_ONLY_VALUES,
-    MODES,
-    NAME_KEYS,
-    NULL_ALLOWED,
-    RESERVED_VARIABLE_PREFIX,
-)
+from reconciler.fields import FIELD_KINDS, MODE_ONLY, MODE_ONLY_VALUES, MODES, REFERENCES
+from reconciler.spec import API_FIELDS, NAME_KEYS, NULL_ALLOWED, RESERVED_VARIABLE_PREFIX
 
 Finding = tuple[tuple[str | int, ...], str]
 Rule = Callable[[dict[str, Any]], Iterator[Finding]]
 
-_LISTS = {
-    "secondary_language_ids",
-    "tool_ids",
-    "tools",
-    "post_call_schema",
-    "secondary_languages",
-    "custom_tools",
+#: The keys whose value is a list: the list fields and the name keys standing for them.
+_LISTS = {name for name, kind in FIELD_KINDS.items() if kind == "list"} | {
+    key for key, (id_field, _) in REFERENCES.items() if FIELD_KINDS[id_field] == "list"
 }
 
 

@@ -22,16 +22,8 @@ from typing import Any
 
 from reconciler.constraints import NOT_BLANK, VARIABLE_NAME
 from reconciler.descriptions import DESCRIPTIONS
-from reconciler.spec import (
-    API_FIELDS,
-    MODE_ONLY,
-    MODE_ONLY_VALUES,
-    MODES,
-    NAME_KEYS,
-    NULL_ALLOWED,
-    RESERVED_VARIABLE_PREFIX,
-    AssistantSpec,
-)
+from reconciler.fields import MODE_ONLY, MODE_ONLY_VALUES, MODES
+from reconciler.spec import API_FIELDS, NAME_KEYS, NULL_ALLOWED, RESERVED_VARIABLE_PREFIX, AssistantSpec
 from reconciler.yamlfile import ENV_NAME
 
 Schema = dict[str, Any]

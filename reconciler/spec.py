@@ -1,5 +1,6 @@
 """The desired state of one assistant, as a file declares it: every Update field of the API with its type,
-range, length and enum (``docs/api.md#update-fields``), plus the reconciler's own keys.
+range, length and enum (``docs/api.md#update-fields``), plus the reconciler's own keys. The other facts
+about each field (nullable, engine modes, name key, ...) are its row in ``fields.py``.
 
 Only per-field rules live in the model. Rules that relate fields to each other live in ``rules.py`` and run
 on the raw file, so that one run reports every problem of a file, not just the first layer of them.
@@ -8,13 +9,12 @@ A field the file leaves out stays out of ``model_fields_set``: the plan needs to
 
 from __future__ import annotations
 
-import types
-import typing
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler import fields
 from reconciler.constraints import (
     E164,
     SCHEMA_NAME,
@@ -35,46 +35,6 @@ IdList = Annotated[list[Id], Unique()]
 NameList = Annotated[list[Name], Unique()]
 OptionalText = Annotated[str, Text(blank_ok=True)]
 Mode = Literal["pipeline", "multimodal", "dualplex"]
-
-MODES: tuple[str, ...] = ("pipeline", "multimodal", "dualplex")
-PIPELINE = frozenset({"pipeline"})
-REALTIME = frozenset({"multimodal", "dualplex"})
-
-#: Name-reference keys and the id field each one stands for (docs/contract.md#name-references).
-NAME_KEYS: dict[str, str] = {
-    "voice": "voice_id",
-    "language": "language_id",
-    "secondary_languages": "secondary_language_ids",
-    "llm_model": "llm_model_id",
-    "multimodal_model": "multimodal_model_id",
-    "chat_llm_fallback": "chat_llm_fallback_id",
-    "knowledgebase": "knowledgebase_id",
-    "phone_number": "phone_number_id",
-    "custom_tools": "tool_ids",
-    "synthesizer_provider": "synthesizer_provider_id",
-    "transcriber_provider": "transcriber_provider_id",
-}
-
-#: Fields that exist in only some engine modes (the API page's "pipeline only" / "multimodal/dualplex").
-MODE_ONLY: dict[str, frozenset[str]] = {
-    "llm_model_id": PIPELINE,
-    "llm_model": PIPELINE,
-    "transcriber_provider_id": PIPELINE,
-    "transcriber_provider": PIPELINE,
-    "fillers": PIPELINE,
-    "multimodal_model_id": REALTIME,
-    "multimodal_model": REALTIME,
-    "chat_llm_fallback_id": REALTIME,
-    "chat_llm_fallback": REALTIME,
-    "turn_detection_threshold": REALTIME,
-}
-
-#: Values that only some engine modes accept (the API page: "cannot be false in multimodal/dualplex",
-#: "``prompt`` is pipeline-only"), with those modes.
-MODE_ONLY_VALUES: dict[str, tuple[Any, frozenset[str]]] = {
-    "allow_interruptions": (False, PIPELINE),
-    "knowledgebase_mode": ("prompt", PIPELINE),
-}
 
 #: The one ``variables`` key reserved for the reconciler's own bookkeeping on the platform.
 RESERVED_VARIABLE_PREFIX = "_reconciler"
@@ -223,57 +183,21 @@ class AssistantSpec(_Strict):
 
 
 OWN_KEYS = frozenset({"id", "ignore_changes"})
-#: The API's Update fields, by API name, in the model's order.
+#: Name-reference keys and the id field each one stands for (docs/contract.md#name-references), in the model's order.
+NAME_KEYS: dict[str, str] = {
+    key: fields.REFERENCES[key][0] for key in AssistantSpec.model_fields if key in fields.REFERENCES
+}
+#: The API's Update fields, by API name, in the model's order (the order of plans and of the JSON Schema).
 API_FIELDS: tuple[str, ...] = tuple(
     name for name in AssistantSpec.model_fields if name not in OWN_KEYS and name not in NAME_KEYS
 )
-
-#: Fields the API accepts ``null`` for ("null clears"), so a file leaving them out clears them.
-NULLABLE: frozenset[str] = frozenset(
-    {
-        "chat_llm_fallback_id",
-        "turn_detection_threshold",
-        "knowledgebase_id",
-        "phone_number_id",
-        "synthesizer_provider_id",
-        "transcriber_provider_id",
-        "max_initial_silence_duration",
-        "reengagement_prompt",
-        "voice_mail_message",
-        "webhook_url",
-        "min_interrupt_words",
-    }
-)
+#: The old names of views of ``fields.FIELDS``, kept for the tests that read them.
+NULLABLE = fields.NULLABLE
+FIELD_KINDS = fields.FIELD_KINDS
+CLEARED_TO = fields.CLEARED_TO
+MODE_ONLY = fields.MODE_ONLY
+RESET_BY_MODE_CHANGE = fields.RESET_BY_MODE_CHANGE
 #: The keys a file may set to ``null``: the nullable fields, the name keys standing for them, the own keys.
 NULL_ALLOWED: frozenset[str] = (
     NULLABLE | OWN_KEYS | {name for name, id_key in NAME_KEYS.items() if id_key in NULLABLE}
-)
-
-
-def _kind(annotation: Any) -> str:
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _kind(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _kind(inner)
-    if origin is Literal:
-        return "str"
-    return origin.__name__ if origin in (list, dict) else str(annotation.__name__)
-
-
-#: The JSON kind of each API field: ``str``, ``int``, ``float``, ``bool``, ``list`` or ``dict``.
-FIELD_KINDS: dict[str, str] = {
-    name: _kind(AssistantSpec.model_fields[name].annotation) for name in API_FIELDS
-}
-#: Fields a missing key clears (contract: nullable → null, list → [], variables → {}), with their empty value.
-CLEARED_TO: dict[str, Any] = {
-    **dict.fromkeys(NULLABLE),
-    **{name: [] for name, kind in FIELD_KINDS.items() if kind == "list"},
-    "variables": {},
-}
-#: Mode-specific settings the API resets on a mode change unless the same body sets them.
-RESET_BY_MODE_CHANGE: frozenset[str] = frozenset(
-    {name for name in MODE_ONLY if name in API_FIELDS}
-    | {"synthesizer_provider_id", "transcriber_provider_id"}
 )
