@@ -180,6 +180,21 @@ def assistant(assistant_id: int, name: str, **fields: Any) -> dict[str, Any]:
     return item | fields
 
 
+#: An assistant file that binds ``assistant(7, "Seven")`` by id and matches it: its plan is empty.
+SEVEN_FILE = """\
+id: 7
+name: Seven
+type: outbound
+mode: pipeline
+language_id: 1
+voice_id: 101
+llm_model_id: 2
+timezone: Europe/Berlin
+initial_message: Hello there.
+system_prompt: You are helpful.
+"""
+
+
 def page(
     items: list[dict[str, Any]], *, number: int, per_page: int, total: int | None = None
 ) -> dict[str, Any]:

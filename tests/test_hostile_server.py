@@ -5,27 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hostile_server import Reply, Request, assistant, honest_account, hostile_api
+from hostile_server import SEVEN_FILE, Reply, Request, assistant, honest_account, hostile_api
 from support import run, write_files
-
-FILE = """\
-id: 7
-name: Seven
-type: outbound
-mode: pipeline
-language_id: 1
-voice_id: 101
-llm_model_id: 2
-timezone: Europe/Berlin
-initial_message: Hello there.
-system_prompt: You are helpful.
-"""
 
 
 def test_an_honest_account_plans_clean_and_the_requests_are_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    directory = write_files(tmp_path / "assistants.d", {"seven": FILE})
+    directory = write_files(tmp_path / "assistants.d", {"seven": SEVEN_FILE})
     with hostile_api(monkeypatch, honest_account(assistant(7, "Seven")).handle) as server:
         code, out, err = run(capsys, "plan", "--dir", str(directory))
     assert (code, err) == (0, "")
@@ -39,7 +26,7 @@ def test_an_honest_account_plans_clean_and_the_requests_are_recorded(
 def test_a_reply_can_be_raw_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    directory = write_files(tmp_path / "assistants.d", {"seven": FILE})
+    directory = write_files(tmp_path / "assistants.d", {"seven": SEVEN_FILE})
 
     def garbage(request: Request) -> Reply:
         return Reply(raw=b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")

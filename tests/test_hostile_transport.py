@@ -23,29 +23,17 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from hostile_server import TOKEN, Reply, Request, assistant, honest_account, hostile_api, page
+from hostile_server import SEVEN_FILE, TOKEN, Reply, Request, assistant, honest_account, hostile_api, page
 from support import run, write_files
 
 MIB = 1024 * 1024
-SEVEN = """\
-id: 7
-name: Seven
-type: outbound
-mode: pipeline
-language_id: 1
-voice_id: 101
-llm_model_id: 2
-timezone: Europe/Berlin
-initial_message: Hello there.
-system_prompt: You are helpful.
-"""
 LIST = ("GET", "/user/assistants/get", {"per_page": "100", "page": "1"})
 THROTTLED = Reply(429, {"message": "Too Many Attempts."})
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
-    return write_files(tmp_path / "assistants.d", {"seven": SEVEN})
+    return write_files(tmp_path / "assistants.d", {"seven": SEVEN_FILE})
 
 
 def bent(change: Callable[[Reply], Reply], *, times: int | None = None) -> Callable[[Request], Reply]:
