@@ -12,15 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply import (
-    Applier,
-    ApplyInterrupted,
-    Outcome,
-    Report,
-    find_duplicates,
-    settle_uncertain,
-    verify,
-)
+from reconciler.apply import Applier, ApplyInterrupted, find_duplicates, settle_uncertain, verify
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
@@ -37,6 +29,7 @@ from reconciler.reconcile import (
     read_account,
 )
 from reconciler.remote import Account
+from reconciler.results import Outcome, Report
 from reconciler.secret import Secret
 
 Progress = Callable[[int, int], None]
