@@ -17,33 +17,23 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from reconciler.client import ApiError, Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.errors import Problem, ReconcilerError
-from reconciler.plan import Change, Plan
+from reconciler.plan import Action, Change, Plan
 from reconciler.reconcile import desired_values, read_account, stale_changes
 from reconciler.remote import Account
+from reconciler.results import Duplicate, Outcome, Status, Unconverged
 from reconciler.secret import SENSITIVE
 from reconciler.text import Path_, display_path
 
 log = logging.getLogger("reconciler.apply")
 
 CREATE_ATTEMPTS = 6
-
-
-@dataclass(frozen=True)
-class Outcome:
-    key: str
-    action: str
-    status: str  # applied | failed
-    id: int | None = None
-    message: str = ""
-    problems: tuple[Problem, ...] = ()
-    uncertain: bool = False  # a create that may have happened, with no id to show: the read-back looks it up
 
 
 class UnmaskError(ReconcilerError):
@@ -101,15 +91,15 @@ class Applier:
 
     def run(self, plan: Plan, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Every change of the plan, reported in the plan's order; Ctrl-C raises ``ApplyInterrupted``."""
-        work = [c for c in plan.changes if c.action != "noop"]
+        work = [c for c in plan.changes if c.action != Action.NOOP]
         bodies = {c.key + c.action: fill_secrets(c, self.by_key.get(c.key)) for c in work}  # all or nothing
-        creates = [c for c in work if c.action == "create"]
+        creates = [c for c in work if c.action == Action.CREATE]
         appeared = self._appeared_since_plan(creates, bodies) if creates else {}
         results: dict[int, Future[Outcome] | Outcome] = {}
         pool = ThreadPoolExecutor(max_workers=self.concurrency)
         try:
             # creates first: the listing just read is the freshest it will be
-            for index in sorted(range(len(work)), key=lambda i: work[i].action != "create"):
+            for index in sorted(range(len(work)), key=lambda i: work[i].action != Action.CREATE):
                 change = work[index]
                 found = appeared.get(change.key)
                 results[index] = (
@@ -156,22 +146,22 @@ class Applier:
 
     def _one(self, change: Change, body: dict[str, Any]) -> Outcome:
         try:
-            if change.action == "create":
+            if change.action == Action.CREATE:
                 return self._create(change, body)
-            if change.action == "delete":
+            if change.action == Action.DELETE:
                 return self._delete(change)
             self.client.update(_id(change), body)
-            return Outcome(change.key, change.action, "applied", change.id)
+            return Outcome(change.key, change.action, Status.APPLIED, change.id)
         except ApiError as error:
             return self._failed(change, error)
         except ReconcilerError as error:
-            return Outcome(change.key, change.action, "failed", change.id, str(error))
+            return Outcome(change.key, change.action, Status.FAILED, change.id, str(error))
         except Exception as error:  # a bug must not hide what the other workers wrote: report it with them
             log.debug("%s: %s failed", change.key, change.action, exc_info=True)
             return Outcome(
                 change.key,
                 change.action,
-                "failed",
+                Status.FAILED,
                 change.id,
                 f"unexpected error: {type(error).__name__}: {error}",
             )
@@ -193,8 +183,8 @@ class Applier:
                 if found is not None:
                     return Outcome(
                         change.key,
-                        "create",
-                        "applied",
+                        Action.CREATE,
+                        Status.APPLIED,
                         found,
                         "created (confirmed by listing after a lost answer)",
                     )
@@ -207,7 +197,7 @@ class Applier:
                 return _unconfirmed(
                     change, "POST /user/assistant answered 201 without the new assistant's id"
                 )
-            return Outcome(change.key, "create", "applied", created)
+            return Outcome(change.key, Action.CREATE, Status.APPLIED, created)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _created_meanwhile(self, name: str) -> int | None:
@@ -224,12 +214,12 @@ class Applier:
         except ApiError as error:
             if error.status != 404:  # 404: a retry after a lost answer finds it already gone
                 raise
-        return Outcome(change.key, "delete", "applied", change.id)
+        return Outcome(change.key, Action.DELETE, Status.APPLIED, change.id)
 
     def _failed(self, change: Change, error: ApiError) -> Outcome:
         assistant = self.by_key.get(change.key)
         problems = tuple(_problems(assistant, error.errors)) if assistant and error.errors else ()
-        return Outcome(change.key, change.action, "failed", change.id, str(error), problems)
+        return Outcome(change.key, change.action, Status.FAILED, change.id, str(error), problems)
 
 
 def _result(item: Future[Outcome] | Outcome) -> Outcome:
@@ -244,8 +234,8 @@ def _appeared(change: Change, ids: list[int]) -> Outcome:
     which = f"id {ids[0]}" if len(ids) == 1 else f"ids {', '.join(map(str, ids))}"
     return Outcome(
         change.key,
-        "create",
-        "failed",
+        Action.CREATE,
+        Status.FAILED,
         message=(
             f"not sent: {change.name!r} appeared on the platform after the plan was made ({which}); "
             "run reconciler plan again: the file now matches that assistant"
@@ -255,7 +245,7 @@ def _appeared(change: Change, ids: list[int]) -> Outcome:
 
 def _unconfirmed(change: Change, message: str) -> Outcome:
     """A create that may have happened, with no id to show for it: the read-back looks it up by name."""
-    return Outcome(change.key, "create", "failed", message=message, uncertain=True)
+    return Outcome(change.key, Action.CREATE, Status.FAILED, message=message, uncertain=True)
 
 
 def _created_id(answer: Any) -> int | None:
@@ -282,20 +272,14 @@ def _problems(assistant: DesiredAssistant, errors: dict[str, list[str]]) -> Iter
             yield source.problem(path, message)
 
 
-@dataclass(frozen=True)
-class Unconverged:
-    key: str
-    fields: tuple[str, ...]
-
-
 def verify(applied: Iterable[Outcome], plan_after: Plan, account: Account) -> list[Unconverged]:
     """What still differs after the apply: a field the platform silently ignored shows up here."""
-    done = {o.key for o in applied if o.status == "applied" and o.action != "delete"}
-    gone = {o.id for o in applied if o.status == "applied" and o.action == "delete"}
+    done = {o.key for o in applied if o.status == Status.APPLIED and o.action != Action.DELETE}
+    gone = {o.id for o in applied if o.status == Status.APPLIED and o.action == Action.DELETE}
     result = [
         Unconverged(c.key, tuple(f.path for f in c.fields))
         for c in plan_after.changes
-        if c.key in done and c.action != "noop"
+        if c.key in done and c.action != Action.NOOP
     ]
     result += [
         Unconverged(f"id {i}", ("still exists",)) for i in sorted(i for i in gone if i and account.by_id(i))
@@ -311,35 +295,17 @@ class UnsafePlan(ReconcilerError):
     """A plan past the safety thresholds, without --force; nothing was written."""
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    """A name this apply created that the read-back finds on more than one assistant: a create raced it."""
-
-    key: str
-    file: str | None
-    name: str
-    ids: tuple[int, ...]
-    ours: int
-
-    def __str__(self) -> str:
-        return (
-            f"{len(self.ids)} assistants are now named {self.name!r} (ids {', '.join(map(str, self.ids))}; "
-            f"this apply created {self.ours}): another apply or someone else created one at the same time. "
-            f"Delete the one you do not want, or add id: to {self.file or self.key} to say which one the file manages"
-        )
-
-
 def find_duplicates(applied: Iterable[Outcome], plan: Plan, account: Account) -> list[Duplicate]:
     """Every assistant this apply created whose name the platform now holds more than once.
 
     Neither the lock (one machine) nor the listing before the creates (a window of one round trip) can stop
     another machine's create of the same name sent in the same instant; the read-back is where it shows.
     """
-    changes = {c.key: c for c in plan.changes if c.action == "create"}
+    changes = {c.key: c for c in plan.changes if c.action == Action.CREATE}
     result = []
     for outcome in applied:
         change = changes.get(outcome.key)
-        if outcome.action != "create" or outcome.id is None or change is None:
+        if outcome.action != Action.CREATE or outcome.id is None or change is None:
             continue
         name = api_trim(change.name or "")
         same = sorted(a.id for a in account.named(name))
@@ -350,7 +316,7 @@ def find_duplicates(applied: Iterable[Outcome], plan: Plan, account: Account) ->
 
 def settle_uncertain(outcomes: Iterable[Outcome], plan: Plan, account: Account) -> list[Outcome]:
     """Creates answered without an id stay failures, now with what the read-back finds under their name."""
-    names = {c.key: api_trim(c.name or "") for c in plan.changes if c.action == "create"}
+    names = {c.key: api_trim(c.name or "") for c in plan.changes if c.action == Action.CREATE}
     return [_settled(o, names.get(o.key, ""), account) if o.uncertain else o for o in outcomes]
 
 
@@ -365,25 +331,6 @@ def _settled(outcome: Outcome, name: str, account: Account) -> Outcome:
     else:
         finding = f"the read-back finds no assistant named {name!r}: run apply again to create it"
     return replace(outcome, message=f"{outcome.message}; {finding}", uncertain=False)
-
-
-@dataclass(frozen=True)
-class Report:
-    outcomes: tuple[Outcome, ...]
-    unconverged: tuple[Unconverged, ...] = ()
-    duplicates: tuple[Duplicate, ...] = ()
-    read_back_failed: str | None = None  # why the read-back could not say whether the apply converged
-    interrupted: bool = False  # Ctrl-C: ``outcomes`` are the writes that completed, and nothing was read back
-
-    @property
-    def ok(self) -> bool:
-        return (
-            all(o.status == "applied" for o in self.outcomes)
-            and not self.unconverged
-            and not self.duplicates
-            and self.read_back_failed is None
-            and not self.interrupted
-        )
 
 
 def check_saved(plan: Plan, *, account_id: str, files: str, account: Account) -> None:
@@ -412,7 +359,7 @@ def check_matches_files(saved: Plan, fresh: Plan) -> None:
     expected = {(c.key, c.action): c for c in fresh.changes}
     forged = []
     for change in saved.changes:
-        if change.action == "noop":
+        if change.action == Action.NOOP:
             continue
         twin = expected.get((change.key, change.action))
         if twin is None or twin.id != change.id or twin.data()["body"] != change.data()["body"]:

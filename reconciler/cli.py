@@ -21,7 +21,7 @@ from typing import IO, TextIO, cast
 import click
 
 from reconciler import __version__
-from reconciler.apply import ApplyInterrupted, Report, check_matches_files, check_safe, check_saved
+from reconciler.apply import ApplyInterrupted, check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
@@ -48,6 +48,7 @@ from reconciler.render import (
     render_report_markdown,
     render_text,
 )
+from reconciler.results import Report
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
 from reconciler.session import Session, connect

@@ -22,6 +22,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.fields import CLEARED_TO, RESET_BY_MODE_CHANGE, UNORDERED
+from reconciler.plan import REASON_CHANGED, REASON_MODE, REASON_NEW, REASON_OWNER, FieldChange
 from reconciler.remote import RECORD_KEY, RemoteAssistant, applies_to_mode
 from reconciler.spec import API_FIELDS
 
@@ -30,23 +31,6 @@ EPSILON = 1e-9
 SIGNIFICANT_DIGITS = 9
 
 Digest = Callable[[str, Any], str]
-
-REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
-REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
-REASON_MODE = "re-sent: changing mode resets it on the platform"
-REASON_OWNER = "bookkeeping only: records that this repository manages it (for --prune)"
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    # The values can be secrets (from the environment, or the platform's own): the repr shows the path only.
-    path: str
-    before: Any = field(repr=False)
-    after: Any = field(repr=False)
-    before_known: bool = True
-    reason: str | None = None
-    before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
-    after_name: Any = None
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from reconciler.fields import CLEARED_TO, EXPORT_GROUPS
 from reconciler.files import leads_outside, repository_of
 from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
-from reconciler.render import Writer
 from reconciler.secret import MIN_SECRET_LENGTH, Secret
+from reconciler.streams import Writer
 from reconciler.text import printable
 from reconciler.yamlfile import plain_scalar_tag
 

@@ -1,4 +1,8 @@
-"""PURE: the Plan value object — one Change per managed assistant, in key order — and its JSON data view.
+"""PURE: the plan's value objects — the action vocabulary, one FieldChange per differing field, one Change per
+managed assistant, the Plan of them in key order — and their JSON data view.
+
+This module and ``results`` are the core the renderers import: neither reaches the client (httpx), the files
+(PyYAML) or the diff (DeepDiff), so a renderer can be loaded, and tested, without any of them.
 
 A Plan is what ``plan`` prints, ``plan --out`` saves and ``apply`` executes. Secrets never enter its data view:
 values that came from the environment, and values under secret-looking keys, are replaced by a marker.
@@ -9,14 +13,46 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import REASON_OWNER, FieldChange
 from reconciler.errors import ReconcilerError
 from reconciler.secret import SENSITIVE
 
 FORMAT_VERSION = 1
-ACTIONS = ("create", "update", "delete", "noop")
+
+
+class Action(StrEnum):
+    """What a Change does to one assistant. A ``str``: it is the plan JSON's ``action`` value as it stands."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "noop"
+
+
+#: In the order the plan's summary counts them.
+ACTIONS = tuple(Action)
+
+#: Why a field is in a change although its value did not visibly differ (``FieldChange.reason``).
+REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
+REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
+REASON_MODE = "re-sent: changing mode resets it on the platform"
+REASON_OWNER = "bookkeeping only: records that this repository manages it (for --prune)"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    # The values can be secrets (from the environment, or the platform's own): the repr shows the path only.
+    path: str
+    before: Any = field(repr=False)
+    after: Any = field(repr=False)
+    before_known: bool = True
+    reason: str | None = None
+    before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
+    after_name: Any = None
+
+
 _SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
 
 
@@ -27,7 +63,7 @@ class Change:
 
     key: str
     file: str | None
-    action: str
+    action: Action
     id: int | None
     name: str | None
     body: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -94,9 +130,11 @@ def unsafe_reasons(
     changes: Iterable[Change], *, files: int, account_size: int, safety: Safety
 ) -> tuple[str, ...]:
     changes = list(changes)
-    existing = [c for c in changes if c.action in ("update", "noop", "delete")]
-    updates = [c for c in changes if c.action == "update" and any(f.reason != REASON_OWNER for f in c.fields)]
-    deletes = [c for c in changes if c.action == "delete"]
+    existing = [c for c in changes if c.action in (Action.UPDATE, Action.NOOP, Action.DELETE)]
+    updates = [
+        c for c in changes if c.action == Action.UPDATE and any(f.reason != REASON_OWNER for f in c.fields)
+    ]
+    deletes = [c for c in changes if c.action == Action.DELETE]
     reasons = []
     if len(existing) >= safety.min_existing and len(updates) > safety.max_update_share * len(existing):
         share = f"{safety.max_update_share:.0%}"
@@ -134,11 +172,11 @@ class Plan:
 
     @property
     def summary(self) -> dict[str, int]:
-        return {action: sum(c.action == action for c in self.changes) for action in ACTIONS}
+        return {action.value: sum(c.action == action for c in self.changes) for action in ACTIONS}
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action != "noop" for c in self.changes)
+        return any(c.action != Action.NOOP for c in self.changes)
 
     def data(self) -> dict[str, Any]:
         return {
@@ -191,7 +229,7 @@ def _change_from_data(item: dict[str, Any]) -> Change:
     return Change(
         key=str(item["key"]),
         file=item.get("file"),
-        action=item["action"],
+        action=Action(item["action"]),
         id=item.get("id"),
         name=item.get("name"),
         body=item["body"],

@@ -18,10 +18,10 @@ from reconciler import names
 from reconciler.client import Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.diff import Diff, Digest, FieldChange, Ownership, diff_create, diff_update, ownership_of
+from reconciler.diff import Diff, Digest, Ownership, diff_create, diff_update, ownership_of
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.fields import required_on_create
-from reconciler.plan import Change, Plan, Safety, unsafe_reasons
+from reconciler.plan import Action, Change, FieldChange, Plan, Safety, unsafe_reasons
 from reconciler.remote import Account, RemoteAssistant, canonical, normalise
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
@@ -38,7 +38,7 @@ def check_creates_trusted(plan: Plan, account: Account) -> None:
 
     Updates and deletes name assistants the listing did show, so a plan without creates stays possible.
     """
-    if account.inconsistency and any(change.action == "create" for change in plan.changes):
+    if account.inconsistency and any(change.action == Action.CREATE for change in plan.changes):
         raise ReconcilerError(f"{account.inconsistency}: refusing to plan creates from it")
 
 
@@ -132,7 +132,7 @@ def _deletions(
         if targets and not any(fnmatch.fnmatchcase(own.key, t) for t in targets):
             continue
         deletions.append(
-            Change(own.key, None, "delete", remote.id, remote.name, fingerprint=remote.fingerprint)
+            Change(own.key, None, Action.DELETE, remote.id, remote.name, fingerprint=remote.fingerprint)
         )
     return deletions
 
@@ -164,12 +164,12 @@ class _Planner:
                 message = f"{assistant.spec.name!r} is not on the platform, so creating it needs: {', '.join(missing)}"
                 return [_problem(assistant, "", message)]
             result = diff_create(values, self.account.observed, self.digest, ownership)
-            return _change(assistant, "create", None, result, label)
+            return _change(assistant, Action.CREATE, None, result, label)
         result = diff_update(values, assistant.spec.ignore_changes or (), target, self.digest, ownership)
         conflict = _conflict_after_update(target, result.body)
         if conflict:
             return [_problem(assistant, *conflict)]
-        return _change(assistant, "noop" if result.empty else "update", target, result, label)
+        return _change(assistant, Action.NOOP if result.empty else Action.UPDATE, target, result, label)
 
 
 def _context(target: RemoteAssistant | None) -> names.Context:
@@ -260,7 +260,7 @@ def _problem(assistant: DesiredAssistant, field: str, message: str) -> Problem:
 
 def _change(
     assistant: DesiredAssistant,
-    action: str,
+    action: Action,
     target: RemoteAssistant | None,
     result: Diff,
     label: Callable[[FieldChange], FieldChange] = lambda change: change,
@@ -298,9 +298,9 @@ def account_digest(api_url: str, token: Secret) -> str:
 def stale_changes(plan: Plan, account: Account) -> Iterable[Change]:
     """The planned changes whose assistant is no longer what the plan saw (or, for a create, now exists)."""
     for change in plan.changes:
-        if change.action == "noop":
+        if change.action == Action.NOOP:
             continue
-        if change.action == "create":
+        if change.action == Action.CREATE:
             if account.named(api_trim(change.name or "")):
                 yield change
             continue

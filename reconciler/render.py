@@ -16,23 +16,16 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from reconciler.apply import Report
-from reconciler.diff import FieldChange
-from reconciler.plan import Change, Plan
+from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.results import Report, Status
+from reconciler.streams import Writer
 from reconciler.text import printable
-
-
-class Writer(Protocol):
-    """Where a renderer writes: any text stream (a file, stdout, the CLI's redacting wrapper)."""
-
-    def write(self, text: str, /) -> int: ...
-
 
 MARKER = "<!-- reconciler-plan -->"
 MARKDOWN_LIMIT = 60_000
-SYMBOL = {"create": "+", "update": "~", "delete": "-", "noop": "="}
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: "="}
 _COLOUR = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m"}
 _RESET = "\033[0m"
 _LONG = 60
@@ -69,7 +62,10 @@ class _Lines:
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary
-    return f"{s['create']} to create, {s['update']} to update, {s['delete']} to delete, {s['noop']} unchanged"
+    return (
+        f"{s[Action.CREATE]} to create, {s[Action.UPDATE]} to update, {s[Action.DELETE]} to delete, "
+        f"{s[Action.NOOP]} unchanged"
+    )
 
 
 def value_text(value: Any) -> str:
@@ -95,7 +91,7 @@ def _shown(change: Change, item: FieldChange, *, clip: int | None = None) -> _Sh
     after = change.masked(item.after, item.path)
     note = f"  # {item.reason}" if item.reason else ""
     text_diff = None
-    if change.action != "create" and item.before_known and (_is_long(before) or _is_long(after)):
+    if change.action != Action.CREATE and item.before_known and (_is_long(before) or _is_long(after)):
         old, new = (before or "").splitlines(), (after or "").splitlines()
         lines = difflib.unified_diff(old, new, lineterm="", n=1)
         text_diff = tuple(line for line in lines if not line.startswith(("---", "+++")))
@@ -110,7 +106,7 @@ def _shown(change: Change, item: FieldChange, *, clip: int | None = None) -> _Sh
 def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
     """One field change as lines: ``path: before → after``, or a line diff for long text."""
     shown = _shown(change, item)
-    if change.action == "create":
+    if change.action == Action.CREATE:
         yield f"+ {item.path}: {shown.after}"
     elif shown.text_diff is not None:
         yield f"~ {item.path}:{shown.note}"
@@ -122,7 +118,7 @@ def field_lines(change: Change, item: FieldChange) -> Iterator[str]:
 def diff_lines(change: Change, item: FieldChange) -> Iterator[str]:
     """One field change as a ```diff block shows it on GitHub: the old value red, the new one green."""
     shown = _shown(change, item, clip=MARKDOWN_VALUE_LIMIT)
-    if change.action == "create":
+    if change.action == Action.CREATE:
         yield f"+ {item.path}: {shown.after}"
     elif shown.text_diff is not None:
         yield f"@@ {item.path} @@{shown.note}"
@@ -162,13 +158,13 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
     line("reconciler will make these changes:")
     line()
     for change in plan.changes:
-        if change.action == "noop":
+        if change.action == Action.NOOP:
             continue
         line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file or ''}")
         for item in change.fields:
             for text in field_lines(change, item):
                 line(f"      {text}", text[0])
-        if change.action == "delete":
+        if change.action == Action.DELETE:
             line("      (its file is gone and this repository owns it)", "-")
         for note in change.notes:
             line(f"      note: {note}")
@@ -181,10 +177,10 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
 def render_report(report: Report, stream: Writer, style: Style | None = None) -> None:
     """What apply did, per assistant, then what the read-back found."""
     line = _Lines(stream, style or Style())
-    verbs = {"create": "created", "update": "updated", "delete": "deleted"}
+    verbs = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "deleted"}
     for outcome in report.outcomes:
         ident = f" (id {outcome.id})" if outcome.id is not None else ""
-        if outcome.status == "applied":
+        if outcome.status == Status.APPLIED:
             note = f": {outcome.message}" if outcome.message else ""
             symbol = SYMBOL[outcome.action]
             line(f"  {symbol} {outcome.key}{ident}: {verbs[outcome.action]}{note}", symbol)
@@ -206,8 +202,8 @@ def render_report(report: Report, stream: Writer, style: Style | None = None) ->
 
 
 def _report_summary(report: Report) -> str:
-    counts = {s: sum(o.status == s for o in report.outcomes) for s in ("applied", "failed")}
-    done = f"{counts['applied']} applied, {counts['failed']} failed"
+    counts = {s: sum(o.status == s for o in report.outcomes) for s in Status}
+    done = f"{counts[Status.APPLIED]} applied, {counts[Status.FAILED]} failed"
     if report.interrupted:
         return f"Apply interrupted: {done}; nothing more was sent, and nothing was read back."
     if report.read_back_failed is not None:
@@ -219,7 +215,7 @@ def _report_summary(report: Report) -> str:
 
 def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
     """The apply's result for a CI job summary: a table of outcomes, problems and read-back findings."""
-    failed = [o for o in report.outcomes if o.status != "applied"]
+    failed = [o for o in report.outcomes if o.status != Status.APPLIED]
     title = "applied" if report.ok else "finished with problems"
     stream.write(
         f"### reconciler apply {title}: {len(report.outcomes) - len(failed)} applied, {len(failed)} failed, "
@@ -229,7 +225,7 @@ def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:
     if report.outcomes:
         stream.write("| result | action | key | name | id |\n|---|---|---|---|---|\n")
         for o in report.outcomes:
-            mark = "ok" if o.status == "applied" else "**failed**"
+            mark = "ok" if o.status == Status.APPLIED else "**failed**"
             key, name = _md_code(o.key, cell=True), _md_text(names.get(o.key, ""))
             stream.write(f"| {mark} | {o.action} | {key} | {name} | {o.id or ''} |\n")
     for o in failed:
@@ -328,7 +324,7 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
 
     A plan too big for that keeps as many sections as fit; a table too big becomes a list of keys per action.
     """
-    changed = [c for c in plan.changes if c.action != "noop"]
+    changed = [c for c in plan.changes if c.action != Action.NOOP]
     text = f"{MARKER}\n### reconciler plan: {summary_line(plan)}\n\n"
     if plan.unsafe:
         text += f"> **apply will need `--force`**: {'; '.join(_md_text(r) for r in plan.unsafe)}\n\n"
@@ -363,7 +359,7 @@ def _md_table(changed: list[Change]) -> str:
 def _md_key_list(changed: list[Change], budget: int) -> str:
     """Per action, its first 50 keys, as many as fit in a third of ``budget``; then how many more."""
     text = ""
-    for action in ("create", "update", "delete"):
+    for action in (Action.CREATE, Action.UPDATE, Action.DELETE):
         keys = [c.key for c in changed if c.action == action]
         if keys:
             listed = _fitting([_md_code(k) for k in keys[:50]], budget // 3)

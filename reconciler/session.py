@@ -12,22 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply import (
-    Applier,
-    ApplyInterrupted,
-    Outcome,
-    Report,
-    find_duplicates,
-    settle_uncertain,
-    verify,
-)
+from reconciler.apply import Applier, ApplyInterrupted, find_duplicates, settle_uncertain, verify
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
 from reconciler.export import ExportedFile, export
 from reconciler.limits import Limits
 from reconciler.names import Catalog
-from reconciler.plan import Plan
+from reconciler.plan import Action, Plan
 from reconciler.reconcile import (
     Options,
     account_digest,
@@ -37,6 +29,7 @@ from reconciler.reconcile import (
     read_account,
 )
 from reconciler.remote import Account
+from reconciler.results import Outcome, Report, Status
 from reconciler.secret import Secret
 
 Progress = Callable[[int, int], None]
@@ -112,7 +105,9 @@ class Session:
         duplicates = find_duplicates(outcomes, plan, after)
         raced = {d.key for d in duplicates}  # their name matches two assistants: there is no one to compare
         keys = [
-            o.key for o in outcomes if o.status == "applied" and o.action != "delete" and o.key not in raced
+            o.key
+            for o in outcomes
+            if o.status == Status.APPLIED and o.action != Action.DELETE and o.key not in raced
         ]
         check = Options(targets=keys, prune_owner=options.prune_owner)
         try:

@@ -9,15 +9,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.diff import (
-    REASON_CHANGED,
-    REASON_MODE,
-    REASON_NEW,
-    diff_create,
-    diff_update,
-    encode_record,
-    same,
-)
+from reconciler.diff import diff_create, diff_update, encode_record, same
+from reconciler.plan import REASON_CHANGED, REASON_MODE, REASON_NEW
 from reconciler.remote import RECORD_KEY, normalise
 from reconciler.spec import API_FIELDS
 

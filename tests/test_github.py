@@ -20,8 +20,7 @@ import yaml
 from markdown_it import MarkdownIt
 from support import emulator
 
-from reconciler.diff import FieldChange
-from reconciler.plan import Change, Plan
+from reconciler.plan import Change, FieldChange, Plan
 from reconciler.render import MARKER, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent

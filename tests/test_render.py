@@ -6,8 +6,7 @@ import io
 import json
 import re
 
-from reconciler.diff import FieldChange
-from reconciler.plan import Change, Plan
+from reconciler.plan import Change, FieldChange, Plan
 from reconciler.render import MARKDOWN_LIMIT, MARKER, Style, render_json, render_markdown, render_text
 
 
