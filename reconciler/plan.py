@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.diff import REASON_OWNER, FieldChange
-from reconciler.errors import ReconcilerError
+from reconciler.errors import PlanFileError
 from reconciler.secret import SENSITIVE
 
 FORMAT_VERSION = 1
@@ -150,10 +150,6 @@ class Plan:
             "unsafe": list(self.unsafe),
             "prune_owner": self.owner,
         }
-
-
-class PlanFileError(ReconcilerError):
-    """A saved plan that cannot be read or is not a plan."""
 
 
 def plan_from_data(data: Any) -> Plan:
