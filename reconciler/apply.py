@@ -20,10 +20,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from reconciler.client import ApiError, Client
+from reconciler.client import Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.errors import Problem, ReconcilerError
+from reconciler.errors import ApiError, Problem, ReconcilerError, StalePlan, UnmaskError, UnsafePlan
 from reconciler.plan import Action, Change, Plan
 from reconciler.reconcile import desired_values, read_account, stale_changes
 from reconciler.remote import Account
@@ -34,10 +34,6 @@ from reconciler.text import Path_, display_path
 log = logging.getLogger("reconciler.apply")
 
 CREATE_ATTEMPTS = 6
-
-
-class UnmaskError(ReconcilerError):
-    """A saved plan holds a secret marker the files cannot fill in."""
 
 
 def fill_secrets(change: Change, assistant: DesiredAssistant | None) -> dict[str, Any]:
@@ -285,14 +281,6 @@ def verify(applied: Iterable[Outcome], plan_after: Plan, account: Account) -> li
         Unconverged(f"id {i}", ("still exists",)) for i in sorted(i for i in gone if i and account.by_id(i))
     ]
     return result
-
-
-class StalePlan(ReconcilerError):
-    """The platform changed since a saved plan was made; nothing was written."""
-
-
-class UnsafePlan(ReconcilerError):
-    """A plan past the safety thresholds, without --force; nothing was written."""
 
 
 def find_duplicates(applied: Iterable[Outcome], plan: Plan, account: Account) -> list[Duplicate]:

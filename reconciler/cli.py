@@ -24,7 +24,7 @@ from reconciler import __version__
 from reconciler.apply import ApplyInterrupted, check_matches_files, check_safe, check_saved
 from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
-from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
+from reconciler.errors import FilesInvalid, PlanFileError, Problem, ReconcilerError, UsageError
 from reconciler.export import check_directory, report_export, write_exported
 from reconciler.files import environment
 from reconciler.lock import apply_lock
@@ -38,7 +38,7 @@ from reconciler.options import (
     run_options,
 )
 from reconciler.output import ProgressLine, Redactor, check_writable, wants_colour, write_text
-from reconciler.plan import Plan, PlanFileError, plan_from_data
+from reconciler.plan import Plan, plan_from_data
 from reconciler.reconcile import Options, files_digest
 from reconciler.render import (
     Style,

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconciler import __version__, listing
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ApiError, ListingError, ReadOnlyError, ReconcilerError
 from reconciler.limits import Deadline, Limits, seconds
 from reconciler.pacing import Pacer, retry_after
 from reconciler.secret import Secret, masked
@@ -33,21 +33,6 @@ log = logging.getLogger("reconciler.http")
 DEFAULT_API_URL = "https://app.gloriagent.ai/api"
 PAGE_SIZE = 100  # the API's maximum per_page
 CONNECT_TIMEOUT = 10.0
-
-
-class ApiError(ReconcilerError):
-    """The API refused or failed a request, or could not be reached."""
-
-    def __init__(
-        self, message: str, *, status: int | None = None, errors: dict[str, list[str]] | None = None
-    ):
-        super().__init__(message)
-        self.status = status
-        self.errors = errors or {}
-
-
-class ReadOnlyError(ReconcilerError):
-    """A write was attempted through a read-only client (plan mode)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +166,7 @@ class Client:
             return listing.read(
                 self._page, page_size=PAGE_SIZE, concurrency=self.concurrency, progress=progress
             )
-        except listing.ListingError as error:  # it quotes the server, which could echo the credential
+        except ListingError as error:  # it quotes the server, which could echo the credential
             raise ApiError(masked(str(error), [self._token])) from None
 
     def _page(self, number: int) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass
-from difflib import get_close_matches
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+from reconciler.text import did_you_mean
 
 
 def _num(value: float) -> str:
@@ -171,9 +172,7 @@ class Timezone(_Check):
 
     def check(self, value: Any) -> Any:
         if value not in timezones():
-            by_lower = {zone.lower(): zone for zone in timezones()}
-            close = [by_lower[m] for m in get_close_matches(value.lower(), sorted(by_lower), n=1)]
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(value, timezones(), ignore_case=True)
             raise PydanticCustomError(
                 "format",
                 "must be an IANA time zone like 'Europe/Berlin' (got {got}){hint}",

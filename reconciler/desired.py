@@ -9,7 +9,6 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from reconciler.spec import (
     EndCall,
     PostCallField,
 )
-from reconciler.text import Path_
+from reconciler.text import Path_, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -195,7 +194,7 @@ def _message(source: SourceFile, path: Path_, error: ErrorDetails) -> str:
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "unknown field" + _suggest(str(path[-1]), _fields_at(source.data, path))
+        return "unknown field" + did_you_mean(str(path[-1]), _fields_at(source.data, path), ignore_case=True)
     if kind in _EXPECTED:
         if value is None:
             return "cannot be null"
@@ -211,23 +210,20 @@ def _message(source: SourceFile, path: Path_, error: ErrorDetails) -> str:
         options = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
         if source.is_secret(path):
             return f"must be one of: {', '.join(options)} (got (sensitive))"
-        return f"must be one of: {', '.join(options)} (got {value!r})" + _suggest(str(value), options)
+        return f"must be one of: {', '.join(options)} (got {value!r})" + did_you_mean(
+            str(value), options, ignore_case=True
+        )
     if kind == "union_tag_invalid":
         options = list(_TOOL_MODELS)
-        return f"unknown tool type {value.get('type')!r}; expected one of: {', '.join(options)}" + _suggest(
-            str(value.get("type")), options
+        return (
+            f"unknown tool type {value.get('type')!r}; expected one of: {', '.join(options)}"
+            + did_you_mean(str(value.get("type")), options, ignore_case=True)
         )
     if kind == "union_tag_not_found":
         return f"needs a type: one of {', '.join(_TOOL_MODELS)}"
     if source.is_secret(path):
         return error["msg"].split(" (got")[0]
     return error["msg"]
-
-
-def _suggest(word: str, options: Iterable[str]) -> str:
-    by_lower = {option.lower(): option for option in options}
-    close = get_close_matches(word.lower(), list(by_lower), n=1)
-    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _fields_at(data: dict[str, Any], path: Path_) -> list[str]:

@@ -37,7 +37,6 @@ Digest = Callable[[str, Any], str]
 class Diff:
     changes: tuple[FieldChange, ...]
     body: dict[str, Any] = field(repr=False)  # the request body, secrets included
-    record: str | None = None  # the bookkeeping the body writes, if any
     unobservable: tuple[str, ...] = field(default=())  # write-only fields with no way to keep a record
 
     @property
@@ -116,7 +115,7 @@ def diff_update(
     )
     if record is not None and (pending or claim or "variables" in body):
         body["variables"] = {**user_variables, RECORD_KEY: record}
-    return Diff(tuple(changes), body, record if "variables" in body else None, tuple(unobservable))
+    return Diff(tuple(changes), body, tuple(unobservable))
 
 
 def _mode_resends(
@@ -198,4 +197,4 @@ def diff_create(
     record = encode_record(unseen, ownership) if unseen or ownership else None
     if record is not None:
         body["variables"] = {**dict(body.get("variables") or {}), RECORD_KEY: record}
-    return Diff(changes, body, record)
+    return Diff(changes, body)

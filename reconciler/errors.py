@@ -2,10 +2,25 @@
 
 The tree::
 
-    ReconcilerError                 a known failure: one line for the user, exit code 1
-    ├── UsageError                  the command line asks for something impossible
-    ├── FilesInvalid                one or more assistant files break a rule; carries every Problem
-    └── DirectoryError              the assistants directory is missing or unreadable
+    ReconcilerError         a known failure: one line for the user, exit code 1; raised itself for one-off
+    │                       ones (no token, an unusable API URL, apply cancelled, an export target in the way)
+    ├── UsageError          the command line asks for something impossible
+    ├── DirectoryError      the assistants directory is missing or unreadable
+    ├── FilesInvalid        one or more assistant files break a rule; carries every Problem
+    ├── PlanFileError       a saved plan (``apply --plan``) cannot be read or is not a plan
+    ├── StalePlan           the platform or the files changed since a saved plan was made; nothing was written
+    ├── UnsafePlan          a plan past the safety thresholds, without ``--force``; nothing was written
+    ├── UnmaskError         a saved plan holds a secret marker the files can no longer fill in
+    ├── LockHeld            another apply on the same account holds the apply lock; nothing was written
+    ├── ApiError            the API refused or failed a request, or could not be reached (status, 422 errors)
+    ├── ListingError        the assistant list holds what the API cannot mean (the client re-raises it as
+    │                       an ApiError, masked)
+    └── ReadOnlyError       a write was attempted through a read-only client (plan mode): a bug, never the user's
+
+Private exceptions that never reach the user as such: ``yamlfile._Fatal`` and ``yamlfile._BadScalar`` (one
+file's problem, returned as a Problem) and ``names.Unresolved`` (a name no lookup resolves, returned as a
+Problem) never leave their module; ``wire.Failed`` and its ``TooSlow`` (a request that brought no answer) never
+leave the client, which turns them into an ApiError.
 
 Anything else that escapes is a bug: the CLI's handler reports it as an unexpected error and shows the
 traceback only under ``--debug``.
@@ -51,3 +66,42 @@ class FilesInvalid(ReconcilerError):
         files = len({p.file for p in self.problems})
         noun = "problem" if len(self.problems) == 1 else "problems"
         super().__init__(f"{len(self.problems)} {noun} in {files} of {files_checked} files")
+
+
+class PlanFileError(ReconcilerError):
+    """A saved plan that cannot be read or is not a plan."""
+
+
+class StalePlan(ReconcilerError):
+    """The platform changed since a saved plan was made; nothing was written."""
+
+
+class UnsafePlan(ReconcilerError):
+    """A plan past the safety thresholds, without --force; nothing was written."""
+
+
+class UnmaskError(ReconcilerError):
+    """A saved plan holds a secret marker the files cannot fill in."""
+
+
+class LockHeld(ReconcilerError):
+    """Another apply on the same account holds the lock; nothing was written."""
+
+
+class ApiError(ReconcilerError):
+    """The API refused or failed a request, or could not be reached."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, errors: dict[str, list[str]] | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or {}
+
+
+class ListingError(ReconcilerError):
+    """The list holds what the API cannot mean, or claims more than is ever read: reading again cannot help."""
+
+
+class ReadOnlyError(ReconcilerError):
+    """A write was attempted through a read-only client (plan mode)."""

@@ -53,10 +53,6 @@ class Field:
     write_only: bool = False  # the page says the list never returns it
 
     @property
-    def mode_only(self) -> bool:
-        return self.modes != ALL_MODES
-
-    @property
     def clearable(self) -> bool:
         return self.nullable or self.kind in ("list", "dict")
 

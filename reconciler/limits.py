@@ -87,9 +87,6 @@ class Deadline:
     def remaining(self) -> float:
         return self.start + self.seconds - self.clock()
 
-    def passed(self) -> bool:
-        return self.remaining() <= 0
-
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Time spent inside does not count: a person reading the plan at the prompt is not the run being slow."""

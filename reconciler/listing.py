@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ListingError
 from reconciler.remote import assistant_id, whole_number
 from reconciler.text import printable
 
@@ -43,10 +43,6 @@ ID_RULE = "an assistant id is a whole number from 1"
 
 Fetch = Callable[[int], Any]  # page number -> the decoded JSON body
 Progress = Callable[[int, int], None]
-
-
-class ListingError(ReconcilerError):
-    """The list holds what the API cannot mean, or claims more than is ever read: reading again cannot help."""
 
 
 @dataclass(frozen=True)

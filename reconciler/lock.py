@@ -19,11 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from reconciler.errors import ReconcilerError
-
-
-class LockHeld(ReconcilerError):
-    """Another apply on the same account holds the lock; nothing was written."""
+from reconciler.errors import LockHeld, ReconcilerError
 
 
 def lock_directory() -> Path:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import PlanFileError
 from reconciler.secret import SENSITIVE
 
 FORMAT_VERSION = 1
@@ -188,10 +188,6 @@ class Plan:
             "unsafe": list(self.unsafe),
             "prune_owner": self.owner,
         }
-
-
-class PlanFileError(ReconcilerError):
-    """A saved plan that cannot be read or is not a plan."""
 
 
 def plan_from_data(data: Any) -> Plan:

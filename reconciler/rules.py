@@ -13,6 +13,7 @@ from typing import Any
 from reconciler.constraints import api_trim
 from reconciler.fields import FIELD_KINDS, MODE_ONLY, MODE_ONLY_VALUES, MODES, REFERENCES
 from reconciler.spec import API_FIELDS, NAME_KEYS, NULL_ALLOWED, RESERVED_VARIABLE_PREFIX
+from reconciler.text import did_you_mean
 
 Finding = tuple[tuple[str | int, ...], str]
 Rule = Callable[[dict[str, Any]], Iterator[Finding]]
@@ -117,8 +118,6 @@ def post_call_names(data: dict[str, Any]) -> Iterator[Finding]:
 
 
 def ignore_changes(data: dict[str, Any]) -> Iterator[Finding]:
-    from difflib import get_close_matches
-
     fields = data.get("ignore_changes")
     if not isinstance(fields, list):
         return
@@ -126,8 +125,7 @@ def ignore_changes(data: dict[str, Any]) -> Iterator[Finding]:
         if not isinstance(name, str) or name in API_FIELDS:
             continue
         target = NAME_KEYS.get(name)
-        close = [target] if target else get_close_matches(name, API_FIELDS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f"; did you mean {target!r}?" if target else did_you_mean(name, API_FIELDS)
         yield ("ignore_changes", index), f"{name!r} is not a field of the API{hint}"
 
 

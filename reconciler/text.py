@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from difflib import get_close_matches
 
 Path_ = tuple[str | int, ...]
 
@@ -47,6 +49,17 @@ def display_path(path: Path_) -> str:
         key = printable(part, lookalikes=True) if isinstance(part, str) else part
         text += f"[{key}]" if isinstance(part, int) else (f".{key}" if text else str(key))
     return text
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, ignore_case: bool = False) -> str:
+    """``; did you mean 'speech_speed'?`` for the one choice closest to a misspelt ``word``, or ''.
+
+    With ``ignore_case`` the spelling is compared in lower case (``'VAD'`` finds ``'vad'``), and the choice is
+    suggested as it is spelt among the choices.
+    """
+    spelt = {choice.lower() if ignore_case else choice: choice for choice in choices}
+    close = get_close_matches(word.lower() if ignore_case else word, list(spelt), n=1)
+    return f"; did you mean {spelt[close[0]]!r}?" if close else ""
 
 
 def line_at(text: str, position: int) -> int:

@@ -24,13 +24,11 @@ from reconciler import __version__
 from reconciler.client import (
     DEFAULT_API_URL,
     PAGE_SIZE,
-    ApiError,
     Client,
-    ReadOnlyError,
     RetryPolicy,
     check_api_url,
 )
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ApiError, ReadOnlyError, ReconcilerError
 from reconciler.limits import Limits
 
 TOKEN = "tok-SECRET-123"

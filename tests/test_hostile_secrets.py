@@ -273,7 +273,7 @@ def test_an_error_that_echoes_a_secret_is_masked_on_the_way_out(
     refused = "GET /user/assistants/get: 403 the hook https://hooks.example.com/?token=(sensitive) is refused"
     assert err.endswith(f"error: {refused}\n")
     if debug:
-        assert f"reconciler.client.ApiError: {refused}\n" in err
+        assert f"reconciler.errors.ApiError: {refused}\n" in err
     assert_no_secret(out, err)
 
 
