@@ -197,12 +197,17 @@ class Applier:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _created_meanwhile(self, name: str) -> int | None:
-        matches = [
-            int(item["id"])
-            for item in self.client.list_assistants()
-            if api_trim(str(item.get("name", ""))) == name
-        ]
-        return matches[0] if len(matches) == 1 else None
+        """The id the platform holds under ``name``, or None when a consistent listing shows it absent (so the
+        create is safe to send again). A listing that other workers' creates keep shifting proves nothing
+        absent: it is read again after a pause, and only then is the check given up (an ApiError)."""
+        for attempt in range(CREATE_ATTEMPTS):
+            read = self.client.read_listing()
+            matches = [int(item["id"]) for item in read.items if api_trim(str(item.get("name", ""))) == name]
+            if len(matches) == 1 or not read.inconsistency:
+                return matches[0] if len(matches) == 1 else None
+            if attempt < CREATE_ATTEMPTS - 1:
+                self.client.retry.sleep(self.client.retry.delay(attempt, None))
+        raise ApiError(read.inconsistency)
 
     def _delete(self, change: Change) -> Outcome:
         try:

@@ -324,3 +324,31 @@ def test_ctrl_c_while_the_platform_is_read_back_still_reports_the_writes(
     assert out.endswith(
         "\nApply interrupted: 1 applied, 0 failed; nothing more was sent, and nothing was read back.\n"
     )
+
+
+def test_a_lost_create_answer_is_confirmed_once_a_shifting_listing_settles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A create whose answer is lost is looked up by name; while other writes keep the listing inconsistent,
+    that proves nothing either way, so the check waits and reads again instead of failing (or sending twice)."""
+    served = honest_account()
+    lists_after_the_create: list[int] = []
+
+    def handle(request: Request) -> Reply:
+        if request.method == "POST":
+            served.handle(request)  # it happened ...
+            return Reply(raw=b"")  # ... but the answer is lost
+        answer = served.handle(request)
+        if request.path == "/user/assistants/get" and served.items:
+            lists_after_the_create.append(1)
+            if len(lists_after_the_create) <= 3:  # the first reads claim one assistant more than they hold
+                answer.body["total"] += 1
+        return answer
+
+    directory = write_files(tmp_path / "d", {"a": pipeline_file("A")})
+    with hostile_api(monkeypatch, handle) as server:
+        code, out, err = run(capsys, "apply", "--dir", str(directory), "--auto-approve")
+    assert (code, err) == (0, "")
+    assert len(server.creates()) == 1
+    assert "  + a (id 1001): created: created (confirmed by listing after a lost answer)\n" in out
+    assert len(lists_after_the_create) > 3
