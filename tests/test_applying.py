@@ -188,10 +188,10 @@ def test_a_reader_slower_than_the_run_deadline_at_the_prompt_still_gets_the_writ
 ) -> None:
     now = [0.0]  # the run's clock, moved only by the reader
     with session_on(monkeypatch) as (api, session):
-        session.client.deadline = Deadline(60, clock=lambda: now[0])
+        session.client.deadline = Deadline(session.client.limits.run_deadline, clock=lambda: now[0])
 
         def slow_yes() -> bool:
-            now[0] += 3600  # an hour at the prompt, against a run deadline of a minute
+            now[0] += session.client.limits.run_deadline + 3600  # an hour longer than the run may take
             return True
 
         applied = run_apply(session, ApplyRequest(files(tmp_path, a=pipeline_file("A"))), ApplyView(slow_yes))
