@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import sys
-import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TextIO, cast
+from typing import TextIO, cast
 
 import click
 
 from reconciler import __version__
-from reconciler.apply import ApplyInterrupted, check_matches_files, check_safe, check_saved
-from reconciler.desired import DesiredState, load_directory
+from reconciler.applying import ApplyRequest, ApplyView, run_apply
+from reconciler.desired import load_directory
 from reconciler.emulator.command import emulator
-from reconciler.errors import FilesInvalid, PlanFileError, Problem, ReconcilerError, UsageError
+from reconciler.errorhandling import RunFlags, debug_log, handle_errors
+from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.export import check_directory, report_export, write_exported
 from reconciler.files import environment
-from reconciler.lock import apply_lock
 from reconciler.options import (
     DIR_OPTION,
     OWNER_OPTION,
@@ -38,8 +36,7 @@ from reconciler.options import (
     run_options,
 )
 from reconciler.output import ProgressLine, Redactor, check_writable, wants_colour, write_text
-from reconciler.plan import Plan, plan_from_data
-from reconciler.reconcile import Options, files_digest
+from reconciler.plan import Plan
 from reconciler.render import (
     Style,
     render_json,
@@ -51,15 +48,26 @@ from reconciler.render import (
 from reconciler.results import Report
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
-from reconciler.session import Session, connect
-from reconciler.text import printable
+from reconciler.session import connect
+from reconciler.streams import Writer
+
+PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
+    "text": lambda plan, stream: render_text(plan, stream, Style(colour=wants_colour(sys.stdout))),
+    "json": render_json,
+    "markdown": render_markdown,
+}
+"""How ``plan --format`` shows a plan: a new format is a renderer and a row here."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 @click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Keep gloriagent.ai assistants exactly as the files in assistants.d/ declare them."""
+    flags = ctx.ensure_object(RunFlags)
+    flags.debug = debug  # the one reading of --debug: the error handler asks the flags when the run ends
+    ctx.with_resource(debug_log(debug))
 
 
 @cli.command()
@@ -108,9 +116,7 @@ def _given(parameter: str) -> bool:
 @cli.command()
 @DIR_OPTION
 @TARGET_OPTION
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(list(PLAN_FORMATS)), default="text", show_default=True)
 @click.option(
     "--out", type=click.Path(path_type=Path, dir_okay=False), help="Also save the plan as JSON (for apply)."
 )
@@ -137,13 +143,7 @@ def plan(
     options = run_options(directory, targets, prune, owner, max_update_share)
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         result = session.plan(state, options, progress)
-    stream = Redactor(sys.stdout, state.secrets | {session.token})
-    if fmt == "json":
-        render_json(result, stream)
-    elif fmt == "markdown":
-        render_markdown(result, stream)
-    else:
-        render_text(result, stream, Style(colour=wants_colour(sys.stdout)))
+    PLAN_FORMATS[fmt](result, Redactor(sys.stdout, state.secrets | {session.token}))
     if out is not None:
         saved = io.StringIO()
         render_json(result, saved)
@@ -188,35 +188,26 @@ def apply(
         raise UsageError("a saved plan is applied as it is: --target and --prune belong to the plan command")
     check_writable("--summary", summary)
     state = load_directory(directory, environ=environment())
-    options = run_options(directory, targets, prune, owner, max_update_share)
-    # the lock is taken before the plan: a second apply's plan must be made after the first one's writes
-    with (
-        connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session,
-        apply_lock(session.account_id),
-    ):
+    request = ApplyRequest(
+        state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force
+    )
+    with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
         out = Redactor(sys.stdout, state.secrets | {session.token})
         style = Style(colour=wants_colour(sys.stdout))
-        if plan_file:
-            result = _saved_plan(plan_file, state, session)
-        else:
-            with _reading() as progress:
-                result = session.plan(state, options, progress)
-        render_text(result, out, style)
-        if not result.has_changes:
-            _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
-            return 0
-        check_safe(result, force=force)
-        if not plan_file:
-            with session.client.deadline.paused():
-                _confirm(auto_approve)
-        out.write("\n")
-        try:
-            report = session.apply(state, result, options)
-        except ApplyInterrupted as interrupt:  # report what was written, then end as any Ctrl-C does (130)
-            _report(result, Report(interrupt.outcomes, interrupted=True), out, style, summary)
-            raise
-    _report(result, report, out, style, summary)
-    return 0 if report.ok else 1
+        view = ApplyView(
+            confirm=_approved if not auto_approve else lambda: True,
+            show=lambda plan: render_text(plan, out, style),
+            writing=lambda: _blank_line(out),
+            reading=_reading,
+        )
+        applied = run_apply(session, request, view)
+    if applied.report is None:
+        _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
+        return 0
+    _report(applied.plan, applied.report, out, style, summary)
+    if applied.report.interrupted:
+        raise KeyboardInterrupt  # what was written is reported: now end as any Ctrl-C does (130)
+    return 0 if applied.report.ok else 1
 
 
 def _report(plan: Plan, report: Report, out: Redactor, style: Style, summary: Path | None) -> None:
@@ -226,6 +217,10 @@ def _report(plan: Plan, report: Report, out: Redactor, style: Style, summary: Pa
         text = io.StringIO()
         render_report_markdown(plan, report, text)
         _append(summary, text.getvalue(), out.given)
+
+
+def _blank_line(out: Redactor) -> None:
+    out.write("\n")  # between the plan (and its prompt) and the report of the writes
 
 
 def _append(path: Path | None, text: str, secrets: frozenset[Secret] = frozenset()) -> None:
@@ -270,30 +265,17 @@ def _reading() -> ProgressLine:
     return ProgressLine(sys.stderr, "reading the platform")
 
 
-def _saved_plan(path: Path, state: DesiredState, session: Session) -> Plan:
-    try:
-        saved = plan_from_data(json.loads(path.read_text()))
-    except ValueError as exc:
-        raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
-    account = session.read()
-    check_saved(saved, account_id=session.account_id, files=files_digest(state), account=account)
-    check_matches_files(saved, session.plan_against(state, account, Options(prune_owner=saved.owner)))
-    return saved
-
-
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _confirm(auto_approve: bool) -> None:
-    if auto_approve:
-        return
+def _approved() -> bool:
+    """The reader's "yes" at the terminal; without a terminal, a refusal (CI must say --auto-approve)."""
     if not stdin_is_terminal():
         raise ReconcilerError(
             "refusing to apply: no terminal to confirm on, and no --auto-approve; nothing was changed"
         )
-    if _ask("\nApply these changes? Only 'yes' is accepted: ").strip() != "yes":
-        raise ReconcilerError("apply cancelled; nothing was changed")
+    return _ask("\nApply these changes? Only 'yes' is accepted: ").strip() == "yes"
 
 
 def _ask(question: str) -> str:
@@ -316,24 +298,14 @@ def schema() -> int:
 cli.add_command(emulator)
 
 
-def report(error: ReconcilerError, stream: IO[str]) -> None:
-    """A known error: every problem on its own line, then one summary line.
-
-    Each line is escaped whole: a message can quote a server's answer, a catalog's names or a file's text (a
-    malformed placeholder), and none of them may forge a line or reach the terminal as a control sequence.
-    """
-    if isinstance(error, FilesInvalid):
-        for problem in error.problems:
-            stream.write(f"{printable(str(problem))}\n")
-    stream.write(f"{printable(f'error: {error}')}\n")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args[: args.index("--")] if "--" in args else "--debug" in args
-    with run_secrets(), _masked_streams(), _debug_log(debug):
+    flags = RunFlags()
+    with run_secrets(), _masked_streams():
         Secret(os.environ.get("GLORIA_API_TOKEN", ""), origin="GLORIA_API_TOKEN")  # known before any read
-        return _main(args, debug)
+        return handle_errors(
+            lambda: cli.main(args=args, prog_name="reconciler", standalone_mode=False, obj=flags), flags
+        )
 
 
 @contextmanager
@@ -347,52 +319,6 @@ def _masked_streams() -> Iterator[None]:
         yield
     finally:
         sys.stdout, sys.stderr = saved
-
-
-@contextmanager
-def _debug_log(enabled: bool) -> Iterator[None]:
-    """The reconciler's log on stderr: its warnings always, as they are (a wait the API asked for: stdout is the
-    plan, and stays clean of it); under --debug also every request: method, path, status, time (never headers:
-    never the token)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_StderrFormat())
-    logger = logging.getLogger("reconciler")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if enabled else logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
-
-
-class _StderrFormat(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        return text if record.levelno >= logging.WARNING else f"debug: {record.name}: {text}"
-
-
-def _main(args: list[str], debug: bool) -> int:
-    try:
-        result = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        sys.stderr.write("interrupted\n")
-        return 130
-    except click.ClickException as exc:
-        exc.show(sys.stderr)
-        return 1
-    except ReconcilerError as exc:
-        if debug:
-            traceback.print_exc(file=sys.stderr)
-        report(exc, sys.stderr)
-        return 1
-    except Exception as exc:
-        if debug:
-            traceback.print_exc(file=sys.stderr)
-        hint = "" if debug else " (run again with --debug for the traceback)"
-        sys.stderr.write(f"{printable(f'unexpected error: {type(exc).__name__}: {exc}')}{hint}\n")
-        return 1
-    return result if isinstance(result, int) else 0
 
 
 def run() -> None:

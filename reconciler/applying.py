@@ -1,0 +1,120 @@
+"""The apply use case, in the order that keeps it safe: one function the ``apply`` command calls.
+
+1. bind to the account: its apply lock, taken before the plan (a second apply's plan must be made after the first
+   one's writes);
+2. the plan: made from the files now, or a saved one read back and checked: made for this account and these files
+   (``check_saved``), its assistants unchanged since (staleness), its changes what the files ask for today
+   (``check_matches_files``: an edited or forged plan file);
+3. shown; nothing to do ends here;
+4. the safety thresholds (``check_safe``), before anyone is asked;
+5. the confirmation, for a plan made now (a saved plan was reviewed when it was made), with the run's deadline
+   paused while a person reads and types;
+6. the writes, the secrets unmasked from the files, then the read-back (``Session.apply``).
+
+What is shown and asked is passed in (``ApplyView``), so the flow runs the same under a terminal and a test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.apply import ApplyInterrupted, check_matches_files, check_safe, check_saved
+from reconciler.desired import DesiredState
+from reconciler.errors import PlanFileError, ReconcilerError
+from reconciler.lock import apply_lock
+from reconciler.plan import Plan, plan_from_data
+from reconciler.reconcile import Options, files_digest
+from reconciler.results import Report
+from reconciler.session import Progress, Session
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """What the user asked for: the files, the run's options, and a saved plan to apply instead of a new one."""
+
+    state: DesiredState
+    options: Options = field(default_factory=Options)
+    saved_plan: Path | None = None
+    force: bool = False  # past the safety thresholds
+
+
+def _silent() -> AbstractContextManager[Progress | None]:
+    return nullcontext()
+
+
+def _shown_nowhere(_plan: Plan) -> None:
+    pass
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class ApplyView:
+    """What the flow shows and asks as it goes; the command line's are the terminal, a test's are lists."""
+
+    confirm: Callable[
+        [], bool
+    ]  # True: go ahead. It may raise a ReconcilerError to refuse with its own words.
+    show: Callable[[Plan], None] = _shown_nowhere  # the plan, before any check that may refuse it
+    writing: Callable[[], None] = _nothing  # confirmed: the writes begin
+    reading: Callable[[], AbstractContextManager[Progress | None]] = _silent  # around reading the platform
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The end of an apply: the plan, and the report of its writes (None: there was nothing to write)."""
+
+    plan: Plan
+    report: Report | None
+
+
+def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Applied:
+    """Apply the files (or the saved plan) to the session's account; every refusal comes before the first write.
+
+    Ctrl-C during the writes or the read-back ends the flow with a report whose ``interrupted`` is set: what was
+    written is reported, and the caller ends as any Ctrl-C does.
+    """
+    with apply_lock(session.account_id):
+        if request.saved_plan is not None:
+            plan = checked_saved_plan(session, request.saved_plan, request.state)
+        else:
+            with view.reading() as progress:
+                plan = session.plan(request.state, request.options, progress)
+        view.show(plan)
+        if not plan.has_changes:
+            return Applied(plan, None)
+        check_safe(plan, force=request.force)
+        if request.saved_plan is None:
+            _confirmed(session, view.confirm)
+        view.writing()
+        try:
+            report = session.apply(request.state, plan, request.options)
+        except ApplyInterrupted as interrupt:
+            report = Report(interrupt.outcomes, interrupted=True)
+    return Applied(plan, report)
+
+
+def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> Plan:
+    """The plan saved at ``path``, refused unless it is for this account and these files, and still current."""
+    try:
+        saved = plan_from_data(json.loads(path.read_text()))
+    except ValueError as exc:
+        raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
+    account = session.read()
+    check_saved(saved, account_id=session.account_id, files=files_digest(state), account=account)
+    check_matches_files(saved, session.plan_against(state, account, Options(prune_owner=saved.owner)))
+    return saved
+
+
+def _confirmed(session: Session, confirm: Callable[[], bool]) -> None:
+    # a person reading the plan is no request in flight: the run's deadline must not run out while they read
+    with session.client.deadline.paused():
+        approved = confirm()
+    if not approved:
+        raise ReconcilerError("apply cancelled; nothing was changed")
