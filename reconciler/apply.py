@@ -33,8 +33,6 @@ from reconciler.text import Path_, display_path
 
 log = logging.getLogger("reconciler.apply")
 
-CREATE_ATTEMPTS = 6
-
 
 def fill_secrets(change: Change, assistant: DesiredAssistant | None) -> dict[str, Any]:
     """The change's body with every ``(sensitive)`` marker replaced by the value the files give today."""
@@ -164,7 +162,10 @@ class Applier:
 
     def _create(self, change: Change, body: dict[str, Any]) -> Outcome:
         name = _create_name(body)
-        for attempt in range(CREATE_ATTEMPTS):
+        # as many tries as any other write (one retry policy): a resend happens only after a consistent
+        # listing showed the name absent, so it cannot duplicate
+        attempts = self.client.retry.attempts
+        for attempt in range(attempts):
             try:
                 data = self.client.create(body)
             except ApiError as error:
@@ -184,7 +185,7 @@ class Applier:
                         found,
                         "created (confirmed by listing after a lost answer)",
                     )
-                if attempt == CREATE_ATTEMPTS - 1:
+                if attempt == attempts - 1:
                     raise
                 self.client.retry.sleep(self.client.retry.delay(attempt, None))
                 continue
@@ -200,12 +201,13 @@ class Applier:
         """The id the platform holds under ``name``, or None when a consistent listing shows it absent (so the
         create is safe to send again). A listing that other workers' creates keep shifting proves nothing
         absent: it is read again after a pause, and only then is the check given up (an ApiError)."""
-        for attempt in range(CREATE_ATTEMPTS):
+        attempts = self.client.retry.attempts
+        for attempt in range(attempts):
             read = self.client.read_listing()
             matches = [int(item["id"]) for item in read.items if api_trim(str(item.get("name", ""))) == name]
             if len(matches) == 1 or not read.inconsistency:
                 return matches[0] if len(matches) == 1 else None
-            if attempt < CREATE_ATTEMPTS - 1:
+            if attempt < attempts - 1:
                 self.client.retry.sleep(self.client.retry.delay(attempt, None))
         raise ApiError(read.inconsistency)
 
