@@ -13,7 +13,8 @@ Path_ = tuple[str | int, ...]
 
 def printable(text: str, *, lookalikes: bool = False) -> str:
     """``text`` safe to print on one line: control, format (bidi, zero-width) and line-separator characters
-    escaped as ``\\uXXXX``; with ``lookalikes``, combining marks and Cyrillic, Greek and full-width letters too.
+    escaped as ``\\u`` and four hex digits; with ``lookalikes``, combining marks and Cyrillic, Greek and
+    full-width letters too.
 
     A key or file name comes from the user's files, a name, a prompt or an error message from the platform:
     none may clear a terminal, reorder a line or forge a second line (a problem, ``Plan: 0 to create``).

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 import httpx
 import pytest
+from support import PIPELINE
 
 DEMO = [(1, "Sales Assistant"), (2, "Support Line"), (3, "Legacy Survey")]
 #: A bound on one run: the server is up well within a second when it works.
@@ -50,7 +51,7 @@ def serve(state: Path, *args: str, create: str | None = None) -> Served:
         headers = {"Authorization": "Bearer emulator-token", "Accept": "application/json"}
         with httpx.Client(base_url=found.group(1), headers=headers, timeout=10) as http:
             if create:
-                body = {**_PIPELINE, "name": create}
+                body = {**PIPELINE, "name": create}
                 assert http.post("/user/assistant", json=body).status_code == 201
             listed = http.get("/user/assistants/get", params={"per_page": 100}).json()["data"]
         child.send_signal(signal.SIGINT)
@@ -61,18 +62,6 @@ def serve(state: Path, *args: str, create: str | None = None) -> Served:
             child.kill()
             child.wait()
     return Served(lines, [(a["id"], a["name"]) for a in listed], child.returncode, err)
-
-
-_PIPELINE = {
-    "type": "outbound",
-    "mode": "pipeline",
-    "language_id": 1,
-    "voice_id": 101,
-    "llm_model_id": 2,
-    "timezone": "Europe/Berlin",
-    "initial_message": "Hello there.",
-    "system_prompt": "You are helpful.",
-}
 
 
 def banner(served: Served) -> list[str]:

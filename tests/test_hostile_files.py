@@ -35,6 +35,15 @@ def _git_repository(path: Path) -> Path:
     return path
 
 
+def _link_to_a_precious_file(directory: Path, tmp_path: Path) -> tuple[Path, bytes]:
+    """``sales-assistant.yaml`` in ``directory`` made a link to an existing file outside: (its path, its bytes)."""
+    target = tmp_path / "outside" / "precious.conf"
+    precious = b"do not overwrite me\x00\xff\n"
+    target.write_bytes(precious)
+    _link(directory / "sales-assistant.yaml", target)
+    return target, precious
+
+
 def _link(name: Path, target: Path | str) -> None:
     try:
         name.symlink_to(target)
@@ -99,10 +108,7 @@ def test_export_refuses_a_link_to_an_existing_file_outside_and_leaves_it_untouch
     repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory = repository / "assistants.d"
-    target = tmp_path / "outside" / "precious.conf"
-    precious = b"do not overwrite me\x00\xff\n"
-    target.write_bytes(precious)
-    _link(directory / "sales-assistant.yaml", target)
+    target, precious = _link_to_a_precious_file(directory, tmp_path)
 
     with emulator(monkeypatch, seed="demo"):
         code, out, err = run(capsys, "export", "--all", "--dir", str(directory))
@@ -120,10 +126,7 @@ def test_export_force_replaces_a_link_to_an_existing_file_outside_not_the_file(
     repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory = repository / "assistants.d"
-    target = tmp_path / "outside" / "precious.conf"
-    precious = b"do not overwrite me\x00\xff\n"
-    target.write_bytes(precious)
-    _link(directory / "sales-assistant.yaml", target)
+    target, precious = _link_to_a_precious_file(directory, tmp_path)
 
     with emulator(monkeypatch, seed="demo"):
         code, _, err = run(capsys, "export", "--all", "--dir", str(directory), "--force")
