@@ -169,9 +169,11 @@ class Applier:
             try:
                 data = self.client.create(body)
             except ApiError as error:
-                if error.status == 429:  # throttled before anything happened: safe to send again
-                    self.client.retry.sleep(self.client.retry.delay(attempt, None))
+                if error.status == 429 and attempt < attempts - 1:  # throttled, nothing happened: resend
+                    self.client.wait_to_retry(error, attempt)  # as long as its Retry-After asks
                     continue
+                if error.status == 429:
+                    raise
                 if error.status is not None and error.status < 300:  # it happened; its answer is unreadable
                     return _unconfirmed(change, f"{error}: the create may have happened")
                 if error.status is not None and error.status < 500:
@@ -187,7 +189,7 @@ class Applier:
                     )
                 if attempt == attempts - 1:
                     raise
-                self.client.retry.sleep(self.client.retry.delay(attempt, None))
+                self.client.wait_to_retry(error, attempt)
                 continue
             created = _created_id(data)
             if created is None:
@@ -208,7 +210,7 @@ class Applier:
             if len(matches) == 1 or not read.inconsistency:
                 return matches[0] if len(matches) == 1 else None
             if attempt < attempts - 1:
-                self.client.retry.sleep(self.client.retry.delay(attempt, None))
+                self.client.wait_to_retry(ApiError(read.inconsistency), attempt)
         raise ApiError(read.inconsistency)
 
     def _delete(self, change: Change) -> Outcome:

@@ -209,7 +209,10 @@ class Client:
             text = masked(str(error), [self._token])  # the one secret policy, every form of the token
             if text == str(error):
                 raise
-            raise ApiError(text, status=error.status, errors=error.errors) from error.__cause__
+            raise ApiError(
+                text, status=error.status, errors=error.errors, retry_after=error.retry_after,
+                request=error.request,
+            ) from error.__cause__
 
     def _attempts(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> Any:
         attempts = self.retry.attempts if retry else 1
@@ -220,17 +223,18 @@ class Client:
             except Failed as failure:
                 if last or not failure.retryable:
                     raise ApiError(f"{method} {path}: {failure}") from failure.__cause__
-                self._back_off(ApiError(f"{method} {path}: {failure}"), self.retry.delay(attempt, None))
+                self.wait_to_retry(ApiError(f"{method} {path}: {failure}"), attempt)
                 continue
             if last or not _retryable(response.status_code):
                 return _result(method, path, response)
-            self._wait_to_retry(method, path, response, attempt)
+            self.wait_to_retry(_error(method, path, response), attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait_to_retry(self, method: str, path: str, response: Answer, attempt: int) -> None:
-        """Sleep before the next attempt: the backoff, or as long as the server asked (capped, and said)."""
-        failing = _error(method, path, response)
-        asked = _retry_after(response) or 0.0
+    def wait_to_retry(self, failing: ApiError, attempt: int) -> None:
+        """Sleep before try ``attempt + 1`` after ``failing``: the backoff, or as long as the server asked
+        (capped, and said), within the run's deadline. The one retry policy: the client's own loop and the
+        applier's create loop (which decides for itself whether a resend is safe) both wait here."""
+        asked = failing.retry_after or 0.0
         wait = min(asked, self.limits.max_retry_after)
         delay = self.retry.delay(attempt, wait)
         if not wait or delay > wait:  # no Retry-After, or a shorter one than the backoff
@@ -244,8 +248,8 @@ class Client:
             )
         capped = " (the most this tool waits at once)" if wait < asked else ""
         log.warning(
-            "waiting %s s%s: the API asked to retry after %s s (%s on %s %s)",
-            *(seconds(wait), capped, seconds(asked), response.status_code, method, path),
+            "waiting %s s%s: the API asked to retry after %s s (%s on %s)",
+            *(seconds(wait), capped, seconds(asked), failing.status, failing.request),
         )
         self.retry.sleep(wait)
 
@@ -329,4 +333,6 @@ def _result(method: str, path: str, response: Answer) -> Any:
         f"{method} {path}: {response.status_code} {message or response.reason_phrase}{hint}",
         status=response.status_code,
         errors=errors,
+        retry_after=_retry_after(response),
+        request=f"{method} {path}",
     )

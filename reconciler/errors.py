@@ -89,14 +89,24 @@ class LockHeld(ReconcilerError):
 
 
 class ApiError(ReconcilerError):
-    """The API refused or failed a request, or could not be reached."""
+    """The API refused or failed a request, or could not be reached. ``request`` is the request it answered
+    (``"GET /user/assistants/get"``), ``retry_after`` the wait in seconds the answer asked for (its
+    ``Retry-After``, uncapped): every retry loop honours it through ``Client.wait_to_retry``."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, errors: dict[str, list[str]] | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        errors: dict[str, list[str]] | None = None,
+        retry_after: float | None = None,
+        request: str = "",
     ):
         super().__init__(message)
+        self.request = request
         self.status = status
         self.errors = errors or {}
+        self.retry_after = retry_after
 
 
 class ListingError(ReconcilerError):
