@@ -314,23 +314,24 @@ def _result(method: str, path: str, response: Answer) -> Any:
     except ValueError:
         data = None
     except RecursionError:  # json gives up on deep nesting this way; no API answer is nested that deep
-        raise ApiError(
-            f"{method} {path}: {response.status_code} with JSON nested too deeply to read",
-            status=response.status_code,
-        ) from None
+        raise _refusal(method, path, response, "with JSON nested too deeply to read") from None
     if response.is_success and data is not None:
         return data
     if response.is_success or data is None:
         kind = response.headers.get("Content-Type", "no content type")
-        raise ApiError(
-            f"{method} {path}: {response.status_code} with a non-JSON answer ({kind})",
-            status=response.status_code,
-        )
+        raise _refusal(method, path, response, f"with a non-JSON answer ({kind})")
     message = data.get("message") if isinstance(data, dict) else None
     errors = data.get("errors") if isinstance(data, dict) and isinstance(data.get("errors"), dict) else None
     hint = " (check GLORIA_API_TOKEN)" if response.status_code == 401 else ""
-    raise ApiError(
-        f"{method} {path}: {response.status_code} {message or response.reason_phrase}{hint}",
+    raise _refusal(method, path, response, f"{message or response.reason_phrase}{hint}", errors)
+
+
+def _refusal(
+    method: str, path: str, response: Answer, what: str, errors: dict[str, list[str]] | None = None
+) -> ApiError:
+    """The ApiError for an answer: its message, and what every retry loop needs (status, Retry-After)."""
+    return ApiError(
+        f"{method} {path}: {response.status_code} {what}",
         status=response.status_code,
         errors=errors,
         retry_after=_retry_after(response),
