@@ -7,15 +7,14 @@ The rules (docs/contract.md#what-a-missing-key-means, docs/api.md#update-fields)
 - a mode change resets the mode's settings on the platform, so every mode-specific field the file declares is
   sent with it, changed or not;
 - write-only fields (the platform does not return them) can't be compared. Like kubectl's last-applied
-  annotation, a record of what was last sent (a keyed digest per field) is kept on the assistant under one
-  reserved ``variables`` key; a field is sent when its digest differs from the record, or the record is gone.
+  annotation, a record of what was last sent (a keyed digest per field, ``record.py``) is kept on the
+  assistant; a field is sent when its digest differs from the record, or the record is gone.
   The record is written only when the file declares a write-only field.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +22,13 @@ from deepdiff import DeepDiff
 
 from reconciler.fields import CLEARED_TO, RESET_BY_MODE_CHANGE, UNORDERED
 from reconciler.plan import REASON_CHANGED, REASON_MODE, REASON_NEW, REASON_OWNER, FieldChange
-from reconciler.remote import RECORD_KEY, RemoteAssistant, applies_to_mode
+from reconciler.record import RECORD_KEY, Digest, Ownership, encode_record, ownership_of
+from reconciler.remote import RemoteAssistant, applies_to_mode
 from reconciler.spec import API_FIELDS
 
 #: Tolerance for numbers: the API stores decimals; 0.7 and "0.70" are the same setting.
 EPSILON = 1e-9
 SIGNIFICANT_DIGITS = 9
-
-Digest = Callable[[str, Any], str]
 
 
 @dataclass(frozen=True)
@@ -158,28 +156,6 @@ def _dedupe(changes: list[FieldChange]) -> list[FieldChange]:
         seen.setdefault(change.path, change)
     order = {name: i for i, name in enumerate(API_FIELDS)}
     return sorted(seen.values(), key=lambda c: order.get(c.path, len(order)))
-
-
-@dataclass(frozen=True)
-class Ownership:
-    """Which repository (``owner``) manages an assistant, and under which file key: what --prune relies on."""
-
-    owner: str
-    key: str
-
-
-def ownership_of(record: Mapping[str, Any] | None) -> Ownership | None:
-    if not record or not isinstance(record.get("owner"), str) or not isinstance(record.get("key"), str):
-        return None
-    return Ownership(record["owner"], record["key"])
-
-
-def encode_record(fields: Mapping[str, str], ownership: Ownership | None = None) -> str:
-    """The bookkeeping as the string value ``variables`` requires."""
-    data: dict[str, Any] = {"v": 1, "fields": dict(fields)}
-    if ownership is not None:
-        data.update(owner=ownership.owner, key=ownership.key)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def diff_create(

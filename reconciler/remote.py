@@ -13,16 +13,17 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from reconciler.constraints import api_trim
 from reconciler.fields import FIELD_KINDS, MODE_ONLY
-from reconciler.spec import API_FIELDS, RESERVED_VARIABLE_PREFIX
+from reconciler.record import RECORD_KEY, parse_record
+from reconciler.spec import API_FIELDS
 
 #: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
-RECORD_KEY = RESERVED_VARIABLE_PREFIX
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 _TOOL_BOOLEANS = frozenset({"custom"})
 _LARGEST_ID = 2**63 - 1  # a PHP integer (a MySQL BIGINT): past it a number cannot be an id the API gave
@@ -150,7 +151,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
     record = None
     variables = fields.get("variables")
     if isinstance(variables, dict) and RECORD_KEY in variables:
-        record = _parse_record(variables.pop(RECORD_KEY))
+        record = parse_record(variables.pop(RECORD_KEY))
     return RemoteAssistant(
         id=ident,
         name=_text(item.get("name")),
@@ -160,14 +161,6 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
         record=record,
         fingerprint=fingerprint(item),
     )
-
-
-def _parse_record(text: Any) -> dict[str, Any] | None:
-    try:
-        record = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None  # a damaged record counts as none: the fields it covered are sent again
-    return record if isinstance(record, dict) else None
 
 
 def fingerprint(item: dict[str, Any]) -> str:
@@ -182,6 +175,11 @@ class Account:
 
     assistants: tuple[RemoteAssistant, ...]
     inconsistency: str = ""  # why the listing may have missed an assistant (listing.py); '' when it is whole
+
+    @classmethod
+    def of(cls, items: Iterable[dict[str, Any]], inconsistency: str = "") -> Account:
+        """The account a listing read shows: its items as the API returned them, normalised."""
+        return cls(tuple(normalise(item) for item in items), inconsistency=inconsistency)
 
     @cached_property
     def observed(self) -> frozenset[str]:

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.diff import diff_create, diff_update, encode_record, same
+from reconciler.diff import diff_create, diff_update, same
 from reconciler.plan import REASON_CHANGED, REASON_MODE, REASON_NEW
-from reconciler.remote import RECORD_KEY, normalise
+from reconciler.record import RECORD_KEY, encode_record
+from reconciler.remote import normalise
 from reconciler.spec import API_FIELDS
 
 

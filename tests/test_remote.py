@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.remote import RECORD_KEY, RemoteAssistant, canonical, fingerprint, normalise
+from reconciler.record import RECORD_KEY
+from reconciler.remote import RemoteAssistant, canonical, fingerprint, normalise
 from reconciler.spec import API_FIELDS, FIELD_KINDS
 
 DECIMAL_STRINGS = (
