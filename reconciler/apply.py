@@ -23,9 +23,9 @@ from typing import Any
 from reconciler.client import Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.errors import ApiError, Problem, ReconcilerError, StalePlan, UnmaskError, UnsafePlan
+from reconciler.errors import ApiError, Problem, ReconcilerError, StalePlan, UnmaskError
 from reconciler.plan import Action, Change, Plan
-from reconciler.reconcile import desired_values, read_account, stale_changes
+from reconciler.reconcile import desired_values, stale_changes
 from reconciler.remote import Account
 from reconciler.results import Duplicate, Outcome, Status, Unconverged
 from reconciler.secret import SENSITIVE
@@ -127,7 +127,8 @@ class Applier:
         in the dashboard, or another machine's apply may have created it, since.
         """
         try:
-            account = read_account(self.client)
+            read = self.client.read_listing()
+            account = Account.of(read.items, read.inconsistency)
         except ReconcilerError as error:
             raise ReconcilerError(
                 f"could not list the assistants to check the creates before sending them ({error}); "
@@ -366,8 +367,3 @@ def check_matches_files(saved: Plan, fresh: Plan) -> None:
             f"the saved plan asks for changes the files do not: {', '.join(forged)}; nothing was changed. "
             "Make a new plan from the files"
         )
-
-
-def check_safe(plan: Plan, *, force: bool) -> None:
-    if plan.unsafe and not force:
-        raise UnsafePlan(f"refusing without --force: {'; '.join(plan.unsafe)}; nothing was changed")

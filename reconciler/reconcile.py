@@ -1,36 +1,30 @@
-"""Planning: the desired state x what the platform returned → a Plan.
+"""PURE: planning, the desired state x the account as read → a Plan.
 
-Reading goes through ``Client``; everything after the read is pure (matching, normalising, diffing), so the
-same functions serve ``plan``, the stale check of a saved plan and the verification after ``apply``.
+No I/O here: the session reads the account (and hands in the catalog's lookups), so the same functions serve
+``plan``, the stale check of a saved plan and the verification after ``apply``, and are tested without a server.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import names
-from reconciler.client import Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.diff import Diff, Digest, Ownership, diff_create, diff_update, ownership_of
+from reconciler.diff import Diff, diff_create, diff_update
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.fields import required_on_create
 from reconciler.plan import Action, Change, FieldChange, Plan, Safety, unsafe_reasons
-from reconciler.remote import Account, RemoteAssistant, canonical, normalise
+from reconciler.record import Digest, Ownership, ownership_of
+from reconciler.remote import Account, RemoteAssistant, canonical
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.text import display_path
-
-
-def read_account(client: Client, progress: Callable[[int, int], None] | None = None) -> Account:
-    read = client.read_listing(progress)
-    return Account(tuple(normalise(item) for item in read.items), inconsistency=read.inconsistency)
 
 
 def check_creates_trusted(plan: Plan, account: Account) -> None:
@@ -40,16 +34,6 @@ def check_creates_trusted(plan: Plan, account: Account) -> None:
     """
     if account.inconsistency and any(change.action == Action.CREATE for change in plan.changes):
         raise ReconcilerError(f"{account.inconsistency}: refusing to plan creates from it")
-
-
-def keyed_digest(secret: Secret) -> Digest:
-    """Digests for the last-applied record, keyed so that a record never reveals a low-entropy value."""
-
-    def digest(field: str, value: Any) -> str:
-        message = f"{field}={json.dumps(value, sort_keys=True, separators=(',', ':'))}".encode()
-        return hmac.new(secret.reveal().encode(), message, hashlib.sha256).hexdigest()[:16]
-
-    return digest
 
 
 def select(state: DesiredState, targets: Sequence[str]) -> list[DesiredAssistant]:

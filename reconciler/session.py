@@ -25,9 +25,8 @@ from reconciler.reconcile import (
     account_digest,
     build_plan,
     check_creates_trusted,
-    keyed_digest,
-    read_account,
 )
+from reconciler.record import keyed_digest
 from reconciler.remote import Account
 from reconciler.results import Outcome, Report, Status
 from reconciler.secret import Secret
@@ -46,7 +45,8 @@ class Session:
         return account_digest(self.identity, self.token)
 
     def read(self, progress: Progress | None = None) -> Account:
-        return read_account(self.client, progress)
+        read = self.client.read_listing(progress)
+        return Account.of(read.items, read.inconsistency)
 
     def plan(
         self, state: DesiredState, options: Options | None = None, progress: Progress | None = None

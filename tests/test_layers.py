@@ -41,3 +41,11 @@ print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+@pytest.mark.parametrize("module", ["reconciler.reconcile", "reconciler.record", "reconciler.diff"])
+def test_the_planner_loads_no_http_client(module: str) -> None:
+    # planning is pure: the session reads the account and hands it in, so the planner never needs httpx
+    code = f"import json, sys, {module}; print(json.dumps('httpx' in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) is False
