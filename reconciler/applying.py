@@ -6,7 +6,7 @@
    (``check_saved``), its assistants unchanged since (staleness), its changes what the files ask for today
    (``check_matches_files``: an edited or forged plan file);
 3. shown; nothing to do ends here;
-4. the safety thresholds (``check_safe``), before anyone is asked;
+4. the safety thresholds (``Plan.raise_if_unsafe``), before anyone is asked;
 5. the confirmation, for a plan made now (a saved plan was reviewed when it was made), with the run's deadline
    paused while a person reads and types;
 6. the writes, the secrets unmasked from the files, then the read-back (``Session.apply``).
@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.apply import ApplyInterrupted, check_matches_files, check_safe, check_saved
+from reconciler.apply import ApplyInterrupted, check_matches_files, check_saved
 from reconciler.desired import DesiredState
 from reconciler.errors import PlanFileError, ReconcilerError
 from reconciler.lock import apply_lock
@@ -89,7 +89,7 @@ def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Appli
         view.show(plan)
         if not plan.has_changes:
             return Applied(plan, None)
-        check_safe(plan, force=request.force)
+        plan.raise_if_unsafe(force=request.force)
         if request.saved_plan is None:
             _confirmed(session, view.confirm)
         view.writing()

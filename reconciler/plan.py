@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.errors import PlanFileError
+from reconciler.errors import PlanFileError, UnsafePlan
 from reconciler.secret import SENSITIVE
 
 FORMAT_VERSION = 1
@@ -177,6 +177,11 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(c.action != Action.NOOP for c in self.changes)
+
+    def raise_if_unsafe(self, *, force: bool) -> None:
+        """Refuse a plan past the safety thresholds (``unsafe_reasons``) unless ``--force`` says it is meant."""
+        if self.unsafe and not force:
+            raise UnsafePlan(f"refusing without --force: {'; '.join(self.unsafe)}; nothing was changed")
 
     def data(self) -> dict[str, Any]:
         return {
