@@ -143,11 +143,11 @@ def plan(
     options = run_options(directory, targets, prune, owner, max_update_share)
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         result = session.plan(state, options, progress)
-    PLAN_FORMATS[fmt](result, Redactor(sys.stdout, state.secrets | {session.token}))
+    PLAN_FORMATS[fmt](result, sys.stdout)  # a Redactor for the whole run (_masked_streams)
     if out is not None:
         saved = io.StringIO()
         render_json(result, saved)
-        write_text(out, saved.getvalue(), secrets=state.secrets | {session.token})
+        write_text(out, saved.getvalue())
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
@@ -192,7 +192,7 @@ def apply(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force
     )
     with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
-        out = Redactor(sys.stdout, state.secrets | {session.token})
+        out = sys.stdout
         style = Style(colour=wants_colour(sys.stdout))
         view = ApplyView(
             confirm=_approved if not auto_approve else lambda: True,
@@ -210,22 +210,22 @@ def apply(
     return 0 if applied.report.ok else 1
 
 
-def _report(plan: Plan, report: Report, out: Redactor, style: Style, summary: Path | None) -> None:
+def _report(plan: Plan, report: Report, out: TextIO, style: Style, summary: Path | None) -> None:
     render_report(report, out, style)
     out.flush()
     if summary is not None:
         text = io.StringIO()
         render_report_markdown(plan, report, text)
-        _append(summary, text.getvalue(), out.given)
+        _append(summary, text.getvalue())
 
 
-def _blank_line(out: Redactor) -> None:
+def _blank_line(out: TextIO) -> None:
     out.write("\n")  # between the plan (and its prompt) and the report of the writes
 
 
-def _append(path: Path | None, text: str, secrets: frozenset[Secret] = frozenset()) -> None:
+def _append(path: Path | None, text: str) -> None:
     if path is not None:
-        write_text(path, text, append=True, secrets=secrets)
+        write_text(path, text, append=True)
 
 
 @cli.command("export")
@@ -253,10 +253,8 @@ def export_command(
     check_directory(directory)  # before reading the platform, and again when writing
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         files = session.export(None if export_all else list(ids), names=use_names, progress=progress)
-        secrets = {session.token}
     written = write_exported(directory, files, force=force)
-    out = Redactor(sys.stdout, secrets | {v for f in files for v in f.secrets.values()})
-    report_export(directory, files, written, out)
+    report_export(directory, files, written, sys.stdout)
     return 0
 
 
