@@ -122,21 +122,7 @@ class Client:
         self._bounds = Bounds(timeout, CONNECT_TIMEOUT, self.limits.max_response_bytes)
         self.requests = 0
         self._lookups: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-        self._http = httpx.Client(
-            base_url=check_api_url(base_url),
-            headers={
-                "Authorization": f"Bearer {self._token.reveal()}",  # httpx masks it in its own reprs
-                "Accept": "application/json",  # without it the backend answers errors with HTML redirects
-                "Accept-Encoding": ASK_FOR,  # what wire.py inflates within its cap
-                "User-Agent": f"reconciler/{__version__}",
-            },
-            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
-            transport=transport,
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=self.concurrency + 2, max_keepalive_connections=self.concurrency
-            ),
-        )
+        self._http = _http_client(check_api_url(base_url), self._token, timeout, self.concurrency, transport)
 
     def __repr__(self) -> str:
         return f"Client({self._http.base_url!s}, writable={self.writable})"
@@ -210,7 +196,10 @@ class Client:
             if text == str(error):
                 raise
             raise ApiError(
-                text, status=error.status, errors=error.errors, retry_after=error.retry_after,
+                text,
+                status=error.status,
+                errors=error.errors,
+                retry_after=error.retry_after,
                 request=error.request,
             ) from error.__cause__
 
@@ -289,6 +278,26 @@ class Client:
     @property
     def _run_deadline(self) -> str:
         return f"{seconds(self.limits.run_deadline)} s"
+
+
+def _http_client(
+    base_url: str, token: Secret, timeout: float, concurrency: int, transport: httpx.BaseTransport | None
+) -> httpx.Client:
+    """The one httpx client of a run: its headers, timeouts and pool; redirects are never followed (a
+    redirect could carry the token to another host)."""
+    return httpx.Client(
+        base_url=base_url,
+        headers={
+            "Authorization": f"Bearer {token.reveal()}",  # httpx masks it in its own reprs
+            "Accept": "application/json",  # without it the backend answers errors with HTML redirects
+            "Accept-Encoding": ASK_FOR,  # what wire.py inflates within its cap
+            "User-Agent": f"reconciler/{__version__}",
+        },
+        timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+        transport=transport,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency),
+    )
 
 
 def _retryable(status: int) -> bool:
