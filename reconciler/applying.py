@@ -108,7 +108,9 @@ def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> Pla
         raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
     account = session.read()
     check_saved(saved, account_id=session.account_id, files=files_digest(state), account=account)
-    check_matches_files(saved, session.plan_against(state, account, Options(prune_owner=saved.owner)))
+    check_matches_files(
+        saved, session.plan_against(state, account, Options(owner=saved.owner, prune=saved.prune))
+    )
     return saved
 
 

@@ -9,7 +9,7 @@ import click
 
 from reconciler.plan import Safety
 from reconciler.reconcile import Options
-from reconciler.session import default_owner
+from reconciler.session import owner_of
 
 DIR_OPTION = click.option(
     "--dir",
@@ -49,7 +49,7 @@ PRUNE_OPTION = click.option(
 OWNER_OPTION = click.option(
     "--owner",
     metavar="NAME",
-    help="Who owns assistants for --prune.  [default: $RECONCILER_OWNER, else the git origin and directory]",
+    help="Who manages the assistants this run creates (recorded on each), and for --prune.  [default: $RECONCILER_OWNER, else the git origin and directory]",
 )
 SAFETY_OPTION = click.option(
     "--max-update-share",
@@ -65,6 +65,7 @@ def run_options(
 ) -> Options:
     return Options(
         targets=targets,
-        prune_owner=(owner or default_owner(directory)) if prune else None,
+        owner=owner or owner_of(directory, required=prune),
+        prune=prune,
         safety=Safety(max_update_share=share),
     )

@@ -154,7 +154,8 @@ class Plan:
     account: str = ""  # digest of the API URL and token: a saved plan is refused on another account
     files: str = ""  # digest of the desired state the plan was made from
     unsafe: tuple[str, ...] = ()  # why apply would need --force
-    owner: str | None = None  # the --prune owner the plan was made with
+    owner: str = ""  # who the plan's creates record as their manager (record.py)
+    prune: bool = False  # made with --prune: deletes what this owner recorded and lost
 
     @classmethod
     def of(
@@ -164,11 +165,11 @@ class Plan:
         account: str = "",
         files: str = "",
         unsafe: Iterable[str] = (),
-        owner: str | None = None,
+        owner: str = "",
+        prune: bool = False,
     ) -> Plan:
-        return cls(
-            tuple(sorted(changes, key=lambda c: (c.key, c.action))), account, files, tuple(unsafe), owner
-        )
+        ordered = tuple(sorted(changes, key=lambda c: (c.key, c.action)))
+        return cls(ordered, account, files, tuple(unsafe), owner, prune)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -191,7 +192,8 @@ class Plan:
             "account": self.account,
             "files": self.files,
             "unsafe": list(self.unsafe),
-            "prune_owner": self.owner,
+            "owner": self.owner,
+            "prune_owner": self.owner if self.prune else None,
         }
 
 
@@ -208,7 +210,8 @@ def plan_from_data(data: Any) -> Plan:
         account=str(data.get("account", "")),
         files=str(data.get("files", "")),
         unsafe=data.get("unsafe", ()),
-        owner=data.get("prune_owner"),
+        owner=str(data.get("owner", data.get("prune_owner") or "")),
+        prune=data.get("prune_owner") is not None,
     )
 
 

@@ -19,6 +19,7 @@ from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, diff_create, diff_update
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.fields import required_on_create
+from reconciler.identity import Identity, Match, Refusal
 from reconciler.plan import Action, Change, FieldChange, Plan, Safety, unsafe_reasons
 from reconciler.record import Digest, Ownership, ownership_of
 from reconciler.remote import Account, RemoteAssistant, canonical
@@ -55,8 +56,15 @@ def desired_values(assistant: DesiredAssistant) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Options:
     targets: Sequence[str] = ()
-    prune_owner: str | None = None  # --prune: record ownership under this owner, delete what it owns and lost
+    owner: str = (
+        ""  # who manages what this run creates: every create records it with the file's key (record.py)
+    )
+    prune: bool = False  # record ownership on every assistant, delete what this owner recorded and lost
     safety: Safety = field(default_factory=Safety)
+
+    @property
+    def prune_owner(self) -> str | None:
+        return self.owner if self.prune else None
 
 
 def build_plan(
@@ -69,10 +77,10 @@ def build_plan(
     options: Options = Options(),
 ) -> Plan:
     selected = select(state, options.targets)
-    owner = options.prune_owner
-    if owner and account.assistants and "variables" not in account.observed:
+    if options.prune and account.assistants and "variables" not in account.observed:
         raise ReconcilerError("--prune needs the API to return variables, where ownership is recorded")
-    planner = _Planner(account, _bound(state), digest, catalog or names.Catalog(_no_lookups), owner)
+    identity = identity_of(state, account, options.owner)
+    planner = _Planner(account, identity, digest, catalog or names.Catalog(_no_lookups), options.prune)
     problems: list[Problem] = []
     changes: list[Change] = []
     for assistant in selected:
@@ -83,35 +91,45 @@ def build_plan(
             problems += result
     if problems:
         raise FilesInvalid(problems, len(state.assistants))
-    if owner:
-        changes += _deletions(state, account, planner.bound, owner, options.targets)
+    if options.prune:
+        changes += _deletions(state, identity, options.targets)
     unsafe = unsafe_reasons(
         changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
     )
-    return Plan.of(changes, account=account_id, files=files_digest(state), unsafe=unsafe, owner=owner)
+    return Plan.of(
+        changes,
+        account=account_id,
+        files=files_digest(state),
+        unsafe=unsafe,
+        owner=options.owner,
+        prune=options.prune,
+    )
 
 
-def _bound(state: DesiredState) -> dict[int, DesiredAssistant]:
-    return {a.spec.id: a for a in state.assistants if a.spec.id is not None}
+def identity_of(state: DesiredState, account: Account, owner: str) -> Identity:
+    bound = {a.spec.id: a.source.file for a in state.assistants if a.spec.id is not None}
+    return Identity(account, bound, owner, frozenset(a.key for a in state.assistants))
+
+
+def matched(assistant: DesiredAssistant, identity: Identity) -> Match | Refusal:
+    return identity.match(assistant.key, assistant.spec.id, assistant.spec.name)
 
 
 def _no_lookups(path: str, params: dict[str, str] | None) -> Any:
     raise ReconcilerError(f"name references need the API's lookups ({path}), and this plan has no client")
 
 
-def _deletions(
-    state: DesiredState,
-    account: Account,
-    bound: dict[int, DesiredAssistant],
-    owner: str,
-    targets: Sequence[str],
-) -> list[Change]:
+def _deletions(state: DesiredState, identity: Identity, targets: Sequence[str]) -> list[Change]:
     """Assistants this owner recorded as its own whose file is gone: never any other assistant."""
-    managed = {m.id for a in state.assistants if isinstance(m := _match(a, account, bound), RemoteAssistant)}
+    managed = {
+        m.target.id
+        for a in state.assistants
+        if isinstance(m := matched(a, identity), Match) and m.target is not None
+    }
     deletions = []
-    for remote in account.assistants:
+    for remote in identity.account.assistants:
         own = ownership_of(remote.record)
-        if own is None or own.owner != owner or remote.id in managed:
+        if own is None or own.owner != identity.owner or remote.id in managed:
             continue
         if targets and not any(fnmatch.fnmatchcase(own.key, t) for t in targets):
             continue
@@ -124,15 +142,16 @@ def _deletions(
 @dataclass(frozen=True)
 class _Planner:
     account: Account
-    bound: dict[int, DesiredAssistant]
+    identity: Identity
     digest: Digest
     catalog: names.Catalog
-    owner: str | None
+    prune: bool
 
     def plan(self, assistant: DesiredAssistant) -> Change | list[Problem]:
-        target = _match(assistant, self.account, self.bound)
-        if isinstance(target, Problem):
-            return [target]
+        match = matched(assistant, self.identity)
+        if isinstance(match, Refusal):
+            return [_problem(assistant, match.field, match.message)]
+        target = match.target
         context = _context(target)
         values = desired_values(assistant)
         declared = assistant.spec.declared()
@@ -141,19 +160,22 @@ class _Planner:
             if failures:
                 return [_problem_at(assistant, path, message) for path, message in failures]
         label = _labels(values, context, self.catalog)
-        ownership = Ownership(self.owner, assistant.key) if self.owner else None
+        ownership = Ownership(self.identity.owner, assistant.key)
         if target is None:
             missing = _missing_for_create(values)
             if missing:
-                message = f"{assistant.spec.name!r} is not on the platform, so creating it needs: {', '.join(missing)}"
-                return [_problem(assistant, "", message)]
+                return [_problem(assistant, "", _cannot_create(assistant, match, missing))]
             result = diff_create(values, self.account.observed, self.digest, ownership)
-            return _change(assistant, Action.CREATE, None, result, label)
-        result = diff_update(values, assistant.spec.ignore_changes or (), target, self.digest, ownership)
+            return _change(assistant, Action.CREATE, None, result, label, match.note)
+        # an update records ownership only where it is asked for (--prune) or moves (a renamed file): bodies
+        # stay minimal, and an assistant adopted by name keeps no record until one is needed
+        claim = ownership if self.prune or match.move_record else None
+        result = diff_update(values, assistant.spec.ignore_changes or (), target, self.digest, claim)
         conflict = _conflict_after_update(target, result.body)
         if conflict:
             return [_problem(assistant, *conflict)]
-        return _change(assistant, Action.NOOP if result.empty else Action.UPDATE, target, result, label)
+        action = Action.NOOP if result.empty else Action.UPDATE
+        return _change(assistant, action, target, result, label, match.note)
 
 
 def _context(target: RemoteAssistant | None) -> names.Context:
@@ -208,26 +230,13 @@ def _conflict_after_update(current: RemoteAssistant, body: dict[str, Any]) -> tu
     return None
 
 
-def _match(
-    assistant: DesiredAssistant, account: Account, bound: dict[int, DesiredAssistant]
-) -> RemoteAssistant | Problem | None:
-    spec = assistant.spec
-    if spec.id is not None:
-        found = account.by_id(spec.id)
-        return found or _problem(assistant, "id", f"no assistant with id {spec.id} on the platform")
-    name = api_trim(spec.name or "")
-    candidates = account.named(name)
-    if len(candidates) > 1:
-        ids = ", ".join(str(c.id) for c in candidates)
-        return _problem(
-            assistant,
-            "name",
-            f"{len(candidates)} assistants on the platform are named {name!r} (ids {ids}); add id: to say which",
+def _cannot_create(assistant: DesiredAssistant, match: Match, missing: list[str]) -> str:
+    needs = ", ".join(missing)
+    if match.stale_id is not None:
+        return (
+            f"assistant {match.stale_id} is not on the platform any more, so creating it again needs: {needs}"
         )
-    if candidates and candidates[0].id in bound:
-        other = bound[candidates[0].id].source.file
-        return _problem(assistant, "name", f"matches assistant {candidates[0].id}, which {other} binds by id")
-    return candidates[0] if candidates else None
+    return f"{assistant.spec.name!r} is not on the platform, so creating it needs: {needs}"
 
 
 def _missing_for_create(values: dict[str, Any]) -> list[str]:
@@ -248,11 +257,12 @@ def _change(
     target: RemoteAssistant | None,
     result: Diff,
     label: Callable[[FieldChange], FieldChange] = lambda change: change,
+    identity_note: str = "",
 ) -> Change:
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = (identity_note,) if identity_note else ()
     if result.unobservable:
         fields = ", ".join(result.unobservable)
-        notes = (
+        notes += (
             f"{fields}: not returned by the API and no variables to keep a record in; sent on every apply",
         )
     return Change(

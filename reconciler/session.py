@@ -109,7 +109,7 @@ class Session:
             for o in outcomes
             if o.status == Status.APPLIED and o.action != Action.DELETE and o.key not in raced
         ]
-        check = Options(targets=keys, prune_owner=options.prune_owner)
+        check = Options(targets=keys, owner=options.owner, prune=options.prune)
         try:
             # The read-back only compares: a create it plans is an assistant not seen again, reported unconverged.
             plan_after = self._plan(state, after, check) if keys else Plan.of([])
@@ -124,6 +124,16 @@ def _one_line(error: ReconcilerError) -> str:
     if isinstance(error, FilesInvalid):
         return "; ".join(str(p) for p in error.problems)
     return str(error)
+
+
+def owner_of(directory: Path, *, required: bool) -> str:
+    """This run's owner (``default_owner``); without --prune a directory outside git is owned by no one ("")."""
+    try:
+        return default_owner(directory)
+    except UsageError:
+        if required:
+            raise
+        return ""
 
 
 def default_owner(directory: Path) -> str:

@@ -155,8 +155,10 @@ def test_new_file_is_a_create_with_the_full_body(
     change = plan["changes"][0]
     assert change["action"] == "create"
     assert change["id"] is None
-    # the account's other assistant shows every field is readable, so no bookkeeping rides along
-    assert change["body"] == {**PIPELINE, "record": True}
+    # every field is readable (the other assistant shows it), so the record holds no digests: only who
+    # manages the new assistant, so that a later plan finds it by record even after a rename
+    record = '{"fields":{},"key":"one","owner":"","v":1}'
+    assert change["body"] == {**PIPELINE, "record": True, "variables": {"_reconciler": record}}
 
 
 def test_create_missing_required_fields_fails_before_any_write(
@@ -188,14 +190,17 @@ def test_ambiguous_name_lists_the_ids(
     )
 
 
-def test_unknown_id_is_an_error(
+def test_an_unknown_id_in_a_file_that_cannot_create_says_what_creating_it_again_needs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with emulator(monkeypatch):
-        files = write_files(tmp_path / "d", {"one": "id: 999\n"})
+        files = write_files(tmp_path / "d", {"one": "id: 999\nname: Gone\n"})
         code, _, err = run(capsys, "plan", "--dir", str(files))
     assert code == 1
-    assert err.splitlines()[0] == f"{files}/one.yaml:1: id: no assistant with id 999 on the platform"
+    assert err.splitlines()[0] == (
+        f"{files}/one.yaml:1: assistant 999 is not on the platform any more, so creating it again needs: "
+        "voice_id, language_id, type, mode, timezone, initial_message, system_prompt, multimodal_model_id"
+    )
 
 
 def test_detailed_exitcode(
@@ -301,7 +306,8 @@ def test_text_output_reads_like_terraform(
         "          @@ -1 +1,2 @@\n"
         "           You are helpful.\n"
         "          +Be brief.\n"
-        "      ~ speech_speed: 1.0 → 0.9\n\n"
+        "      ~ speech_speed: 1.0 → 0.9\n"
+        "      note: adopts assistant 1 by name: no record says which file manages it\n\n"
         f'  + create two "Second"    {files}/two.yaml\n'
         '      + name: "Second"\n'
         '      + type: "outbound"\n'
