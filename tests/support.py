@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.emulator.server import EmulatorOptions, running_emulator
+from reconciler.emulator.store import Store
 
 TOKEN = "e2e-token-do-not-print-7f3a"
 
@@ -41,9 +41,8 @@ class Api:
 
     def journal(self) -> list[tuple[str, str, dict[str, Any], int]]:
         """Every write the emulator processed: (method, path, body, status)."""
-        with sqlite3.connect(self.state) as db:
-            rows = db.execute("SELECT method, path, body, status FROM journal ORDER BY seq").fetchall()
-        return [(m, p, json.loads(b), s) for m, p, b, s in rows]
+        with Store.reading(self.state) as store:
+            return store.journal()
 
     def http(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}

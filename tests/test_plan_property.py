@@ -1,14 +1,13 @@
 """Property: for random current and desired assistants, plan → apply → plan converges in one step, in both read
 modes, and no body carries a field that no rule requires.
 
-The oracle reads the emulator's SQLite state directly (the stored write shape), not through the reconciler's
-normaliser, so that a normaliser bug cannot hide itself.
+The oracle reads the emulator's stored state (the write shape, through ``Store.reading``), not through the
+reconciler's normaliser, so that a normaliser bug cannot hide itself.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from strategies import assistant, names, property_settings
 
 from reconciler.cli import main
 from reconciler.emulator.server import EmulatorOptions, running_emulator
+from reconciler.emulator.store import Store
 from reconciler.spec import API_FIELDS, CLEARED_TO, MODE_ONLY, RESET_BY_MODE_CHANGE
 
 TOKEN = "property-token"
@@ -41,9 +41,10 @@ class Account:
         return int(response.json()["data"]["id"])
 
     def stored(self, assistant_id: int) -> dict[str, Any]:
-        with sqlite3.connect(self.state) as db:
-            (data,) = db.execute("SELECT data FROM assistants WHERE id = ?", (assistant_id,)).fetchone()
-        return dict(json.loads(data))
+        with Store.reading(self.state) as store:
+            data = store.get(assistant_id)
+        assert data is not None, f"assistant {assistant_id} is not stored"
+        return data
 
 
 @pytest.fixture(scope="module", params=["read", "symmetric"])

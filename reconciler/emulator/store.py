@@ -46,6 +46,24 @@ class Store:
         self._lock = threading.Lock()
         self._last_time = datetime.min.replace(tzinfo=UTC)
 
+    @classmethod
+    @contextmanager
+    def reading(cls, path: Path) -> Iterator[Store]:
+        """The state file opened read-only, beside a server that may be writing it (tests, inspection).
+
+        A connection of its own, never the server's lock: in WAL mode a reader sees the last committed state
+        and never blocks a writer. It works as well after the server has closed the file. Writes through it
+        fail ("attempt to write a readonly database").
+        """
+        store = cls.__new__(cls)
+        store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        store._lock = threading.Lock()
+        store._last_time = datetime.min.replace(tzinfo=UTC)
+        try:
+            yield store
+        finally:
+            store._db.close()
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -113,6 +131,11 @@ class Store:
                 "INSERT INTO journal (method, path, body, status) VALUES (?, ?, ?, ?)",
                 (method, path, json.dumps(body), status),
             )
+
+    def journal(self) -> list[tuple[str, str, Any, int]]:
+        """Every write the API processed, in order: (method, path, body as sent, status)."""
+        rows = self._db.execute("SELECT method, path, body, status FROM journal ORDER BY seq")
+        return [(method, path, json.loads(body), int(status)) for method, path, body, status in rows]
 
     def now(self) -> str:
         """An ISO-8601 timestamp with microseconds that never repeats, so updated_at moves on every write."""
