@@ -149,12 +149,25 @@ def unsafe_reasons(
 
 
 @dataclass(frozen=True)
+class Unmanaged:
+    """An assistant on the platform that no file manages: the plan neither changes nor deletes it."""
+
+    id: int
+    name: str | None
+
+    def data(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     account: str = ""  # digest of the API URL and token: a saved plan is refused on another account
     files: str = ""  # digest of the desired state the plan was made from
     unsafe: tuple[str, ...] = ()  # why apply would need --force
     owner: str | None = None  # the --prune owner the plan was made with
+    # None: not looked for (a --target plan is partial, an older saved plan did not record them)
+    unmanaged: tuple[Unmanaged, ...] | None = None
 
     @classmethod
     def of(
@@ -165,9 +178,15 @@ class Plan:
         files: str = "",
         unsafe: Iterable[str] = (),
         owner: str | None = None,
+        unmanaged: Iterable[Unmanaged] | None = None,
     ) -> Plan:
         return cls(
-            tuple(sorted(changes, key=lambda c: (c.key, c.action))), account, files, tuple(unsafe), owner
+            tuple(sorted(changes, key=lambda c: (c.key, c.action))),
+            account,
+            files,
+            tuple(unsafe),
+            owner,
+            None if unmanaged is None else tuple(sorted(unmanaged, key=lambda u: u.id)),
         )
 
     @property
@@ -179,7 +198,7 @@ class Plan:
         return any(c.action != Action.NOOP for c in self.changes)
 
     def data(self) -> dict[str, Any]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "summary": self.summary,
             "changes": [c.data() for c in self.changes],
@@ -188,6 +207,9 @@ class Plan:
             "unsafe": list(self.unsafe),
             "prune_owner": self.owner,
         }
+        if self.unmanaged is not None:
+            data["unmanaged"] = [u.data() for u in self.unmanaged]
+        return data
 
 
 def plan_from_data(data: Any) -> Plan:
@@ -196,6 +218,7 @@ def plan_from_data(data: Any) -> Plan:
         raise PlanFileError(f"not a reconciler plan of format_version {FORMAT_VERSION}")
     try:
         changes = [_change_from_data(item) for item in data["changes"]]
+        unmanaged = _unmanaged_from_data(data.get("unmanaged"))
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"the plan's changes are damaged ({type(exc).__name__}: {exc})") from exc
     return Plan.of(
@@ -204,7 +227,18 @@ def plan_from_data(data: Any) -> Plan:
         files=str(data.get("files", "")),
         unsafe=data.get("unsafe", ()),
         owner=data.get("prune_owner"),
+        unmanaged=unmanaged,
     )
+
+
+def _unmanaged_from_data(items: Any) -> list[Unmanaged] | None:
+    """The saved list, or None for a plan saved before the key existed (or made with --target)."""
+    if items is None:
+        return None
+    found = [Unmanaged(item["id"], item.get("name")) for item in items]
+    if any(type(u.id) is not int or not isinstance(u.name, str | None) for u in found):
+        raise ValueError("bad unmanaged entry")
+    return found
 
 
 def _change_from_data(item: dict[str, Any]) -> Change:

@@ -21,7 +21,7 @@ from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, Digest, Ownership, diff_create, diff_update, ownership_of
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.fields import required_on_create
-from reconciler.plan import Action, Change, FieldChange, Plan, Safety, unsafe_reasons
+from reconciler.plan import Action, Change, FieldChange, Plan, Safety, Unmanaged, unsafe_reasons
 from reconciler.remote import Account, RemoteAssistant, canonical, normalise
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
@@ -104,7 +104,29 @@ def build_plan(
     unsafe = unsafe_reasons(
         changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
     )
-    return Plan.of(changes, account=account_id, files=files_digest(state), unsafe=unsafe, owner=owner)
+    # a --target plan is partial: the rest of the account is outside what it was asked about
+    unmanaged = None if options.targets else _unmanaged(state, account, changes)
+    return Plan.of(
+        changes,
+        account=account_id,
+        files=files_digest(state),
+        unsafe=unsafe,
+        owner=owner,
+        unmanaged=unmanaged,
+    )
+
+
+def managing_files(state: DesiredState, account: Account) -> dict[int, DesiredAssistant]:
+    """Remote id → the file that manages it, matched as the plan matches (by id, else by name)."""
+    bound = _bound(state)
+    matches = ((a, _match(a, account, bound)) for a in state.assistants)
+    return {m.id: a for a, m in matches if isinstance(m, RemoteAssistant)}
+
+
+def _unmanaged(state: DesiredState, account: Account, changes: list[Change]) -> list[Unmanaged]:
+    """What no file manages and the plan does not delete (--prune lists those as deletes instead)."""
+    known = managing_files(state, account).keys() | {c.id for c in changes if c.action == Action.DELETE}
+    return [Unmanaged(r.id, r.name) for r in account.assistants if r.id not in known]
 
 
 def _bound(state: DesiredState) -> dict[int, DesiredAssistant]:
