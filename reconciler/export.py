@@ -8,6 +8,10 @@ credential) become ``${NAME}`` placeholders, and the API token becomes ``${GLORI
 platform returned it; the run prints the variable names to set. What is written passes the secret policy of
 every file the tool writes (``output.redacted``) last. ``--names`` writes names instead of ids wherever the
 name resolves back to the same id, and no ``id`` line, so the files travel to another account.
+
+Every file starts with the ``yaml-language-server`` schema line. One secret value is one variable across the
+export. An assistant a file in the directory manages gets no second file (``check_no_second_file``); ``--unmanaged``
+exports the others (docs/contract.md, Commands).
 """
 
 from __future__ import annotations
