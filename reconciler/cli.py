@@ -28,6 +28,7 @@ from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.export import (
     ExportRequest,
     check_directory,
+    files_in,
     report_export,
     schema_reference,
     write_exported,
@@ -275,8 +276,7 @@ def export_command(
         raise UsageError("--unmanaged chooses the assistants itself: give it without --all or --id")
     check_writable("--dir", directory, directory=True)
     check_directory(directory)  # before reading the platform, and again when writing
-    # what the directory manages already; placeholders stay unresolved, since export needs no secret of its own
-    state = load_directory(directory, environ=None) if directory.is_dir() else None
+    state = files_in(directory, strict=unmanaged)
     request = ExportRequest(state, unmanaged, force, schema_reference(directory), secret_names)
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         selected = None if export_all or unmanaged else list(ids)

@@ -27,10 +27,10 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from reconciler import names
-from reconciler.desired import DesiredAssistant, DesiredState
+from reconciler.desired import DesiredAssistant, DesiredState, check_file, load_directory
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.fields import CLEARED_TO, EXPORT_GROUPS
-from reconciler.files import leads_outside, repository_of
+from reconciler.files import discover, leads_outside, repository_of
 from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.secret import MIN_SECRET_LENGTH, Secret
@@ -100,6 +100,21 @@ class ExportRequest:
     force: bool = False
     schema: str | None = None
     secret_names: Mapping[str, str] = field(default_factory=dict)
+
+
+def files_in(directory: Path, *, strict: bool) -> DesiredState | None:
+    """The files already in ``directory``, placeholders unresolved (export needs no secret of its own).
+
+    ``--unmanaged`` needs every file valid, since a file it cannot read may manage an assistant it would export
+    again; ``--all`` and ``--id`` use the files that load and leave the others (a link at a file's name, say)
+    to the checks of ``write_exported``, as before they looked at the files at all.
+    """
+    if not directory.is_dir():
+        return None
+    if strict:
+        return load_directory(directory, environ=None)
+    loaded = (check_file(path, environ=None)[0] for path in discover(directory)[0])
+    return DesiredState(directory, tuple(a for a in loaded if a is not None))
 
 
 def check_no_second_file(
