@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,7 +25,14 @@ from reconciler.desired import load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
-from reconciler.export import check_directory, report_export, write_exported
+from reconciler.export import (
+    ExportRequest,
+    check_directory,
+    files_in,
+    report_export,
+    schema_reference,
+    write_exported,
+)
 from reconciler.files import environment
 from reconciler.options import (
     DIR_OPTION,
@@ -50,6 +58,8 @@ from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
 from reconciler.session import connect
 from reconciler.streams import Writer
+from reconciler.text import printable
+from reconciler.yamlfile import ENV_NAME
 
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
     "text": lambda plan, stream: render_text(plan, stream, Style(colour=wants_colour(sys.stdout))),
@@ -235,27 +245,64 @@ def _append(path: Path | None, text: str) -> None:
 @click.option(
     "--names", "use_names", is_flag=True, help="Names instead of ids, and no id line: files that travel."
 )
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option(
+    "--unmanaged", is_flag=True, help="Export every assistant that no file in --dir manages (by id or name)."
+)
+@click.option(
+    "--secret-name",
+    "secret_names",
+    multiple=True,
+    metavar="FIELD=NAME",
+    callback=lambda _ctx, _param, value: secret_names_of(value),
+    help="Write the secrets under FIELD as ${NAME}. Repeatable.",
+)
+@click.option("--force", is_flag=True, help="Overwrite existing files (a managing file is written again).")
 @api_options
 def export_command(
     directory: Path,
     ids: tuple[int, ...],
     export_all: bool,
     use_names: bool,
+    unmanaged: bool,
+    secret_names: dict[str, str],
     force: bool,
     emulator: bool,
     api_url: str | None,
 ) -> int:
     """Write files for existing assistants, so that the next plan is empty."""
-    if not ids and not export_all:
-        raise UsageError("say which assistants to export: --all, or --id ID (repeatable)")
+    if not (ids or export_all or unmanaged):
+        raise UsageError("say which assistants to export: --all, --unmanaged, or --id ID (repeatable)")
+    if unmanaged and (ids or export_all):
+        raise UsageError("--unmanaged chooses the assistants itself: give it without --all or --id")
     check_writable("--dir", directory, directory=True)
     check_directory(directory)  # before reading the platform, and again when writing
+    state = files_in(directory, strict=unmanaged)
+    request = ExportRequest(state, unmanaged, force, schema_reference(directory), secret_names)
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
-        files = session.export(None if export_all else list(ids), names=use_names, progress=progress)
+        selected = None if export_all or unmanaged else list(ids)
+        files = session.export(selected, names=use_names, progress=progress, request=request)
+    if unmanaged and not files:
+        click.echo(f"Nothing to export: every assistant on the platform is managed by a file in {directory}/")
+        return 0
     written = write_exported(directory, files, force=force)
     report_export(directory, files, written, sys.stdout)
     return 0
+
+
+def secret_names_of(values: Sequence[str]) -> dict[str, str]:
+    """``--secret-name FIELD=NAME`` options as FIELD → NAME; NAME as a ``${NAME}`` placeholder allows it."""
+    names: dict[str, str] = {}
+    for value in values:
+        field, _, name = value.partition("=")
+        if not field or not re.fullmatch(ENV_NAME, name):
+            raise UsageError(
+                f"--secret-name {printable(value)!r}: expected FIELD=NAME, NAME of letters, digits and _ "
+                "not starting with a digit"
+            )
+        if names.get(field, name) != name:
+            raise UsageError(f"--secret-name {field}: given twice, as {names[field]} and {name}")
+        names[field] = name
+    return names
 
 
 def _reading() -> ProgressLine:

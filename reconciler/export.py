@@ -8,13 +8,17 @@ credential) become ``${NAME}`` placeholders, and the API token becomes ``${GLORI
 platform returned it; the run prints the variable names to set. What is written passes the secret policy of
 every file the tool writes (``output.redacted``) last. ``--names`` writes names instead of ids wherever the
 name resolves back to the same id, and no ``id`` line, so the files travel to another account.
+
+Every file starts with the ``yaml-language-server`` schema line. One secret value is one variable across the
+export. An assistant a file in the directory manages gets no second file (``check_no_second_file``); ``--unmanaged``
+exports the others (docs/contract.md, Commands).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +27,10 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from reconciler import names
-from reconciler.errors import ReconcilerError
+from reconciler.desired import DesiredAssistant, DesiredState, check_file, load_directory
+from reconciler.errors import ReconcilerError, UsageError
 from reconciler.fields import CLEARED_TO, EXPORT_GROUPS
-from reconciler.files import leads_outside, repository_of
+from reconciler.files import discover, leads_outside, repository_of
 from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.secret import MIN_SECRET_LENGTH, Secret
@@ -61,30 +66,152 @@ def slug(name: str | None) -> str:
     return text[:60].rstrip("-") or "assistant"
 
 
-def keys_for(assistants: Iterable[RemoteAssistant], token: Secret | None = None) -> dict[int, str]:
+def keys_for(
+    assistants: Iterable[RemoteAssistant],
+    token: Secret | None = None,
+    *,
+    fixed: Mapping[int, str] | None = None,
+    taken: Iterable[str] = (),
+) -> dict[int, str]:
     """File keys from names (but never from a name that holds the token: a file name is printed and committed);
-    collisions get -2, -3... in id order, so the result is the same every time."""
-    keys: dict[int, str] = {}
-    taken: set[str] = set()
+    collisions get -2, -3... in id order, so the result is the same every time. ``fixed`` keeps the key of the
+    file that manages an assistant already; no other assistant gets one of the keys in ``taken``."""
+    keys = dict(fixed or {})
+    used = set(taken) | set(keys.values())
     for assistant in sorted(assistants, key=lambda a: a.id):
+        if assistant.id in keys:
+            continue
         base = candidate = slug(None if _reveals(assistant.name or "", token) else assistant.name)
         counter = 1
-        while candidate in taken:
+        while candidate in used:
             counter += 1
             candidate = f"{base}-{counter}"
-        taken.add(candidate)
+        used.add(candidate)
         keys[assistant.id] = candidate
     return keys
 
 
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the export command asks beyond which ids: the directory's files, and how to write the new ones."""
+
+    state: DesiredState | None = None  # the files already in --dir (None: no directory yet)
+    unmanaged: bool = False  # only the assistants no file in the directory manages
+    force: bool = False
+    schema: str | None = None
+    secret_names: Mapping[str, str] = field(default_factory=dict)
+
+
+def files_in(directory: Path, *, strict: bool) -> DesiredState | None:
+    """The files already in ``directory``, placeholders unresolved (export needs no secret of its own).
+
+    ``--unmanaged`` needs every file valid, since a file it cannot read may manage an assistant it would export
+    again; ``--all`` and ``--id`` use the files that load and leave the others (a link at a file's name, say)
+    to the checks of ``write_exported``, as before they looked at the files at all.
+    """
+    if not directory.is_dir():
+        return None
+    if strict:
+        return load_directory(directory, environ=None)
+    loaded = (check_file(path, environ=None)[0] for path in discover(directory)[0])
+    return DesiredState(directory, tuple(a for a in loaded if a is not None))
+
+
+def check_no_second_file(
+    ids: Iterable[int], managing: Mapping[int, DesiredAssistant], *, force: bool
+) -> None:
+    """Refuse to export an assistant a file manages already: two files for one assistant make every plan fail.
+
+    Refused as a whole, as export writes all or nothing: skipping would leave ``--all`` short of what it says,
+    and ``--unmanaged`` is the way to ask for the others. With ``--force`` the managing file itself is written
+    again (its key is kept), which is a refresh, not a second file.
+    """
+    managed = [i for i in ids if i in managing]
+    if managed and not force:
+        first = managing[managed[0]]
+        more = f" (and {len(managed) - 1} more)" if len(managed) > 1 else ""
+        raise ReconcilerError(
+            f"assistant {managed[0]} is managed by {printable(first.source.file)} already{more}; nothing was "
+            "written. Use --unmanaged to export only the assistants no file manages, or --force to write the "
+            "managing files again"
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the files go and what is there already; the defaults are a fresh directory."""
+
+    schema: str | None = None  # the JSON Schema's path or URL, for the yaml-language-server line
+    fixed: Mapping[int, str] = field(default_factory=dict)  # id → key of the file that manages it (--force)
+    taken: frozenset[str] = frozenset()  # keys a new file must not take (--unmanaged: the directory's own)
+    secret_names: Mapping[str, str] = field(default_factory=dict)  # --secret-name FIELD=NAME
+
+
 def export(
-    account: Account, ids: list[int], catalog: names.Catalog | None, token: Secret | None = None
+    account: Account,
+    ids: list[int],
+    catalog: names.Catalog | None,
+    token: Secret | None = None,
+    layout: Layout = Layout(),
 ) -> list[ExportedFile]:
     """One file per assistant in ``ids``; ``catalog`` set means ``--names``. ``token``, the run's API token, is
     written as ``${GLORIA_API_TOKEN}`` wherever the platform returned it (it never names a file)."""
     chosen = [a for a in account.assistants if a.id in set(ids)]
-    keys = keys_for(chosen, token)
-    return [_file(a, keys[a.id], catalog, token) for a in sorted(chosen, key=lambda a: keys[a.id])]
+    keys = keys_for(chosen, token, fixed=layout.fixed, taken=layout.taken)
+    ordered = sorted(chosen, key=lambda a: keys[a.id])
+    variables = _Variables(layout.secret_names, _shared_secrets(ordered, keys, token))
+    files = [_file(a, keys[a.id], catalog, token, variables, layout.schema) for a in ordered]
+    unused = sorted(set(layout.secret_names) - variables.fields_used)
+    if unused:
+        raise UsageError(
+            f"--secret-name {unused[0]}=...: no secret the export writes is under a field named {unused[0]!r}"
+        )
+    return files
+
+
+class _Variables:
+    """The environment variable of every secret one export writes: one per distinct value, across all its files.
+
+    A value two assistants share (one Cal.com key for a team) is one variable, named by its field alone
+    (``CALCOM_API_KEY``) rather than after one of the assistants; a value of one assistant keeps its prefix
+    (``SALES_BOT_CALCOM_API_KEY``). ``--secret-name FIELD=NAME`` names the values under FIELD; distinct values
+    under it get ``NAME_2``, ``NAME_3`` in file order.
+    """
+
+    def __init__(self, chosen: Mapping[str, str], shared: set[str]) -> None:
+        self.chosen = dict(chosen)
+        self.shared = shared
+        self.by_value: dict[str, str] = {}
+        self.taken = {TOKEN_VARIABLE}
+        self.fields_used: set[str] = set()
+
+    def name(self, value: str, prefix: str, label: str) -> str:
+        if value in self.by_value:
+            return self.by_value[value]
+        if label in self.chosen:
+            self.fields_used.add(label)
+            variable = _unique(self.chosen[label], self.taken)
+        else:
+            base = _variable_name(label if value in self.shared else f"{prefix}_{label}")
+            variable = _unique(base, self.taken | set(self.chosen.values()))
+        self.taken.add(variable)
+        self.by_value[value] = variable
+        return variable
+
+
+def _shared_secrets(
+    assistants: list[RemoteAssistant], keys: dict[int, str], token: Secret | None
+) -> set[str]:
+    """The secret values more than one of ``assistants`` holds (a first pass over what ``_file`` will hide)."""
+    holders: dict[str, set[int]] = {}
+    for assistant in assistants:
+
+        def record(value: str, prefix: str, label: str, who: int = assistant.id) -> str:
+            holders.setdefault(value, set()).add(who)
+            return label
+
+        _hide_secrets(_escaped(assistant), keys[assistant.id], {}, token, record)
+    return {value for value, who in holders.items() if len(who) > 1}
 
 
 class _Dumper(yaml.SafeDumper):
@@ -122,14 +249,19 @@ _Dumper.add_representer(str, _str)
 
 
 def _file(
-    assistant: RemoteAssistant, key: str, catalog: names.Catalog | None, token: Secret | None
+    assistant: RemoteAssistant,
+    key: str,
+    catalog: names.Catalog | None,
+    token: Secret | None,
+    variables: _Variables,
+    schema: str | None,
 ) -> ExportedFile:
-    values = {k: _escape(v) for k, v in assistant.fields.items()}
     secrets: dict[str, Secret] = {}
-    values = _hide_secrets(values, key, secrets, token)
+    values = _hide_secrets(_escaped(assistant), key, secrets, token, variables.name)
     if catalog is not None:
         values = _with_names(values, assistant, catalog)
-    lines = [HEADER] + ([f"id: {assistant.id}\n"] if catalog is None else [])
+    lines = [schema_line(schema)] if schema else []
+    lines += [HEADER] + ([f"id: {assistant.id}\n"] if catalog is None else [])
     write_only: list[str] = []
     for title, group in GROUPS:
         block = []
@@ -162,6 +294,22 @@ def _write_only_comment(name: str) -> str:
     )
 
 
+def schema_line(schema: str) -> str:
+    """The first line of an exported file, as in the repository's own files: editors then check the file."""
+    return f"# yaml-language-server: $schema={schema}\n"
+
+
+def schema_reference(directory: Path) -> str:
+    """Where files in ``directory`` find the JSON Schema: ``schema/assistant.schema.json`` at the repository's
+    top, where ``reconciler schema`` output is kept (README), as a path relative to the directory."""
+    schema = repository_of(directory) / "schema" / "assistant.schema.json"
+    return Path(os.path.relpath(schema, os.path.abspath(directory))).as_posix()
+
+
+def _escaped(assistant: RemoteAssistant) -> dict[str, Any]:
+    return {k: _escape(v) for k, v in assistant.fields.items()}
+
+
 def _escape(value: Any) -> Any:
     """A literal ``${`` in a platform value must stay literal when the file is read back."""
     if isinstance(value, str):
@@ -174,8 +322,13 @@ def _escape(value: Any) -> Any:
 
 
 def _hide_secrets(
-    values: dict[str, Any], key: str, secrets: dict[str, Secret], token: Secret | None
+    values: dict[str, Any],
+    key: str,
+    secrets: dict[str, Secret],
+    token: Secret | None,
+    variable_for: Callable[[str, str, str], str],
 ) -> dict[str, Any]:
+    """``values`` with every secret a ``${NAME}``; ``variable_for(value, prefix, label)`` names it."""
     prefix = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
     # a token too short to tell from ordinary text is left to the last line of defence
     written_token = _escape(token.reveal()) if token and len(token.reveal()) >= MIN_SECRET_LENGTH else ""
@@ -186,7 +339,7 @@ def _hide_secrets(
         if isinstance(value, list):
             return [walk(v, label, secret) for v in value]
         if isinstance(value, str) and (secret or _secret_url(value)):
-            variable = _unique(f"{prefix}_{'VALUE' if _reveals(label, token) else label.upper()}", secrets)
+            variable = variable_for(value, prefix, "VALUE" if _reveals(label, token) else label)
             secrets[variable] = Secret(value.replace("$${", "${"))
             return "${" + variable + "}"
         if isinstance(value, str) and token and written_token and written_token in value:
@@ -216,8 +369,11 @@ def _secret_url(value: str) -> bool:
     return bool(parts.password) or any(SECRET_URL_PARAM.search(name) for name in names)
 
 
-def _unique(name: str, taken: dict[str, Secret]) -> str:
-    name = re.sub(r"[^A-Z0-9_]+", "_", name)
+def _variable_name(text: str) -> str:
+    return re.sub(r"[^A-Z0-9_]+", "_", text.upper())
+
+
+def _unique(name: str, taken: Container[str]) -> str:
     candidate, counter = name, 1
     while candidate in taken:
         counter += 1
@@ -325,7 +481,7 @@ def report_export(directory: Path, files: list[ExportedFile], written: list[Path
             f" (write-only, not exported: {', '.join(exported.write_only)})" if exported.write_only else ""
         )
         stream.write(f"  {path.name}: id {exported.assistant_id}{extra}\n")
-    variables = sorted(v for f in files for v in f.secrets)
+    variables = sorted({v for f in files for v in f.secrets})
     if variables:
         stream.write(
             "Secrets were written as placeholders; set these environment variables before plan or apply:\n"

@@ -149,6 +149,17 @@ def unsafe_reasons(
 
 
 @dataclass(frozen=True)
+class Unmanaged:
+    """An assistant on the platform that no file manages: the plan neither changes nor deletes it."""
+
+    id: int
+    name: str | None
+
+    def data(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     account: str = ""  # digest of the API URL and token: a saved plan is refused on another account
@@ -156,6 +167,8 @@ class Plan:
     unsafe: tuple[str, ...] = ()  # why apply would need --force
     owner: str = ""  # who the plan's creates record as their manager (record.py)
     prune: bool = False  # made with --prune: deletes what this owner recorded and lost
+    # None: not looked for (a --target plan is partial, an older saved plan did not record them)
+    unmanaged: tuple[Unmanaged, ...] | None = None
 
     @classmethod
     def of(
@@ -167,9 +180,11 @@ class Plan:
         unsafe: Iterable[str] = (),
         owner: str = "",
         prune: bool = False,
+        unmanaged: Iterable[Unmanaged] | None = None,
     ) -> Plan:
         ordered = tuple(sorted(changes, key=lambda c: (c.key, c.action)))
-        return cls(ordered, account, files, tuple(unsafe), owner, prune)
+        listed = None if unmanaged is None else tuple(sorted(unmanaged, key=lambda u: u.id))
+        return cls(ordered, account, files, tuple(unsafe), owner, prune, listed)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -185,7 +200,7 @@ class Plan:
             raise UnsafePlan(f"refusing without --force: {'; '.join(self.unsafe)}; nothing was changed")
 
     def data(self) -> dict[str, Any]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "summary": self.summary,
             "changes": [c.data() for c in self.changes],
@@ -195,6 +210,9 @@ class Plan:
             "owner": self.owner,
             "prune_owner": self.owner if self.prune else None,
         }
+        if self.unmanaged is not None:
+            data["unmanaged"] = [u.data() for u in self.unmanaged]
+        return data
 
 
 def plan_from_data(data: Any) -> Plan:
@@ -203,6 +221,7 @@ def plan_from_data(data: Any) -> Plan:
         raise PlanFileError(f"not a reconciler plan of format_version {FORMAT_VERSION}")
     try:
         changes = [_change_from_data(item) for item in data["changes"]]
+        unmanaged = _unmanaged_from_data(data.get("unmanaged"))
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"the plan's changes are damaged ({type(exc).__name__}: {exc})") from exc
     return Plan.of(
@@ -212,7 +231,18 @@ def plan_from_data(data: Any) -> Plan:
         unsafe=data.get("unsafe", ()),
         owner=str(data.get("owner", data.get("prune_owner") or "")),
         prune=data.get("prune_owner") is not None,
+        unmanaged=unmanaged,
     )
+
+
+def _unmanaged_from_data(items: Any) -> list[Unmanaged] | None:
+    """The saved list, or None for a plan saved before the key existed (or made with --target)."""
+    if items is None:
+        return None
+    found = [Unmanaged(item["id"], item.get("name")) for item in items]
+    if any(type(u.id) is not int or not isinstance(u.name, str | None) for u in found):
+        raise ValueError("bad unmanaged entry")
+    return found
 
 
 def _change_from_data(item: dict[str, Any]) -> Change:

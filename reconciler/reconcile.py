@@ -20,7 +20,7 @@ from reconciler.diff import Diff, diff_create, diff_update
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.fields import required_on_create
 from reconciler.identity import Identity, Match, Refusal
-from reconciler.plan import Action, Change, FieldChange, Plan, Safety, unsafe_reasons
+from reconciler.plan import Action, Change, FieldChange, Plan, Safety, Unmanaged, unsafe_reasons
 from reconciler.record import Digest, Ownership, ownership_of
 from reconciler.remote import Account, RemoteAssistant, canonical
 from reconciler.secret import Secret
@@ -96,6 +96,8 @@ def build_plan(
     unsafe = unsafe_reasons(
         changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
     )
+    # a --target plan is partial: the rest of the account is outside what it was asked about
+    unmanaged = None if options.targets else _unmanaged(state, identity, changes)
     return Plan.of(
         changes,
         account=account_id,
@@ -103,7 +105,24 @@ def build_plan(
         unsafe=unsafe,
         owner=options.owner,
         prune=options.prune,
+        unmanaged=unmanaged,
     )
+
+
+def managing_files(state: DesiredState, account: Account, owner: str) -> dict[int, DesiredAssistant]:
+    """Remote id → the file that manages it, matched as the plan matches (id, record, name)."""
+    return _managing(state, identity_of(state, account, owner))
+
+
+def _managing(state: DesiredState, identity: Identity) -> dict[int, DesiredAssistant]:
+    matches = ((a, matched(a, identity)) for a in state.assistants)
+    return {m.target.id: a for a, m in matches if isinstance(m, Match) and m.target is not None}
+
+
+def _unmanaged(state: DesiredState, identity: Identity, changes: list[Change]) -> list[Unmanaged]:
+    """What no file manages and the plan does not delete (--prune lists those as deletes instead)."""
+    known = _managing(state, identity).keys() | {c.id for c in changes if c.action == Action.DELETE}
+    return [Unmanaged(r.id, r.name) for r in identity.account.assistants if r.id not in known]
 
 
 def identity_of(state: DesiredState, account: Account, owner: str) -> Identity:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.plan import Action, Change, FieldChange, Plan, Unmanaged
 from reconciler.results import Report, Status
 from reconciler.streams import Writer
 from reconciler.text import printable
@@ -29,6 +29,10 @@ SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOO
 _COLOUR = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m"}
 _RESET = "\033[0m"
 _LONG = 60
+#: How many unmanaged assistants the text plan names on its one line (the JSON plan lists every one).
+UNMANAGED_NAMED = 5
+#: And how many the markdown lists, within a sixth of the comment's limit.
+UNMANAGED_LISTED = 100
 #: The longest value the markdown shows whole: longer than any name the API accepts (255), so only a value no
 #: honest platform returns is clipped; clipped, each value has a bounded share of the comment.
 MARKDOWN_VALUE_LIMIT = 300
@@ -154,6 +158,7 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
     line = _Lines(stream, style or Style())
     if not plan.has_changes:
         line(f"No changes. The platform matches the files ({len(plan.changes)} assistants).")
+        _unmanaged_line(plan, line)
         return
     line("reconciler will make these changes:")
     line()
@@ -172,6 +177,22 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
     line(f"Plan: {summary_line(plan)}.")
     if plan.unsafe:
         line(f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.", "-")
+    _unmanaged_line(plan, line)
+
+
+def unmanaged_title(unmanaged: tuple[Unmanaged, ...]) -> str:
+    count = len(unmanaged)
+    one = count == 1
+    return f"{count} assistant{'' if one else 's'} on the platform {'is' if one else 'are'} not managed by any file"
+
+
+def _unmanaged_line(plan: Plan, line: _Lines) -> None:
+    """One uncoloured line: neither a change nor a warning, since the plan leaves them alone."""
+    if not plan.unmanaged:
+        return
+    named = ", ".join(f"{u.name or ''} ({u.id})" for u in plan.unmanaged[:UNMANAGED_NAMED])
+    more = len(plan.unmanaged) - UNMANAGED_NAMED
+    line(f"{unmanaged_title(plan.unmanaged)}: {named}" + (f" and {more} more" if more > 0 else ""))
 
 
 def render_report(report: Report, stream: Writer, style: Style | None = None) -> None:
@@ -328,21 +349,41 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
     text = f"{MARKER}\n### reconciler plan: {summary_line(plan)}\n\n"
     if plan.unsafe:
         text += f"> **apply will need `--force`**: {'; '.join(_md_text(r) for r in plan.unsafe)}\n\n"
+    unmanaged = _md_unmanaged(plan.unmanaged or (), limit // 6)
     if not changed:
-        stream.write(text + "No changes: the platform matches the files.\n")
+        stream.write(text + "No changes: the platform matches the files.\n" + unmanaged)
         return
     table = _md_table(changed)
     text += table if len(text) + len(table) < limit // 2 else _md_key_list(changed, limit // 2)
     shown = 0
     for change in changed:
         section = _md_section(change)
-        if len(text) + len(section) > limit - 200:
+        if len(text) + len(section) > limit - 200 - len(unmanaged):
             break
         text += section
         shown += 1
     if shown < len(changed):
         text += f"\n… {len(changed) - shown} more assistants are not shown here; the JSON plan has every change.\n"
-    stream.write(text)
+    stream.write(text + unmanaged)
+
+
+def _md_unmanaged(unmanaged: tuple[Unmanaged, ...], budget: int) -> str:
+    """A collapsed list of the assistants no file manages: the first ones that fit in ``budget``."""
+    if not unmanaged:
+        return ""
+    items = [f"- {_md_text(u.name or '')} (id {u.id})" for u in unmanaged[:UNMANAGED_LISTED]]
+    listed = _fitting(items, budget)
+    more = (
+        f"- … and {len(unmanaged) - len(listed)} more (the JSON plan lists every one)\n"
+        if len(listed) < len(unmanaged)
+        else ""
+    )
+    return (
+        f"\n<details><summary>{unmanaged_title(unmanaged)}</summary>\n\n"
+        + "".join(f"{item}\n" for item in listed)
+        + more
+        + "\n</details>\n"
+    )
 
 
 def _md_table(changed: list[Change]) -> str:

@@ -16,7 +16,7 @@ from reconciler.apply import Applier, ApplyInterrupted, find_duplicates, settle_
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
-from reconciler.export import ExportedFile, export
+from reconciler.export import ExportedFile, ExportRequest, Layout, check_no_second_file, export
 from reconciler.limits import Limits
 from reconciler.names import Catalog
 from reconciler.plan import Action, Plan
@@ -25,6 +25,7 @@ from reconciler.reconcile import (
     account_digest,
     build_plan,
     check_creates_trusted,
+    managing_files,
 )
 from reconciler.record import keyed_digest
 from reconciler.remote import Account
@@ -70,16 +71,40 @@ class Session:
         )
 
     def export(
-        self, ids: list[int] | None, *, names: bool, progress: Progress | None = None
+        self,
+        ids: list[int] | None,
+        *,
+        names: bool,
+        progress: Progress | None = None,
+        request: ExportRequest | None = None,
     ) -> list[ExportedFile]:
-        """Files for the assistants with ``ids`` (None: all of them)."""
+        """Files for the assistants with ``ids`` (None: all of them, or with ``request.unmanaged`` all that no
+        file of ``request.state`` manages); never a second file for an assistant a file manages."""
+        request = request or ExportRequest()
         account = self.read(progress)
         known = {a.id for a in account.assistants}
         missing = sorted(set(ids or ()) - known)
         if missing:
             raise ReconcilerError(f"no assistant with id {', '.join(map(str, missing))} on the platform")
-        chosen = sorted(known) if ids is None else ids
-        return export(account, chosen, Catalog(self.client.lookup) if names else None, self.token)
+        managing = (
+            managing_files(request.state, account, owner_of(request.state.directory, required=False))
+            if request.state
+            else {}
+        )
+        if request.unmanaged:
+            chosen = sorted(known - managing.keys())
+        else:
+            chosen = sorted(known) if ids is None else ids
+            check_no_second_file(chosen, managing, force=request.force)
+        layout = Layout(
+            schema=request.schema,
+            fixed={i: managing[i].key for i in chosen if i in managing},
+            taken=frozenset(a.key for a in request.state.assistants)
+            if request.state and request.unmanaged
+            else frozenset(),
+            secret_names=request.secret_names,
+        )
+        return export(account, chosen, Catalog(self.client.lookup) if names else None, self.token, layout)
 
     def apply(
         self,

@@ -61,7 +61,7 @@ def test_export_file_layout(
         code, out, _ = run(capsys, "export", "--id", "2", "--dir", str(tmp_path))
     assert code == 0
     text = (tmp_path / "support-line.yaml").read_text()
-    headings = [line for line in text.splitlines()[2:] if line.startswith("# ") and ":" not in line]
+    headings = [line for line in text.splitlines()[3:] if line.startswith("# ") and ":" not in line]
     assert headings == [
         "# identity",
         "# engine and voice",
@@ -108,7 +108,7 @@ def test_export_usage_errors(
 ) -> None:
     with emulator(monkeypatch, seed="demo"):
         assert run(capsys, "export", "--dir", str(tmp_path))[2] == (
-            "error: say which assistants to export: --all, or --id ID (repeatable)\n"
+            "error: say which assistants to export: --all, --unmanaged, or --id ID (repeatable)\n"
         )
         assert run(capsys, "export", "--id", "99", "--id", "1", "--dir", str(tmp_path))[2] == (
             "error: no assistant with id 99 on the platform\n"

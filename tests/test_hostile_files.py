@@ -100,7 +100,9 @@ def test_export_force_replaces_a_dangling_link_with_a_file_and_creates_nothing_o
     written = directory / "sales-assistant.yaml"
     assert not written.is_symlink()
     assert written.is_file()
-    assert written.read_text().startswith("# Exported by `reconciler export`.")
+    assert written.read_text().startswith(
+        "# yaml-language-server: $schema=../schema/assistant.schema.json\n# Exported by `reconciler export`."
+    )
     assert sorted(p.name for p in directory.iterdir()) == DEMO_FILES  # no staged file left behind
 
 
