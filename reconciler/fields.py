@@ -51,6 +51,10 @@ class Field:
     create_position: int = 0  # its place in the API page's create requirements (0: not required)
     read_shape: str = ""  # how the list endpoint returns it, when that differs from what was written
     write_only: bool = False  # the page says the list never returns it
+    suits_mode: bool = (
+        False  # a reference the API checks against the mode after the update, even one it keeps
+    )
+    inbound_exclusive: bool = False  # for an inbound assistant: not a Caller ID number, nobody else's inbound
 
     @property
     def clearable(self) -> bool:
@@ -101,7 +105,7 @@ FIELDS: tuple[Field, ...] = (
         "secondary_languages by name.",
     ),
     Field(
-        "voice_id", "int", _ENGINE, create_position=2,
+        "voice_id", "int", _ENGINE, create_position=2, suits_mode=True,
         reference=Reference("voice", "voices", "The voice by name, instead of voice_id."),
         description="Id of the voice (GET /user/assistants/voices); it must suit the mode. Or give voice by name.",
     ),
@@ -271,7 +275,7 @@ FIELDS: tuple[Field, ...] = (
     ),
     # telephony and voicemail
     Field(
-        "phone_number_id", "int", _TELEPHONY, nullable=True,
+        "phone_number_id", "int", _TELEPHONY, nullable=True, inbound_exclusive=True,
         reference=Reference(
             "phone_number", "phone_numbers",
             "The assistant's phone number in E.164 form (like +14155550100), instead of phone_number_id.",
@@ -361,6 +365,13 @@ def _references() -> dict[str, tuple[str, str]]:
 
 #: Name key → (id field, catalog lookup), in the order of resolution.
 REFERENCES = _references()
+#: Id field → its reference: every field whose value the account's catalog must know (the API answers 422
+#: for an id it does not have).
+REFERENCE_FIELDS: dict[str, Reference] = {f.name: f.reference for f in FIELDS if f.reference is not None}
+#: Id fields whose value must suit the mode after the update (a mode change re-checks the value it keeps).
+SUITS_MODE: frozenset[str] = frozenset(f.name for f in FIELDS if f.suits_mode)
+#: Id fields an inbound assistant must hold alone, and not as a Caller ID number.
+INBOUND_EXCLUSIVE: frozenset[str] = frozenset(f.name for f in FIELDS if f.inbound_exclusive)
 #: Fields the API accepts ``null`` for.
 NULLABLE: frozenset[str] = frozenset(f.name for f in FIELDS if f.nullable)
 #: Fields a missing key clears, with the value it clears them to.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler import fields
+from reconciler.errors import ReconcilerError
 
 Fetch = Callable[[str, dict[str, str] | None], Any]
 
@@ -52,27 +53,18 @@ class Catalog:
         self.fetch = fetch
 
     def entries(self, lookup: str, context: Context) -> list[Entry]:
-        rows = self._rows(lookup, context)
-        return [_entry(lookup, row) for row in rows if isinstance(row, dict) and "id" in row]
+        return [_entry(lookup, row) for row in self.rows(lookup, context) if _integral(row.get("id"))]
 
-    def _rows(self, lookup: str, context: Context) -> list[Any]:
-        language = {"language_id": str(context.language_id)} if context.language_id is not None else {}
-        if lookup == "voices":
-            params = {**({"mode": context.mode} if context.mode else {}), **language}
-            return list(self.fetch("/user/assistants/voices", params or None))
-        if lookup == "languages":
-            return list(self.fetch("/user/assistants/languages", None))
-        if lookup in ("llm_models", "mode_models"):
-            kind = "llm" if lookup == "llm_models" else (context.mode or "multimodal")
-            return list(self.fetch("/user/assistants/models", {"type": kind}))
-        if lookup == "knowledgebases":
-            return list(self.fetch("/user/knowledgebases", None).get("data", []))
-        if lookup == "phone_numbers":
-            return list(self.fetch("/user/assistants/phone-numbers", None))
-        if lookup == "tools":
-            return list(self.fetch("/user/tools", None))
-        kind = lookup.removesuffix("_providers")
-        return list(self.fetch(f"/user/assistants/{kind}-providers", language or None))
+    def rows(self, lookup: str, context: Context) -> list[dict[str, Any]]:
+        """The lookup's rows as the API returns them (objects only); an answer of another shape is an error."""
+        path, params, enveloped = _request(lookup, context)
+        answer = self.fetch(path, params)
+        rows = answer.get("data") if enveloped and isinstance(answer, dict) else answer
+        if not isinstance(rows, list):
+            raise ReconcilerError(
+                f"GET {path} answered {type(answer).__name__}, not the list the API documents"
+            )
+        return [row for row in rows if isinstance(row, dict)]
 
     def resolve(self, lookup: str, name: str, context: Context) -> int:
         entries = self.entries(lookup, context)
@@ -104,6 +96,33 @@ class Catalog:
             return None
 
 
+def _request(lookup: str, context: Context) -> tuple[str, dict[str, str] | None, bool]:
+    """(path, query, whether the rows come under "data") of a lookup, narrowed by what the endpoint takes."""
+    language = {"language_id": str(context.language_id)} if context.language_id is not None else {}
+    if lookup == "voices":
+        params = {**({"mode": context.mode} if context.mode else {}), **language}
+        return "/user/assistants/voices", params or None, False
+    if lookup == "languages":
+        return "/user/assistants/languages", None, False
+    if lookup in ("llm_models", "mode_models"):
+        kind = "llm" if lookup == "llm_models" else (context.mode or "multimodal")
+        return "/user/assistants/models", {"type": kind}, False
+    if lookup == "knowledgebases":
+        return "/user/knowledgebases", None, True
+    if lookup == "phone_numbers":
+        return "/user/assistants/phone-numbers", None, False
+    if lookup == "tools":
+        return "/user/tools", None, False
+    kind = lookup.removesuffix("_providers")
+    return f"/user/assistants/{kind}-providers", language or None, False
+
+
+def _integral(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.isdigit()
+    )
+
+
 def _entry(lookup: str, row: dict[str, Any]) -> Entry:
     if lookup == "phone_numbers":
         return Entry(int(row["id"]), (str(row.get("phone_number")),))
@@ -111,19 +130,28 @@ def _entry(lookup: str, row: dict[str, Any]) -> Entry:
     return Entry(int(row["id"]), tuple(str(n) for n in [row.get("name"), *extras] if n))
 
 
+def describe_id(lookup: str, value: int, context: Context) -> str:
+    """``voice 999 for pipeline mode``, ``dualplex model 1``, ``phone number 599``: an id in its lookup."""
+    text = f"{_NOUNS[lookup].format(mode=context.mode or 'multimodal')} {value}"
+    return text + (f" for {context.mode} mode" if lookup == "voices" and context.mode else "")
+
+
+_NOUNS = {
+    "voices": "voice",
+    "languages": "language",
+    "llm_models": "LLM model",
+    "mode_models": "{mode} model",
+    "knowledgebases": "knowledgebase",
+    "phone_numbers": "phone number",
+    "tools": "tool",
+    "synthesizer_providers": "synthesizer provider",
+    "transcriber_providers": "transcriber provider",
+}
+
+
 def _describe(lookup: str, context: Context, *, plural: bool = False) -> str:
     """``voice for multimodal mode and language 1``, ``LLM model``, ``knowledgebase``... (or plural)."""
-    singular = {
-        "voices": "voice",
-        "languages": "language",
-        "llm_models": "LLM model",
-        "mode_models": f"{context.mode or 'multimodal'} model",
-        "knowledgebases": "knowledgebase",
-        "phone_numbers": "phone number",
-        "tools": "tool",
-        "synthesizer_providers": "synthesizer provider",
-        "transcriber_providers": "transcriber provider",
-    }[lookup]
+    singular = _NOUNS[lookup].format(mode=context.mode or "multimodal")
     text = singular + ("s" if plural else "")
     if lookup == "voices":
         text += f" for {context.mode or 'any'} mode"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler import names
+from reconciler import names, references
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, diff_create, diff_update
@@ -89,6 +89,7 @@ def build_plan(
             changes.append(result)
         else:
             problems += result
+    problems += references.problems(selected, changes, account, planner.catalog)
     if problems:
         raise FilesInvalid(problems, len(state.assistants))
     if options.prune:

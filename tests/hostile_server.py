@@ -6,8 +6,8 @@ never comes, a body trickled a byte at a time. Every request is recorded, so a t
 sent (no duplicate create, no write outside the plan). Traffic never leaves the loopback address, and every stall
 ends when the server closes, so no test can hang past its own bound.
 
-``honest_account`` builds the handler of a well-behaved account (paginated list, create, update, delete, empty
-catalogs) that a test then wraps to change one behaviour.
+``honest_account`` builds the handler of a well-behaved account (paginated list, create, update, delete, and the
+emulator's seed catalog, so that a plan's references check out) that a test then wraps to change one behaviour.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from support import PIPELINE
+
+from reconciler.emulator.catalog import catalog as seed_catalog
 
 TOKEN = "hostile-token-never-print-4c1e"
 
@@ -226,7 +228,7 @@ class Account:
             number = int(request.query.get("page", "1"))
             return Reply(200, page(self.items, number=number, per_page=per_page))
         if method == "GET" and path.startswith("/user/"):
-            return Reply(200, {"data": []} if path == "/user/knowledgebases" else [])
+            return Reply(200, seed_lookup(path, request.query))
         if method == "POST" and path == "/user/assistant":
             return self._create(request.json() or {})
         if method in {"PUT", "DELETE"} and path.startswith("/user/assistant/"):
@@ -257,6 +259,30 @@ class Account:
         item = found[0]
         data = {k: item.get(k) for k in ("id", "name", "status", "type", "mode")}
         return Reply(200, {"message": "Assistant updated successfully", "data": data})
+
+
+def seed_lookup(path: str, query: dict[str, str]) -> Any:
+    """What the emulator's seed account answers a catalog lookup (filtered by the query as the API does)."""
+    seed = seed_catalog()
+    mode = query.get("mode")
+    tables: dict[str, Any] = {
+        "/user/assistants/voices": [
+            {k: v[k] for k in ("id", "name", "language_id", "gender")}
+            for v in seed["voices"]
+            if not mode or mode in v["modes"]
+        ],
+        "/user/assistants/languages": seed["languages"],
+        "/user/assistants/models": seed["models"].get(query.get("type", ""), []),
+        "/user/assistants/phone-numbers": [
+            {k: n[k] for k in ("id", "phone_number", "country_code", "type_label")}
+            for n in seed["phone_numbers"]
+        ],
+        "/user/assistants/synthesizer-providers": seed["synthesizer_providers"],
+        "/user/assistants/transcriber-providers": seed["transcriber_providers"],
+        "/user/tools": seed["tools"],
+        "/user/knowledgebases": {"data": seed["knowledgebases"]},
+    }
+    return tables.get(path, [])
 
 
 def honest_account(*items: dict[str, Any]) -> Account:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_server import Reply, Request, honest_account, hostile_api
 from support import PIPELINE, TOKEN, emulator, plan_json, run, write_files
 
 from reconciler import cli
@@ -185,22 +186,26 @@ def test_saved_plan_for_other_files_or_account_is_refused(
 def test_a_422_is_mapped_to_file_and_line_and_others_still_apply(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with emulator(monkeypatch) as api:
-        files = write_files(
-            tmp_path / "d",
-            {
-                "bad": pipeline_file("Bad").replace("voice_id: 101", "voice_id: 201"),
-                "good": pipeline_file("Good"),
-            },
-        )
+    """A 422 no plan could foresee (the plan-time checks refuse every documented one the plan can see,
+    test_references_e2e): an account that refuses Bad's create as a voice the engine cannot use."""
+    account = honest_account()
+    refusal = {"voice_id": ["The selected voice is not compatible with the chosen engine type."]}
+
+    def refusing(request: Request) -> Reply:
+        if request.method == "POST" and (request.json() or {}).get("name") == "Bad":
+            return Reply(422, {"message": refusal["voice_id"][0], "errors": refusal})
+        return account.handle(request)
+
+    files = write_files(tmp_path / "d", {"bad": pipeline_file("Bad"), "good": pipeline_file("Good")})
+    with hostile_api(monkeypatch, refusing):
         code, out, _ = run(capsys, "apply", "--dir", str(files), "--auto-approve")
-        assert [a["name"] for a in api.items()] == ["Good"]
+    assert [a["name"] for a in account.items] == ["Good"]
     assert code == 1
     assert (
         f"      {files}/bad.yaml:5: voice_id: The selected voice is not compatible with the chosen engine type.\n"
         in out
     )
-    assert "  + good (id 1): created\n" in out
+    assert "  + good (id 1001): created\n" in out
     assert "Apply: 1 applied, 1 failed; read back: 0 not converged." in out
 
 
