@@ -81,17 +81,7 @@ def build_plan(
         raise ReconcilerError("--prune needs the API to return variables, where ownership is recorded")
     identity = identity_of(state, account, options.owner)
     planner = _Planner(account, identity, digest, catalog or names.Catalog(_no_lookups), options.prune)
-    problems: list[Problem] = []
-    changes: list[Change] = []
-    for assistant in selected:
-        result = planner.plan(assistant)
-        if isinstance(result, Change):
-            changes.append(result)
-        else:
-            problems += result
-    problems += references.problems(selected, changes, account, planner.catalog)
-    if problems:
-        raise FilesInvalid(problems, len(state.assistants))
+    changes = _changes_or_raise(state, selected, planner)
     if options.prune:
         changes += _deletions(state, identity, options.targets)
     unsafe = unsafe_reasons(
@@ -108,6 +98,24 @@ def build_plan(
         prune=options.prune,
         unmanaged=unmanaged,
     )
+
+
+def _changes_or_raise(
+    state: DesiredState, selected: list[DesiredAssistant], planner: _Planner
+) -> list[Change]:
+    """One change per selected file; every problem of every file at once (FilesInvalid), or none."""
+    problems: list[Problem] = []
+    changes: list[Change] = []
+    for assistant in selected:
+        result = planner.plan(assistant)
+        if isinstance(result, Change):
+            changes.append(result)
+        else:
+            problems += result
+    problems += references.problems(selected, changes, planner.account, planner.catalog)
+    if problems:
+        raise FilesInvalid(problems, len(state.assistants))
+    return changes
 
 
 def managing_files(state: DesiredState, account: Account, owner: str) -> dict[int, DesiredAssistant]:
