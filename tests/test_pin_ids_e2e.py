@@ -210,7 +210,7 @@ def test_a_symlinked_file_is_refused_and_nothing_is_written(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the repository boundary: the link's target is inside it
     directory = write_files(tmp_path / "assistants.d", {"plain": pipeline_file("Plain")})
-    target = tmp_path / "shared" / "linked.yaml"
+    target = tmp_path / "common" / "linked.yaml"
     target.parent.mkdir()
     target.write_text(pipeline_file("Linked"))
     (directory / "linked.yaml").symlink_to(os.path.relpath(target, directory))
@@ -221,7 +221,7 @@ def test_a_symlinked_file_is_refused_and_nothing_is_written(
         assert err == ""
         linked, plain = created_id(api, "Linked"), created_id(api, "Plain")
     assert (
-        f"! {directory}/linked.yaml is a symbolic link to ../shared/linked.yaml: not pinned (a link is never "
+        f"! {directory}/linked.yaml is a symbolic link to ../common/linked.yaml: not pinned (a link is never "
         f"written through); write id: {linked} in it by hand\n"
     ) in out
     assert f"pinned id {plain} in {directory}/plain.yaml\n" in out
