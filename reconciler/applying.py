@@ -9,7 +9,8 @@
 4. the safety thresholds (``Plan.raise_if_unsafe``), before anyone is asked;
 5. the confirmation, for a plan made now (a saved plan was reviewed when it was made), with the run's deadline
    paused while a person reads and types;
-6. the writes, the secrets unmasked from the files, then the read-back (``Session.apply``).
+6. the writes, the secrets unmasked from the files, then the read-back (``Session.apply``);
+7. with ``--pin-ids``, the ids written into the files (``pinning.py``), once the platform holds them.
 
 What is shown and asked is passed in (``ApplyView``), so the flow runs the same under a terminal and a test.
 """
@@ -26,9 +27,10 @@ from reconciler.apply import ApplyInterrupted, check_matches_files, check_saved
 from reconciler.desired import DesiredState
 from reconciler.errors import PlanFileError, ReconcilerError
 from reconciler.lock import apply_lock
+from reconciler.pinning import pin_files, pins_of
 from reconciler.plan import Plan, plan_from_data
 from reconciler.reconcile import Options, files_digest
-from reconciler.results import Report
+from reconciler.results import Outcome, Pinned, Report
 from reconciler.session import Progress, Session
 
 
@@ -40,6 +42,7 @@ class ApplyRequest:
     options: Options = field(default_factory=Options)
     saved_plan: Path | None = None
     force: bool = False  # past the safety thresholds
+    pin_ids: bool = False  # afterwards, write each created assistant's id into its file (pinning.py)
 
 
 def _silent() -> AbstractContextManager[Progress | None]:
@@ -68,10 +71,12 @@ class ApplyView:
 
 @dataclass(frozen=True)
 class Applied:
-    """The end of an apply: the plan, and the report of its writes (None: there was nothing to write)."""
+    """The end of an apply: the plan, the report of its writes (None: there was nothing to write), and what
+    ``--pin-ids`` wrote into the files (None: not asked for, or the apply was interrupted)."""
 
     plan: Plan
     report: Report | None
+    pinned: Pinned | None = None
 
 
 def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Applied:
@@ -88,7 +93,7 @@ def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Appli
                 plan = session.plan(request.state, request.options, progress)
         view.show(plan)
         if not plan.has_changes:
-            return Applied(plan, None)
+            return Applied(plan, None, _pinned(request, plan, ()))
         plan.raise_if_unsafe(force=request.force)
         if request.saved_plan is None:
             _confirmed(session, view.confirm)
@@ -96,8 +101,16 @@ def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Appli
         try:
             report = session.apply(request.state, plan, request.options)
         except ApplyInterrupted as interrupt:
-            report = Report(interrupt.outcomes, interrupted=True)
-    return Applied(plan, report)
+            # Ctrl-C asked to stop: the files are not touched either (the next plan finds the creates by record)
+            return Applied(plan, Report(interrupt.outcomes, interrupted=True))
+    return Applied(plan, report, _pinned(request, plan, report.outcomes))
+
+
+def _pinned(request: ApplyRequest, plan: Plan, outcomes: tuple[Outcome, ...]) -> Pinned | None:
+    """``--pin-ids``: the created ids and the out-of-date ones written into their files, after the writes."""
+    if not request.pin_ids:
+        return None
+    return pin_files(pins_of(plan, outcomes, request.state), request.state)
 
 
 def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> Plan:

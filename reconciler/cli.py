@@ -49,11 +49,13 @@ from reconciler.render import (
     Style,
     render_json,
     render_markdown,
+    render_pins,
+    render_pins_markdown,
     render_report,
     render_report_markdown,
     render_text,
 )
-from reconciler.results import Report
+from reconciler.results import Pinned, Report
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
 from reconciler.session import connect
@@ -178,6 +180,11 @@ def plan(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Append the result as markdown to this file (e.g. $GITHUB_STEP_SUMMARY).",
 )
+@click.option(
+    "--pin-ids",
+    is_flag=True,
+    help="Afterwards, write id: N into the file of each assistant created, and correct an out-of-date id.",
+)
 @api_options
 def apply(
     plan_file: Path | None,
@@ -190,6 +197,7 @@ def apply(
     max_update_share: float,
     parallelism: int,
     summary: Path | None,
+    pin_ids: bool,
     emulator: bool,
     api_url: str | None,
 ) -> int:
@@ -199,7 +207,7 @@ def apply(
     check_writable("--summary", summary)
     state = load_directory(directory, environ=environment())
     request = ApplyRequest(
-        state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force
+        state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
     )
     with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
         out = sys.stdout
@@ -211,13 +219,24 @@ def apply(
             reading=_reading,
         )
         applied = run_apply(session, request, view)
+    pinned = applied.pinned or Pinned()
     if applied.report is None:
         _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
-        return 0
+        _pins(pinned, out, style, summary)
+        return 1 if pinned.refused else 0
     _report(applied.plan, applied.report, out, style, summary)
     if applied.report.interrupted:
         raise KeyboardInterrupt  # what was written is reported: now end as any Ctrl-C does (130)
-    return 0 if applied.report.ok else 1
+    _pins(pinned, out, style, summary)
+    return 0 if applied.report.ok and not pinned.refused else 1
+
+
+def _pins(pinned: Pinned, out: TextIO, style: Style, summary: Path | None) -> None:
+    render_pins(pinned, out, style)
+    if summary is not None:
+        text = io.StringIO()
+        render_pins_markdown(pinned, text)
+        _append(summary, text.getvalue())
 
 
 def _report(plan: Plan, report: Report, out: TextIO, style: Style, summary: Path | None) -> None:

@@ -73,6 +73,9 @@ class Change:
         frozenset()
     )  # display paths ("tools[0].calcom_api_key") from the environment
     notes: tuple[str, ...] = ()
+    # the file's ``id`` names an assistant that is gone, and this is the one it manages now: what
+    # ``apply --pin-ids`` writes into the file (docs/contract.md#identity)
+    pin: int | None = None
 
     def masked(self, value: Any, path: str) -> Any:
         """``value`` at ``path`` with every secret inside it replaced by the marker."""
@@ -98,6 +101,8 @@ class Change:
             data["fingerprint"] = self.fingerprint
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.pin is not None:
+            data["pin"] = self.pin
         if self.secret_paths:
             data["secret_paths"] = sorted(self.secret_paths)
         return data
@@ -271,4 +276,11 @@ def _change_from_data(item: dict[str, Any]) -> Change:
         fingerprint=item.get("fingerprint"),
         secret_paths=frozenset(item.get("secret_paths", ())),
         notes=tuple(item.get("notes", ())),
+        pin=_pin_from_data(item.get("pin")),
     )
+
+
+def _pin_from_data(value: Any) -> int | None:
+    if value is not None and (type(value) is not int or value <= 0):
+        raise ValueError(f"bad pin {value!r}")
+    return value

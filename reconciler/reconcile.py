@@ -194,7 +194,7 @@ class _Planner:
             if missing:
                 return [_problem(assistant, "", _cannot_create(assistant, match, missing))]
             result = diff_create(values, self.account.observed, self.digest, ownership)
-            return _change(assistant, Action.CREATE, None, result, label, match.note)
+            return _change(assistant, Action.CREATE, None, result, label, match)
         # an update records ownership only where it is asked for (--prune) or moves (a renamed file): bodies
         # stay minimal, and an assistant adopted by name keeps no record until one is needed
         claim = ownership if self.prune or match.move_record else None
@@ -203,7 +203,7 @@ class _Planner:
         if conflict:
             return [_problem(assistant, *conflict)]
         action = Action.NOOP if result.empty else Action.UPDATE
-        return _change(assistant, action, target, result, label, match.note)
+        return _change(assistant, action, target, result, label, match)
 
 
 def _context(target: RemoteAssistant | None) -> names.Context:
@@ -285,9 +285,9 @@ def _change(
     target: RemoteAssistant | None,
     result: Diff,
     label: Callable[[FieldChange], FieldChange] = lambda change: change,
-    identity_note: str = "",
+    match: Match | None = None,
 ) -> Change:
-    notes: tuple[str, ...] = (identity_note,) if identity_note else ()
+    notes: tuple[str, ...] = (match.note,) if match and match.note else ()
     if result.unobservable:
         fields = ", ".join(result.unobservable)
         notes += (
@@ -304,6 +304,7 @@ def _change(
         fingerprint=target.fingerprint if target else None,
         secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
         notes=notes,
+        pin=target.id if target and match and match.stale_id is not None else None,
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.plan import Action, Change, FieldChange, Plan, Unmanaged
-from reconciler.results import Report, Status
+from reconciler.results import Pinned, Report, Status
 from reconciler.streams import Writer
 from reconciler.text import printable
 
@@ -158,12 +158,16 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
     line = _Lines(stream, style or Style())
     if not plan.has_changes:
         line(f"No changes. The platform matches the files ({len(plan.changes)} assistants).")
+        for change in plan.changes:
+            _noted(change, line)
         _unmanaged_line(plan, line)
         return
     line("reconciler will make these changes:")
     line()
     for change in plan.changes:
         if change.action == Action.NOOP:
+            if _noted(change, line):
+                line()
             continue
         line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file or ''}")
         for item in change.fields:
@@ -178,6 +182,17 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
     if plan.unsafe:
         line(f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.", "-")
     _unmanaged_line(plan, line)
+
+
+def _noted(change: Change, line: _Lines) -> bool:
+    """An unchanged assistant whose file's id is out of date: its heading and notes, since a person has
+    something to do (``apply --pin-ids``) and nothing else would show it. True when shown."""
+    if change.pin is None:
+        return False
+    line(f"  {heading(change)}", tail=f"    {change.file or ''}")
+    for note in change.notes:
+        line(f"      note: {note}")
+    return True
 
 
 def unmanaged_title(unmanaged: tuple[Unmanaged, ...]) -> str:
@@ -232,6 +247,27 @@ def _report_summary(report: Report) -> str:
     duplicates = len(report.duplicates)
     found = f", {duplicates} duplicate{'s' if duplicates != 1 else ''}" if duplicates else ""
     return f"Apply: {done}; read back: {len(report.unconverged)} not converged{found}."
+
+
+def render_pins(pinned: Pinned, stream: Writer, style: Style | None = None) -> None:
+    """What ``apply --pin-ids`` wrote: one line per file pinned, one per file left alone and why."""
+    line = _Lines(stream, style or Style())
+    for pin in pinned.written:
+        line(f"pinned id {pin.id} in {pin.file}" + (f" (was {pin.replaces})" if pin.replaces else ""))
+    for refusal in pinned.refused:
+        line(f"! {refusal}", "-")
+
+
+def render_pins_markdown(pinned: Pinned, stream: Writer) -> None:
+    """The same for the job summary: each line a list item, the paths as code."""
+    if not pinned.written and not pinned.refused:
+        return
+    stream.write("\n")
+    for pin in pinned.written:
+        was = f" (was {pin.replaces})" if pin.replaces else ""
+        stream.write(f"- pinned id {pin.id} in {_md_code(pin.file)}{was}\n")
+    for refusal in pinned.refused:
+        stream.write(f"- **not pinned**: {_md_text(refusal)}\n")
 
 
 def render_report_markdown(plan: Plan, report: Report, stream: Writer) -> None:

@@ -1,6 +1,6 @@
 """PURE: what an apply did, as values — one Outcome per change sent, what the read-back still finds different
-or twice, and the Report of it all that the renderers print. Beside ``plan`` in the core: a renderer of a
-report needs neither the client nor the applier.
+or twice, the Report of it all that the renderers print, and the ids ``--pin-ids`` wrote into files. Beside
+``plan`` in the core: a renderer of a report needs neither the client nor the applier.
 """
 
 from __future__ import annotations
@@ -71,3 +71,21 @@ class Report:
             and self.read_back_failed is None
             and not self.interrupted
         )
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One file to pin: its key and path, the id to write, and the id it replaces (None: the file has none)."""
+
+    key: str
+    file: str
+    id: int
+    replaces: int | None = None
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """What ``--pin-ids`` did: the pins written, and a sentence for each file it left alone."""
+
+    written: tuple[Pin, ...] = ()
+    refused: tuple[str, ...] = ()
