@@ -295,6 +295,7 @@ def _change(
         fields=tuple(label(change) for change in result.changes),
         fingerprint=target.fingerprint if target else None,
         secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
+        secret_masks={display_path(p): mask for p, mask in assistant.source.masks.items()},
         notes=notes,
     )
 

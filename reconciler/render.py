@@ -92,7 +92,7 @@ class _Shown:
 
 def _shown(change: Change, item: FieldChange, *, clip: int | None = None) -> _Shown:
     before = change.masked(item.before, item.path)
-    after = change.masked(item.after, item.path)
+    after = change.shown_after(item)
     note = f"  # {item.reason}" if item.reason else ""
     text_diff = None
     if change.action != Action.CREATE and item.before_known and (_is_long(before) or _is_long(after)):
