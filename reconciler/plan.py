@@ -38,6 +38,8 @@ ACTIONS = tuple(Action)
 REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
 REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
 REASON_MODE = "re-sent: changing mode resets it on the platform"
+#: The note on an assistant whose file dropped a field that a missing key does not clear (diff.py).
+NO_LONGER_MANAGED = "no longer in the file, so no longer managed"
 REASON_OWNER = "bookkeeping only: records that this repository manages it (for --prune)"
 
 

@@ -279,7 +279,7 @@ def _change(
     label: Callable[[FieldChange], FieldChange] = lambda change: change,
     identity_note: str = "",
 ) -> Change:
-    notes: tuple[str, ...] = (identity_note,) if identity_note else ()
+    notes: tuple[str, ...] = ((identity_note,) if identity_note else ()) + result.notes
     if result.unobservable:
         fields = ", ".join(result.unobservable)
         notes += (
