@@ -39,7 +39,7 @@ def fill_secrets(change: Change, assistant: DesiredAssistant | None) -> dict[str
     values = desired_values(assistant) if assistant else {}
 
     def fill(value: Any, path: Path_) -> Any:
-        if value == SENSITIVE:
+        if value == SENSITIVE or _partly_hidden(change, value, path):
             found = _lookup(values, path)
             if found is _MISSING:
                 raise UnmaskError(
@@ -56,6 +56,11 @@ def fill_secrets(change: Change, assistant: DesiredAssistant | None) -> dict[str
 
 
 _MISSING = object()
+
+
+def _partly_hidden(change: Change, value: Any, path: Path_) -> bool:
+    """A saved value with a secret inside file text (``token=(sensitive)``): the files give it whole."""
+    return isinstance(value, str) and SENSITIVE in value and display_path(path) in change.secret_masks
 
 
 def _lookup(data: Any, path: Path_) -> Any:

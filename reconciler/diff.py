@@ -14,15 +14,23 @@ The rules (docs/contract.md#what-a-missing-key-means, docs/api.md#update-fields)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.fields import CLEARED_TO, RESET_BY_MODE_CHANGE, UNORDERED
-from reconciler.plan import REASON_CHANGED, REASON_MODE, REASON_NEW, REASON_OWNER, FieldChange
-from reconciler.record import RECORD_KEY, Digest, Ownership, encode_record, ownership_of
+from reconciler.fields import CLEARED_TO, KEPT_WHEN_LEFT_OUT, RESET_BY_MODE_CHANGE, UNORDERED
+from reconciler.plan import (
+    NO_LONGER_MANAGED,
+    REASON_CHANGED,
+    REASON_MODE,
+    REASON_NEW,
+    REASON_OWNER,
+    FieldChange,
+)
+from reconciler.record import RECORD_KEY, Digest, Ownership, encode_record, managed_of, ownership_of
 from reconciler.remote import RemoteAssistant, applies_to_mode
 from reconciler.spec import API_FIELDS
 
@@ -36,6 +44,7 @@ class Diff:
     changes: tuple[FieldChange, ...]
     body: dict[str, Any] = field(repr=False)  # the request body, secrets included
     unobservable: tuple[str, ...] = field(default=())  # write-only fields with no way to keep a record
+    notes: tuple[str, ...] = ()  # what the plan says besides the changes (a field no longer managed)
 
     @property
     def empty(self) -> bool:
@@ -108,12 +117,41 @@ def diff_update(
         changes.append(FieldChange("variables", user_variables, user_variables, reason=REASON_OWNER))
     changes = _dedupe(changes)
     body = {c.path: c.after for c in changes}
+    managed = _not_clearable(wanted, declared)
     record = (
-        encode_record(fields or {}, keep) if (fields or keep) and "variables" in current.observed else None
+        encode_record(fields or {}, keep, managed)
+        if (fields or keep) and "variables" in current.observed
+        else None
     )
     if record is not None and (pending or claim or "variables" in body):
         body["variables"] = {**user_variables, RECORD_KEY: record}
-    return Diff(tuple(changes), body, tuple(unobservable))
+    return Diff(tuple(changes), body, tuple(unobservable), _unmanaged_notes(declared, ignore, current))
+
+
+def _not_clearable(values: Mapping[str, Any], declared: Mapping[str, Any]) -> list[str]:
+    """The declared fields a missing key would not clear: the record lists them (record.py ``managed``)."""
+    return sorted(n for n in values if n in declared and n in KEPT_WHEN_LEFT_OUT)
+
+
+def _unmanaged_notes(
+    declared: Mapping[str, Any], ignore: Iterable[str], current: RemoteAssistant
+) -> tuple[str, ...]:
+    """A field the record says the file declared, gone from the file and not clearable: the platform keeps
+    its value and the reconciler stops managing it. Said once per plan, so that a deletion is never silent."""
+    ignored = set(ignore)
+    gone = sorted(
+        n
+        for n in managed_of(current.record)
+        if n in KEPT_WHEN_LEFT_OUT and n not in declared and n not in ignored
+    )
+    return tuple(f"{n}: {NO_LONGER_MANAGED} (the platform keeps {_kept(current, n)})" for n in gone)
+
+
+def _kept(current: RemoteAssistant, name: str) -> str:
+    if name not in current.observed:
+        return "what it has"
+    value = json.dumps(current.fields.get(name), ensure_ascii=False)
+    return value if len(value) <= 40 else "its value"
 
 
 def _mode_resends(
@@ -170,7 +208,7 @@ def diff_create(
     body = {n: v for n, v in declared.items() if n in API_FIELDS and applies_to_mode(n, mode)}
     unseen = {n: digest(n, v) for n, v in sorted(body.items()) if n not in observed}
     changes = tuple(FieldChange(n, None, v, before_known=False) for n, v in body.items())
-    record = encode_record(unseen, ownership) if unseen or ownership else None
+    record = encode_record(unseen, ownership, _not_clearable(body, declared)) if unseen or ownership else None
     if record is not None:
         body["variables"] = {**dict(body.get("variables") or {}), RECORD_KEY: record}
     return Diff(changes, body)

@@ -375,6 +375,10 @@ INBOUND_EXCLUSIVE: frozenset[str] = frozenset(f.name for f in FIELDS if f.inboun
 #: Fields the API accepts ``null`` for.
 NULLABLE: frozenset[str] = frozenset(f.name for f in FIELDS if f.nullable)
 #: Fields a missing key clears, with the value it clears them to.
+#: Optional fields a file leaving them out does not clear: the platform keeps their value (record.py ``managed``).
+KEPT_WHEN_LEFT_OUT: frozenset[str] = frozenset(
+    f.name for f in FIELDS if not f.clearable and not f.create_position
+)
 CLEARED_TO: dict[str, Any] = {f.name: f.cleared_to for f in FIELDS if f.clearable}
 #: The JSON kind of each field.
 FIELD_KINDS: dict[str, str] = {f.name: f.kind for f in FIELDS}

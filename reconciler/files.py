@@ -36,6 +36,7 @@ class SourceFile:
     data: dict[str, Any] = field(repr=False)
     lines: Mapping[Path_, int]
     secret_paths: frozenset[Path_] = frozenset()
+    masks: Mapping[Path_, str] = field(default_factory=dict)  # partly secret values as shown (yamlfile)
     secrets: frozenset[Secret] = frozenset()
     placeholders: frozenset[Path_] = frozenset()
     digest: str = ""  # of the file's bytes (placeholders, not secret values): ties a saved plan to its files
@@ -137,6 +138,7 @@ def load_file(
         data=parsed.data,
         lines=parsed.lines,
         secret_paths=parsed.secret_paths,
+        masks=parsed.masks,
         secrets=frozenset(Secret(value, origin=name) for name, value in parsed.secrets.items()),
         placeholders=parsed.placeholders,
         digest=hashlib.sha256(raw).hexdigest(),

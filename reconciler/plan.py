@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.errors import PlanFileError, UnsafePlan
-from reconciler.secret import SENSITIVE
+from reconciler.secret import SENSITIVE, SENSITIVE_CHANGED, masked_text
 
 FORMAT_VERSION = 1
 
@@ -38,6 +38,8 @@ ACTIONS = tuple(Action)
 REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
 REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
 REASON_MODE = "re-sent: changing mode resets it on the platform"
+#: The note on an assistant whose file dropped a field that a missing key does not clear (diff.py).
+NO_LONGER_MANAGED = "no longer in the file, so no longer managed"
 REASON_OWNER = "bookkeeping only: records that this repository manages it (for --prune)"
 
 
@@ -52,6 +54,8 @@ class FieldChange:
     before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
     after_name: Any = None
 
+
+_UNSEEN: Any = object()  # no value to compare with (a create, a field the API does not return)
 
 _SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
 
@@ -76,15 +80,28 @@ class Change:
     # the file's ``id`` names an assistant that is gone, and this is the one it manages now: what
     # ``apply --pin-ids`` writes into the file (docs/contract.md#identity)
     pin: int | None = None
+    # display paths whose value mixes file text with ${NAME}s → that text, each secret as the marker
+    secret_masks: dict[str, str] = field(default_factory=dict)
 
-    def masked(self, value: Any, path: str) -> Any:
-        """``value`` at ``path`` with every secret inside it replaced by the marker."""
+    def masked(self, value: Any, path: str, before: Any = _UNSEEN) -> Any:
+        """``value`` at ``path`` with every secret inside it replaced by the marker. Given the ``before`` it
+        replaces, a secret that differs from the one there shows as ``(sensitive value changed)``."""
         if path in self.secret_paths or _SECRET_KEY.search(path.rsplit(".", 1)[-1]):
-            return SENSITIVE if value is not None else None
+            if value is None:
+                return None
+            mask = self.secret_masks.get(path)
+            if mask is not None and isinstance(value, str):
+                return masked_text(value, mask, before if isinstance(before, str) else None)
+            return SENSITIVE_CHANGED if before not in (_UNSEEN, None) and before != value else SENSITIVE
         if isinstance(value, dict):
-            return {k: self.masked(v, f"{path}.{k}") for k, v in value.items()}
+            old = before if isinstance(before, dict) else {}
+            return {k: self.masked(v, f"{path}.{k}", old.get(k, _UNSEEN)) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.masked(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            olds = before if isinstance(before, list) else []
+            return [
+                self.masked(v, f"{path}[{i}]", olds[i] if i < len(olds) else _UNSEEN)
+                for i, v in enumerate(value)
+            ]
         return value
 
     def data(self) -> dict[str, Any]:
@@ -105,13 +122,20 @@ class Change:
             data["pin"] = self.pin
         if self.secret_paths:
             data["secret_paths"] = sorted(self.secret_paths)
+        if self.secret_masks:
+            data["secret_masks"] = dict(sorted(self.secret_masks.items()))
         return data
+
+    def shown_after(self, change: FieldChange) -> Any:
+        """The new value as every output shows it: secrets masked, a changed one said to be changed."""
+        before = change.before if change.before_known else _UNSEEN
+        return self.masked(change.after, change.path, before)
 
     def _field_data(self, change: FieldChange) -> dict[str, Any]:
         item = {
             "path": change.path,
             "before": self.masked(change.before, change.path),
-            "after": self.masked(change.after, change.path),
+            "after": self.shown_after(change),
         }
         if not change.before_known:
             item["before_known"] = False
@@ -277,6 +301,7 @@ def _change_from_data(item: dict[str, Any]) -> Change:
         secret_paths=frozenset(item.get("secret_paths", ())),
         notes=tuple(item.get("notes", ())),
         pin=_pin_from_data(item.get("pin")),
+        secret_masks={str(k): str(v) for k, v in dict(item.get("secret_masks", {})).items()},
     )
 
 

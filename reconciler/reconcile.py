@@ -287,7 +287,7 @@ def _change(
     label: Callable[[FieldChange], FieldChange] = lambda change: change,
     match: Match | None = None,
 ) -> Change:
-    notes: tuple[str, ...] = (match.note,) if match and match.note else ()
+    notes: tuple[str, ...] = ((match.note,) if match and match.note else ()) + result.notes
     if result.unobservable:
         fields = ", ".join(result.unobservable)
         notes += (
@@ -303,6 +303,7 @@ def _change(
         fields=tuple(label(change) for change in result.changes),
         fingerprint=target.fingerprint if target else None,
         secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
+        secret_masks={display_path(p): mask for p, mask in assistant.source.masks.items()},
         notes=notes,
         pin=target.id if target and match and match.stale_id is not None else None,
     )

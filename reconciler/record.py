@@ -5,7 +5,10 @@ reserved ``variables`` key (``RECORD_KEY``; ``variables`` is the only free-form 
 - ``fields``: a keyed digest per write-only field last sent (the API never returns those, so the next plan
   compares digests instead of values; docs/api.md#read-shape);
 - ``owner`` and ``key``: which repository manages the assistant and under which file key (``Ownership``), so
-  that ``--prune`` deletes only its own assistants.
+  that ``--prune`` deletes only its own assistants;
+- ``managed``: the fields the file declared that a missing key cannot clear (``fields.py`` ``clearable``), so
+  that a plan can say such a field left the file and is no longer managed. Written with the record, never
+  a reason to write it: a body carries the record only when it is sent anyway.
 
 Digests are HMAC-SHA256 keyed by the account's token: a record readable by anyone with dashboard access must
 not let them confirm a guessed low-entropy value.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,12 +56,22 @@ def ownership_of(record: Mapping[str, Any] | None) -> Ownership | None:
     return Ownership(record["owner"], record["key"])
 
 
-def encode_record(fields: Mapping[str, str], ownership: Ownership | None = None) -> str:
+def encode_record(
+    fields: Mapping[str, str], ownership: Ownership | None = None, managed: Iterable[str] = ()
+) -> str:
     """The bookkeeping as the string value ``variables`` requires."""
     data: dict[str, Any] = {"v": 1, "fields": dict(fields)}
     if ownership is not None:
         data.update(owner=ownership.owner, key=ownership.key)
+    if managed:
+        data["managed"] = sorted(managed)
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def managed_of(record: Mapping[str, Any] | None) -> frozenset[str]:
+    """The non-clearable fields the file declared when the record was last written (none if not recorded)."""
+    listed = (record or {}).get("managed")
+    return frozenset(n for n in listed if isinstance(n, str)) if isinstance(listed, list) else frozenset()
 
 
 def parse_record(text: Any) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan import Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan import NO_LONGER_MANAGED, Action, Change, FieldChange, Plan, Unmanaged
 from reconciler.results import Pinned, Report, Status
 from reconciler.streams import Writer
 from reconciler.text import printable
@@ -92,7 +92,7 @@ class _Shown:
 
 def _shown(change: Change, item: FieldChange, *, clip: int | None = None) -> _Shown:
     before = change.masked(item.before, item.path)
-    after = change.masked(item.after, item.path)
+    after = change.shown_after(item)
     note = f"  # {item.reason}" if item.reason else ""
     text_diff = None
     if change.action != Action.CREATE and item.before_known and (_is_long(before) or _is_long(after)):
@@ -160,6 +160,7 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
         line(f"No changes. The platform matches the files ({len(plan.changes)} assistants).")
         for change in plan.changes:
             _noted(change, line)
+        _unchanged_notes(plan, line)
         _unmanaged_line(plan, line)
         return
     line("reconciler will make these changes:")
@@ -178,6 +179,7 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
         for note in change.notes:
             line(f"      note: {note}")
         line()
+    _unchanged_notes(plan, line)
     line(f"Plan: {summary_line(plan)}.")
     if plan.unsafe:
         line(f"Warning: apply will need --force: {'; '.join(plan.unsafe)}.", "-")
@@ -193,6 +195,26 @@ def _noted(change: Change, line: _Lines) -> bool:
     for note in change.notes:
         line(f"      note: {note}")
     return True
+
+
+def _unchanged_notes(plan: Plan, line: _Lines) -> None:
+    """Notes on assistants the plan leaves as they are (a field that left the file): one line each."""
+    for change in plan.changes:
+        if change.action == Action.NOOP and change.pin is None:  # a pinned one showed all its notes
+            for note in change.notes:
+                if NO_LONGER_MANAGED in note:  # the others explain a change, and there is none
+                    line(f"  note: {change.key}: {note}")
+
+
+def unchanged_notes_markdown(plan: Plan) -> str:
+    notes = [
+        f"- note: {_md_text(c.key)}: {_md_text(n)}"
+        for c in plan.changes
+        if c.action == Action.NOOP and c.pin is None
+        for n in c.notes
+        if NO_LONGER_MANAGED in n
+    ]
+    return "".join(f"{n}\n" for n in notes[:UNMANAGED_LISTED])
 
 
 def unmanaged_title(unmanaged: tuple[Unmanaged, ...]) -> str:
@@ -386,8 +408,9 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
     if plan.unsafe:
         text += f"> **apply will need `--force`**: {'; '.join(_md_text(r) for r in plan.unsafe)}\n\n"
     unmanaged = _md_unmanaged(plan.unmanaged or (), limit // 6)
+    notes = unchanged_notes_markdown(plan)
     if not changed:
-        stream.write(text + "No changes: the platform matches the files.\n" + unmanaged)
+        stream.write(text + "No changes: the platform matches the files.\n" + notes + unmanaged)
         return
     table = _md_table(changed)
     text += table if len(text) + len(table) < limit // 2 else _md_key_list(changed, limit // 2)
@@ -400,7 +423,7 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
         shown += 1
     if shown < len(changed):
         text += f"\n… {len(changed) - shown} more assistants are not shown here; the JSON plan has every change.\n"
-    stream.write(text + unmanaged)
+    stream.write(text + notes + unmanaged)
 
 
 def _md_unmanaged(unmanaged: tuple[Unmanaged, ...], budget: int) -> str:

@@ -25,6 +25,8 @@ from typing import NoReturn, final
 from reconciler.text import printable
 
 SENSITIVE = "(sensitive)"
+#: What a plan shows for the new value of a secret that differs from the one on the platform.
+SENSITIVE_CHANGED = "(sensitive value changed)"
 #: Shorter values are masked only where quoted: bare, they would mask "1" or "en" all over the output.
 MIN_SECRET_LENGTH = 4
 
@@ -136,3 +138,26 @@ def _forms(value: str) -> list[str]:
         # as the terminal escaping shows it: error lines are escaped before they reach the output filter
         forms += [*escaped, printable(value), value]
     return forms
+
+
+def masked_text(value: str, mask: str, before: str | None = None) -> str:
+    """``value`` of a field whose file text mixes words with ``${NAME}``s, shown as ``mask`` (that text with each
+    secret as ``SENSITIVE``): only the secret parts are hidden, and one that differs from the same part of
+    ``before`` (the platform's value) shows as ``SENSITIVE_CHANGED``. A value the mask does not fit (the
+    platform's, with other text around) is hidden whole: nothing says where its secret parts are.
+    """
+    parts = _mask_pattern(mask).fullmatch(value)
+    if parts is None:
+        return SENSITIVE
+    old = _mask_pattern(mask).fullmatch(before) if before is not None else None
+    literals = mask.split(SENSITIVE)
+    shown = [literals[0]]
+    for index, literal in enumerate(literals[1:], start=1):
+        changed = old is not None and old.group(index) != parts.group(index)
+        shown += [SENSITIVE_CHANGED if changed else SENSITIVE, literal]
+    return "".join(shown)
+
+
+@lru_cache(maxsize=64)
+def _mask_pattern(mask: str) -> re.Pattern[str]:
+    return re.compile("(.*?)".join(map(re.escape, mask.split(SENSITIVE))), re.DOTALL)

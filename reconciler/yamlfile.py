@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 import yaml
 
 from reconciler.errors import Problem
+from reconciler.secret import SENSITIVE
 from reconciler.text import Path_, display_path, invisible, line_at
 
 MAX_VALUES = 100_000
@@ -155,6 +156,8 @@ class _Builder:
     problems: list[Problem] = field(default_factory=list)
     lines: dict[Path_, int] = field(default_factory=dict)
     secret_paths: set[Path_] = field(default_factory=set)
+    # the text of a value that mixes file text with ${NAME}s, each of those shown as the marker
+    masks: dict[Path_, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)  # environment variable → its value
     placeholders: set[Path_] = field(default_factory=set)
     built: int = 0
@@ -236,10 +239,15 @@ class _Builder:
         if "$" not in text:
             return text
         used_env = False
+        pieces: list[str] = []  # the value as a plan may show it: the file's text, each secret a marker
+        end = 0
 
         def replace(match: re.Match[str]) -> str:
-            nonlocal used_env
+            nonlocal used_env, end
+            pieces.append(text[end : match.start()])
+            end = match.end()
             if match.group(0) == "$${":
+                pieces.append("${")
                 return "${"
             name = match.group(1)
             if name is None or not _ENV_NAME.match(name):
@@ -248,21 +256,28 @@ class _Builder:
                     line, path, f"malformed placeholder {shown!s}: write ${{NAME}}, or $${{ for a literal ${{"
                 )
                 self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
+                pieces.append(match.group(0))
                 return match.group(0)
             if self.environ is None:
                 self.placeholders.add(path)
+                pieces.append(match.group(0))
                 return match.group(0)
             if name not in self.environ:
                 self.problem(line, path, f"environment variable {name} is not set")
                 self.placeholders.add(path)  # its value is unknown: skip checks that depend on it
+                pieces.append(match.group(0))
                 return match.group(0)
             used_env = True
             self.secrets[name] = self.environ[name]
+            pieces.append(SENSITIVE)
             return self.environ[name]
 
         result = _PLACEHOLDER.sub(replace, text)
         if used_env:
             self.secret_paths.add(path)
+            mask = "".join(pieces) + text[end:]
+            if mask != SENSITIVE:
+                self.masks[path] = mask
         return result
 
 
@@ -433,6 +448,7 @@ class Parsed:
     data: dict[str, Any] = field(repr=False)  # values from ${NAME} are secrets: never in a repr
     lines: dict[Path_, int]
     secret_paths: frozenset[Path_]
+    masks: Mapping[Path_, str]  # secret paths whose value is partly file text (``_Builder.masks``)
     secrets: Mapping[str, str] = field(repr=False)  # environment variable → its value, for every ${NAME} used
     placeholders: frozenset[Path_]
     problems: list[Problem]
@@ -462,6 +478,7 @@ def parse(raw: bytes, file: str, environ: Mapping[str, str] | None) -> Parsed | 
         data=data if isinstance(data, dict) else {},
         lines=builder.lines,
         secret_paths=frozenset(builder.secret_paths),
+        masks=dict(builder.masks),
         secrets=dict(builder.secrets),
         placeholders=frozenset(builder.placeholders),
         problems=builder.problems,

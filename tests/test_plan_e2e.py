@@ -156,8 +156,9 @@ def test_new_file_is_a_create_with_the_full_body(
     assert change["action"] == "create"
     assert change["id"] is None
     # every field is readable (the other assistant shows it), so the record holds no digests: only who
-    # manages the new assistant, so that a later plan finds it by record even after a rename
-    record = '{"fields":{},"key":"one","owner":"","v":1}'
+    # manages the new assistant (a later plan finds it by record even after a rename), and the optional
+    # fields a missing key does not clear, so that deleting `record: true` later is said, not silent
+    record = '{"fields":{},"key":"one","managed":["record"],"owner":"","v":1}'
     assert change["body"] == {**PIPELINE, "record": True, "variables": {"_reconciler": record}}
 
 

@@ -88,7 +88,7 @@ def test_secrets_are_masked_in_every_renderer() -> None:
     data = json.loads(rendered(render_json, plan))
     assert data["changes"][0]["body"]["tools"][0]["calcom_api_key"] == "(sensitive)"
     assert data["changes"][0]["fields"] == [
-        {"path": "voice_mail_message", "before": "(sensitive)", "after": "(sensitive)"}
+        {"path": "voice_mail_message", "before": "(sensitive)", "after": "(sensitive value changed)"}
     ]
 
 
