@@ -21,6 +21,7 @@ import click
 
 from reconciler import __version__
 from reconciler.applying import ApplyRequest, ApplyView, run_apply
+from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.desired import load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
@@ -35,6 +36,7 @@ from reconciler.export import (
 )
 from reconciler.files import environment
 from reconciler.options import (
+    BASELINE_OPTION,
     DIR_OPTION,
     OWNER_OPTION,
     PRUNE_OPTION,
@@ -133,6 +135,7 @@ def _given(parameter: str) -> bool:
     "--out", type=click.Path(path_type=Path, dir_okay=False), help="Also save the plan as JSON (for apply)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
+@BASELINE_OPTION
 @PRUNE_OPTION
 @OWNER_OPTION
 @SAFETY_OPTION
@@ -143,6 +146,7 @@ def plan(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    baseline: str | None,
     prune: bool,
     owner: str | None,
     max_update_share: float,
@@ -153,8 +157,11 @@ def plan(
     check_writable("--out", out)
     state = load_directory(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
+    then = read_baseline(directory, baseline, environ=environment()) if baseline is not None else None
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         result = session.plan(state, options, progress)
+    if then is not None:
+        result = with_origins(result, snapshots(state.assistants), then)
     PLAN_FORMATS[fmt](result, sys.stdout)  # a Redactor for the whole run (_masked_streams)
     if out is not None:
         saved = io.StringIO()

@@ -51,6 +51,11 @@ OWNER_OPTION = click.option(
     metavar="NAME",
     help="Who manages the assistants this run creates (recorded on each), and for --prune.  [default: $RECONCILER_OWNER, else the git origin and directory]",
 )
+BASELINE_OPTION = click.option(
+    "--baseline",
+    metavar="GIT_REF",
+    help="Show apart the fields changed outside the repository: those whose file is as it was at GIT_REF (e.g. the base branch).",
+)
 SAFETY_OPTION = click.option(
     "--max-update-share",
     type=click.FloatRange(0, 1),

@@ -34,6 +34,12 @@ class Action(StrEnum):
 #: In the order the plan's summary counts them.
 ACTIONS = tuple(Action)
 
+#: Where a field change comes from (``FieldChange.origin``, with ``plan --baseline``): the pull request changed
+#: the file's value, or the file is as it was at the baseline and someone changed the platform.
+ORIGIN_FILES = "files"
+ORIGIN_PLATFORM = "platform"
+ORIGINS = (ORIGIN_FILES, ORIGIN_PLATFORM)
+
 #: Why a field is in a change although its value did not visibly differ (``FieldChange.reason``).
 REASON_NEW = "write-only (the API never returns it): no record of an earlier apply"
 REASON_CHANGED = "write-only (the API never returns it): changed since the last apply"
@@ -53,6 +59,7 @@ class FieldChange:
     reason: str | None = None
     before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
     after_name: Any = None
+    origin: str | None = None  # ORIGINS, or None: no baseline to tell (a plan without --baseline)
 
 
 _UNSEEN: Any = object()  # no value to compare with (a create, a field the API does not return)
@@ -144,6 +151,8 @@ class Change:
                 item[key] = getattr(change, key)
         if change.reason:
             item["reason"] = change.reason
+        if change.origin is not None:
+            item["origin"] = change.origin
         return item
 
 
@@ -274,21 +283,26 @@ def _unmanaged_from_data(items: Any) -> list[Unmanaged] | None:
     return found
 
 
+def _field_from_data(item: dict[str, Any]) -> FieldChange:
+    origin = item.get("origin")  # absent in plans saved before --baseline, or made without it
+    if origin is not None and origin not in ORIGINS:
+        raise ValueError(f"bad origin {origin!r} of field {item.get('path')!r}")
+    return FieldChange(
+        item["path"],
+        item.get("before"),
+        item.get("after"),
+        item.get("before_known", True),
+        item.get("reason"),
+        item.get("before_name"),
+        item.get("after_name"),
+        origin,
+    )
+
+
 def _change_from_data(item: dict[str, Any]) -> Change:
     if item["action"] not in ACTIONS or not isinstance(item["body"], dict):
         raise ValueError(f"bad change {item.get('key')!r}")
-    fields = tuple(
-        FieldChange(
-            f["path"],
-            f.get("before"),
-            f.get("after"),
-            f.get("before_known", True),
-            f.get("reason"),
-            f.get("before_name"),
-            f.get("after_name"),
-        )
-        for f in item.get("fields", [])
-    )
+    fields = tuple(_field_from_data(f) for f in item.get("fields", []))
     return Change(
         key=str(item["key"]),
         file=item.get("file"),

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan import NO_LONGER_MANAGED, Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan import NO_LONGER_MANAGED, ORIGIN_PLATFORM, Action, Change, FieldChange, Plan, Unmanaged
 from reconciler.results import Pinned, Report, Status
 from reconciler.streams import Writer
 from reconciler.text import printable
@@ -154,6 +154,28 @@ def heading(change: Change) -> str:
     return f"{SYMBOL[change.action]} {change.action} {change.key}{name}{ident}"
 
 
+#: The heading of the fields changed on the platform while their files stayed as at ``plan --baseline``.
+OUTSIDE_TITLE = "Changed outside the repository"
+OUTSIDE_NOTE = "their files are as they were at the baseline; apply restores the files' values"
+
+Shown = tuple[Change, tuple[FieldChange, ...]]
+
+
+def split_by_origin(plan: Plan) -> tuple[list[Shown], list[Shown]]:
+    """(what changed outside the repository, the plan's own changes): each change with the field changes shown
+    in that part. A plan made without a baseline marks no origin, so all of it is its own."""
+    outside: list[Shown] = []
+    own: list[Shown] = []
+    for change in (c for c in plan.changes if c.action != Action.NOOP):
+        theirs = tuple(f for f in change.fields if f.origin == ORIGIN_PLATFORM)
+        ours = tuple(f for f in change.fields if f.origin != ORIGIN_PLATFORM)
+        if theirs:
+            outside.append((change, theirs))
+        if ours or not theirs:  # a delete has no fields: it is the plan's own
+            own.append((change, ours))
+    return outside, own
+
+
 def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
     line = _Lines(stream, style or Style())
     if not plan.has_changes:
@@ -163,22 +185,21 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None) -> None:
         _unchanged_notes(plan, line)
         _unmanaged_line(plan, line)
         return
-    line("reconciler will make these changes:")
-    line()
-    for change in plan.changes:
-        if change.action == Action.NOOP:
-            if _noted(change, line):
-                line()
-            continue
-        line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file or ''}")
-        for item in change.fields:
-            for text in field_lines(change, item):
-                line(f"      {text}", text[0])
-        if change.action == Action.DELETE:
-            line("      (its file is gone and this repository owns it)", "-")
-        for note in change.notes:
-            line(f"      note: {note}")
+    outside, own = split_by_origin(plan)
+    mine = {change.key for change, _ in own}
+    if outside:
+        line(f"{OUTSIDE_TITLE} ({OUTSIDE_NOTE}):")
         line()
+        for change, fields in outside:
+            _change_lines(line, change, fields, notes=change.key not in mine)
+    if own:
+        line("reconciler will make these changes:")
+        line()
+        for change, fields in own:
+            _change_lines(line, change, fields, notes=True)
+    for change in plan.changes:  # unchanged, but with an out-of-date id to pin
+        if change.action == Action.NOOP and _noted(change, line):
+            line()
     _unchanged_notes(plan, line)
     line(f"Plan: {summary_line(plan)}.")
     if plan.unsafe:
@@ -215,6 +236,18 @@ def unchanged_notes_markdown(plan: Plan) -> str:
         if NO_LONGER_MANAGED in n
     ]
     return "".join(f"{n}\n" for n in notes[:UNMANAGED_LISTED])
+
+
+def _change_lines(line: _Lines, change: Change, fields: tuple[FieldChange, ...], *, notes: bool) -> None:
+    line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file or ''}")
+    for item in fields:
+        for text in field_lines(change, item):
+            line(f"      {text}", text[0])
+    if change.action == Action.DELETE:
+        line("      (its file is gone and this repository owns it)", "-")
+    for note in change.notes if notes else ():
+        line(f"      note: {note}")
+    line()
 
 
 def unmanaged_title(unmanaged: tuple[Unmanaged, ...]) -> str:
@@ -376,13 +409,13 @@ def _md_value(value: str) -> str:
     return printable(_clipped(value, MARKDOWN_VALUE_LIMIT))
 
 
-def _md_section(change: Change) -> str:
-    count = len(change.fields)
+def _md_section(change: Change, fields: tuple[FieldChange, ...], *, notes: bool = True) -> str:
+    count = len(fields)
     title = f"{SYMBOL[change.action]} {change.action} <code>{_md_html(change.key)}</code>"
     if change.name:
         title += f" — {_md_html(change.name)}"
-    lines = [line for item in change.fields for line in diff_lines(change, item)]
-    lines += [f"# note: {note}" for note in change.notes]
+    lines = [line for item in fields for line in diff_lines(change, item)]
+    lines += [f"# note: {note}" for note in change.notes] if notes else []
     # inside the fence only a closing fence is markup, and none in the text is as long as ours; one line per
     # line, so a prompt cannot add a line
     body = "\n".join(printable(line) for line in lines)
@@ -399,7 +432,8 @@ def _fence_for(text: str, *, shortest: int) -> str:
 
 
 def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) -> None:
-    """A PR comment: a summary table, then one collapsible section per assistant, all under ``limit``.
+    """A PR comment: a summary table, then one collapsible section per assistant, all under ``limit``; with a
+    baseline, the fields changed outside the repository come first, in sections of their own.
 
     A plan too big for that keeps as many sections as fit; a table too big becomes a list of keys per action.
     """
@@ -412,18 +446,39 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT) 
     if not changed:
         stream.write(text + "No changes: the platform matches the files.\n" + notes + unmanaged)
         return
+    outside, own = split_by_origin(plan)
+    text += _md_outside(outside, {c.key for c, _ in own}, limit // 4)
     table = _md_table(changed)
     text += table if len(text) + len(table) < limit // 2 else _md_key_list(changed, limit // 2)
     shown = 0
-    for change in changed:
-        section = _md_section(change)
+    for change, fields in own:
+        section = _md_section(change, fields)
         if len(text) + len(section) > limit - 200 - len(unmanaged):
             break
         text += section
         shown += 1
-    if shown < len(changed):
-        text += f"\n… {len(changed) - shown} more assistants are not shown here; the JSON plan has every change.\n"
+    if shown < len(own):
+        text += (
+            f"\n… {len(own) - shown} more assistants are not shown here; the JSON plan has every change.\n"
+        )
     stream.write(text + notes + unmanaged)
+
+
+def _md_outside(outside: list[Shown], own: set[str], budget: int) -> str:
+    """The fields changed outside the repository, one section per assistant, as many as fit in ``budget``."""
+    if not outside:
+        return ""
+    text = f"#### {OUTSIDE_TITLE}\n\nThese fields differ on the platform, but {OUTSIDE_NOTE}.\n\n"
+    shown = 0
+    for change, fields in outside:
+        section = _md_section(change, fields, notes=change.key not in own)
+        if len(text) + len(section) > budget:
+            break
+        text += section
+        shown += 1
+    if shown < len(outside):
+        text += f"\n… {len(outside) - shown} more assistants changed outside the repository; the JSON plan has every change.\n"
+    return text + "\n#### All changes\n\n"
 
 
 def _md_unmanaged(unmanaged: tuple[Unmanaged, ...], budget: int) -> str:

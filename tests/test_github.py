@@ -302,6 +302,7 @@ def test_composite_action_passes_inputs_through_the_environment() -> None:
         "directory",
         "targets",
         "no-env",
+        "baseline",
         "force",
         "prune",
         "python-version",

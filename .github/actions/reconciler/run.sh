@@ -4,7 +4,8 @@
 #   run.sh validate | pr-plan | apply | drift
 #
 # Environment: RECONCILER_DIR (default assistants.d), RECONCILER_TARGETS (globs separated by blanks),
-# RECONCILER_NO_ENV / RECONCILER_FORCE / RECONCILER_PRUNE (true|false), RECONCILER_OUT (report folder),
+# RECONCILER_NO_ENV / RECONCILER_FORCE / RECONCILER_PRUNE (true|false), RECONCILER_BASELINE (a git ref, pr-plan),
+# RECONCILER_OUT (report folder),
 # GLORIA_API_TOKEN and GLORIA_API_URL, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (set by GitHub).
 # Outputs (to $GITHUB_OUTPUT): exitcode, report, plan.
 set -uo pipefail
@@ -24,6 +25,8 @@ prune=()
 [ "${RECONCILER_PRUNE:-false}" = true ] && prune=(--prune)
 force=()
 [ "${RECONCILER_FORCE:-false}" = true ] && force=(--force)
+baseline=()
+[ -n "${RECONCILER_BASELINE:-}" ] && baseline=(--baseline "$RECONCILER_BASELINE")
 
 output() { echo "$1=$2" >> "${GITHUB_OUTPUT:-/dev/null}"; }
 
@@ -83,8 +86,8 @@ case "$mode" in
       output exitcode 1
       exit 1
     fi
-    reconciler plan --dir "$dir" "${targets[@]}" "${prune[@]}" --format markdown --out "$out/plan.json" \
-      --detailed-exitcode > "$report" 2> "$out/plan-errors.txt"
+    reconciler plan --dir "$dir" "${targets[@]}" "${prune[@]}" "${baseline[@]}" --format markdown \
+      --out "$out/plan.json" --detailed-exitcode > "$report" 2> "$out/plan-errors.txt"
     code=$?
     output exitcode "$code"
     if [ "$code" -eq 1 ]; then
