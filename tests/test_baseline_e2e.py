@@ -191,8 +191,8 @@ def test_baseline_files_read_secrets_from_the_environment_and_never_print_them(
         ("one", "system_prompt"): "files",
     }
     assert secret not in out + text
-    # a field that takes a secret is masked whole, the platform's value too
-    assert '~ initial_message: "(sensitive)" → "(sensitive)"' in text
+    # a field that takes a secret is masked whole, the platform's value too; the new one is said to differ
+    assert '~ initial_message: "(sensitive)" → "(sensitive value changed)"' in text
 
 
 def test_the_markdown_comment_shows_the_outside_changes_first(
