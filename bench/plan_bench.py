@@ -31,7 +31,6 @@ from reconciler.client import Client
 from reconciler.desired import load_directory
 from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.server import open_store
-from reconciler.reconcile import build_plan, keyed_digest, read_account
 from reconciler.secret import Secret
 from reconciler.session import Session
 
@@ -130,11 +129,9 @@ def measure(count: int, latency_ms: int, *, baseline: bool = False) -> dict[str,
             loaded = time.perf_counter()
             with Client(url, TOKEN) as client:
                 session = Session(client, Secret(TOKEN), url)
-                account = read_account(client)
+                account = session.read()
                 read = time.perf_counter()
-                plan = build_plan(
-                    desired, account, digest=keyed_digest(Secret(TOKEN)), account_id=session.account_id
-                )
+                plan = session.plan_against(desired, account)
                 done, cpu = time.perf_counter(), cpu_seconds() - cpu
                 requests = client.requests
             naive = naive_read(url, count) if baseline else {}
