@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from reconciler.constraints import api_trim
 from reconciler.record import Ownership, ownership_of
@@ -55,8 +56,17 @@ class Identity:
 
     def recorded(self, key: str) -> list[RemoteAssistant]:
         """The assistants whose record says this owner manages them as ``key``."""
-        own = Ownership(self.owner, key)
-        return [a for a in self.account.assistants if ownership_of(a.record) == own]
+        return self._by_ownership.get(Ownership(self.owner, key), [])
+
+    @cached_property
+    def _by_ownership(self) -> dict[Ownership, list[RemoteAssistant]]:
+        # one pass over the account, not one per file: a plan matches thousands of files against it
+        index: dict[Ownership, list[RemoteAssistant]] = {}
+        for assistant in self.account.assistants:
+            own = ownership_of(assistant.record)
+            if own is not None:
+                index.setdefault(own, []).append(assistant)
+        return index
 
     def _by_id(self, key: str, assistant_id: int) -> Match | Refusal:
         found = self.account.by_id(assistant_id)
@@ -79,11 +89,7 @@ class Identity:
     def _by_record(self, key: str) -> Match | Refusal | None:
         found = self.recorded(key)
         if len(found) > 1:
-            ids = ", ".join(str(a.id) for a in found)
-            return Refusal(
-                "name",
-                f"{len(found)} assistants on the platform record this file as theirs (ids {ids}); add id: to say which",
-            )
+            return _several(found, "record this file as theirs")
         if not found:
             return None
         if found[0].id in self.bound:
@@ -96,11 +102,7 @@ class Identity:
     def _by_name(self, key: str, name: str) -> Match | Refusal:
         candidates = self.account.named(name)
         if len(candidates) > 1:
-            ids = ", ".join(str(c.id) for c in candidates)
-            return Refusal(
-                "name",
-                f"{len(candidates)} assistants on the platform are named {name!r} (ids {ids}); add id: to say which",
-            )
+            return _several(candidates, f"are named {name!r}")
         if not candidates:
             return Match(None)
         candidate = candidates[0]
@@ -137,6 +139,13 @@ class Identity:
             f"file); the record moves to {key!r}",
             move_record=True,
         )
+
+
+def _several(found: list[RemoteAssistant], which: str) -> Refusal:
+    ids = ", ".join(str(a.id) for a in found)
+    return Refusal(
+        "name", f"{len(found)} assistants on the platform {which} (ids {ids}); add id: to say which"
+    )
 
 
 def _owner(owner: str) -> str:

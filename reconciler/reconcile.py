@@ -88,7 +88,7 @@ def build_plan(
         changes, files=len(state.assistants), account_size=len(account.assistants), safety=options.safety
     )
     # a --target plan is partial: the rest of the account is outside what it was asked about
-    unmanaged = None if options.targets else _unmanaged(state, identity, changes)
+    unmanaged = None if options.targets else _unmanaged(account, changes)
     return Plan.of(
         changes,
         account=account_id,
@@ -120,18 +120,16 @@ def _changes_or_raise(
 
 def managing_files(state: DesiredState, account: Account, owner: str) -> dict[int, DesiredAssistant]:
     """Remote id → the file that manages it, matched as the plan matches (id, record, name)."""
-    return _managing(state, identity_of(state, account, owner))
-
-
-def _managing(state: DesiredState, identity: Identity) -> dict[int, DesiredAssistant]:
+    identity = identity_of(state, account, owner)
     matches = ((a, matched(a, identity)) for a in state.assistants)
     return {m.target.id: a for a, m in matches if isinstance(m, Match) and m.target is not None}
 
 
-def _unmanaged(state: DesiredState, identity: Identity, changes: list[Change]) -> list[Unmanaged]:
-    """What no file manages and the plan does not delete (--prune lists those as deletes instead)."""
-    known = _managing(state, identity).keys() | {c.id for c in changes if c.action == Action.DELETE}
-    return [Unmanaged(r.id, r.name) for r in identity.account.assistants if r.id not in known]
+def _unmanaged(account: Account, changes: list[Change]) -> list[Unmanaged]:
+    """What no file manages and the plan does not delete (--prune lists those as deletes instead): a plan of
+    every file holds one change per file, with the id of the assistant it matched, so the ids are all known."""
+    known = {c.id for c in changes if c.id is not None}
+    return [Unmanaged(r.id, r.name) for r in account.assistants if r.id not in known]
 
 
 def identity_of(state: DesiredState, account: Account, owner: str) -> Identity:
