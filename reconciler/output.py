@@ -17,17 +17,16 @@ from reconciler.secret import Secret, known_secrets, masked
 
 
 class Redactor(io.TextIOBase):
-    """A text stream wrapper that masks secret values in everything written through it: ``secrets``, and every
-    secret the run knows by the time of the write (a stream opened before the files were read masks theirs).
-    A text stream itself, so that it can stand in for ``sys.stdout`` and ``sys.stderr`` for a whole run."""
+    """A text stream wrapper that masks, in everything written through it, every secret the run knows by the
+    time of the write (a stream opened before the files were read masks theirs). A text stream itself, so that
+    it can stand in for ``sys.stdout`` and ``sys.stderr`` for a whole run."""
 
-    def __init__(self, stream: IO[str], secrets: Iterable[Secret] = ()) -> None:
+    def __init__(self, stream: IO[str]) -> None:
         super().__init__()
         self.stream = stream
-        self.given = frozenset(secrets)
 
     def redact(self, text: str) -> str:
-        return redacted(text, self.given)
+        return redacted(text)
 
     def write(self, text: str) -> int:
         self.stream.write(self.redact(text))
@@ -49,10 +48,10 @@ def redacted(text: str, secrets: Iterable[Secret] = ()) -> str:
     return masked(text, frozenset(secrets) | known_secrets())
 
 
-def write_text(path: Path, text: str, *, append: bool = False, secrets: Iterable[Secret] = ()) -> None:
+def write_text(path: Path, text: str, *, append: bool = False) -> None:
     """Write (or append to) a file of the run under the secret policy."""
     with path.open("a" if append else "w") as stream:
-        stream.write(redacted(text, secrets))
+        stream.write(redacted(text))
 
 
 def wants_colour(stream: IO[str]) -> bool:

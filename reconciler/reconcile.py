@@ -62,10 +62,6 @@ class Options:
     prune: bool = False  # record ownership on every assistant, delete what this owner recorded and lost
     safety: Safety = field(default_factory=Safety)
 
-    @property
-    def prune_owner(self) -> str | None:
-        return self.owner if self.prune else None
-
 
 def build_plan(
     state: DesiredState,

@@ -32,6 +32,13 @@ PIPELINE = {
 }
 
 
+def pipeline_file(name: str, extra: str = "", *, assistant_id: int | None = None) -> str:
+    """An assistant file that declares PIPELINE under another name (and ``id:``, when given), then ``extra``."""
+    lines = [f"id: {assistant_id}"] if assistant_id is not None else []
+    lines += [f"{key}: {json.dumps(value)}" for key, value in {**PIPELINE, "name": name}.items()]
+    return "\n".join(lines) + "\n" + extra
+
+
 @dataclass
 class Api:
     """A running emulator and raw access to it (bypassing the reconciler)."""

@@ -11,14 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import PIPELINE, emulator, plan_json, run, write_files
-
-
-def pipeline_file(name: str, extra: str = "") -> str:
-    return (
-        f"name: {name}\ntype: outbound\nmode: pipeline\nlanguage_id: 1\nvoice_id: 101\nllm_model_id: 2\n"
-        f"timezone: Europe/Berlin\ninitial_message: Hello there.\nsystem_prompt: You are helpful.\n{extra}"
-    )
+from support import PIPELINE, emulator, pipeline_file, plan_json, run, write_files
 
 
 def recorded(owner: str, key: str) -> dict[str, str]:

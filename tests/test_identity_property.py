@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import property_settings
-from support import PIPELINE
+from support import PIPELINE, pipeline_file
 
 from reconciler.cli import main
 from reconciler.emulator.server import EmulatorOptions, running_emulator
@@ -44,12 +44,6 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     out, err = capsys.readouterr()
     assert code == 0, err
     return code, out
-
-
-def text(name: str, assistant_id: int | None) -> str:
-    lines = [f"id: {assistant_id}"] if assistant_id is not None else []
-    lines += [f"{key}: {json.dumps(value)}" for key, value in {**PIPELINE, "name": name}.items()]
-    return "\n".join(lines) + "\n"
 
 
 def owned_by(state: Path, owner: str) -> dict[str, list[int]]:
@@ -85,12 +79,12 @@ def test_identity_operations_between_applies_converge_without_duplicates(
     flags = ["--dir", str(directory), "--owner", owner, *(["--prune"] if prune else [])]
     names = {f"k{i}": f"Identity {run}.{i}" for i in range(files)}
     for key, name in names.items():
-        (directory / f"{key}.yaml").write_text(text(name, None))
+        (directory / f"{key}.yaml").write_text(pipeline_file(name))
     cli(capsys, "apply", "--auto-approve", *flags)
     ids = {key: found[0] for key, found in owned_by(state, owner).items()}
     if pinned:
         for key, name in names.items():
-            (directory / f"{key}.yaml").write_text(text(name, ids[key]))
+            (directory / f"{key}.yaml").write_text(pipeline_file(name, assistant_id=ids[key]))
 
     # Renaming both the assistant and its file between two applies leaves nothing to know it by (no id, no
     # record key, no name): that is a new assistant, as documented. Each file gets one of the two per round.
@@ -105,7 +99,9 @@ def test_identity_operations_between_applies_converge_without_duplicates(
         if operation == "rename":  # the file gives its assistant a new name
             touched.add(key)
             names[key] = f"{names[key]} r{step}"
-            (directory / f"{key}.yaml").write_text(text(names[key], ids[key] if pinned else None))
+            (directory / f"{key}.yaml").write_text(
+                pipeline_file(names[key], assistant_id=ids[key] if pinned else None)
+            )
         elif operation == "move" and not pinned:  # git mv: the same assistant, a new key
             moved = f"{key}m{step}"
             (directory / f"{key}.yaml").rename(directory / f"{moved}.yaml")
