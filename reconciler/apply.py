@@ -23,9 +23,9 @@ from typing import Any
 from reconciler.client import Client
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
-from reconciler.errors import ApiError, Problem, ReconcilerError, StalePlan, UnmaskError
+from reconciler.errors import ApiError, Problem, ReconcilerError, UnmaskError
 from reconciler.plan import Action, Change, Plan
-from reconciler.reconcile import desired_values, stale_changes
+from reconciler.reconcile import desired_values
 from reconciler.remote import Account
 from reconciler.results import Duplicate, Outcome, Status, Unconverged
 from reconciler.secret import SENSITIVE
@@ -334,41 +334,3 @@ def _settled(outcome: Outcome, name: str, account: Account) -> Outcome:
     else:
         finding = f"the read-back finds no assistant named {name!r}: run apply again to create it"
     return replace(outcome, message=f"{outcome.message}; {finding}", uncertain=False)
-
-
-def check_saved(plan: Plan, *, account_id: str, files: str, account: Account) -> None:
-    """Refuse a saved plan made for another account or other files, or whose assistants changed since."""
-    if plan.account != account_id:
-        raise StalePlan(
-            "this plan was made for another account (the API URL or token differ); nothing was changed"
-        )
-    if plan.files != files:
-        raise StalePlan("the assistant files changed since this plan was made; run reconciler plan again")
-    stale = list(stale_changes(plan, account))
-    if stale:
-        names = ", ".join(f"{c.key} (id {c.id})" if c.id else c.key for c in stale)
-        raise StalePlan(
-            f"the platform changed since this plan was made: {names}; nothing was changed. "
-            "Run reconciler plan --out FILE again and review it"
-        )
-
-
-def check_matches_files(saved: Plan, fresh: Plan) -> None:
-    """Refuse a saved plan whose changes are not what the files ask for today (an edited or forged plan file).
-
-    A plan file is data anyone with the artifact could edit: it must not be able to write to an assistant
-    the files do not manage, or send a body the files did not produce.
-    """
-    expected = {(c.key, c.action): c for c in fresh.changes}
-    forged = []
-    for change in saved.changes:
-        if change.action == Action.NOOP:
-            continue
-        twin = expected.get((change.key, change.action))
-        if twin is None or twin.id != change.id or twin.data()["body"] != change.data()["body"]:
-            forged.append(change.key)
-    if forged:
-        raise StalePlan(
-            f"the saved plan asks for changes the files do not: {', '.join(forged)}; nothing was changed. "
-            "Make a new plan from the files"
-        )

@@ -2,9 +2,9 @@
 
 1. bind to the account: its apply lock, taken before the plan (a second apply's plan must be made after the first
    one's writes);
-2. the plan: made from the files now, or a saved one read back and checked: made for this account and these files
-   (``check_saved``), its assistants unchanged since (staleness), its changes what the files ask for today
-   (``check_matches_files``: an edited or forged plan file);
+2. the plan: made from the files now, or a saved one read back and checked (``saved.py``): made for this account
+   and these files, its assistants unchanged since (staleness), its changes what the files ask for today (an
+   edited or forged plan file); one whose every change is in place already ends here, with nothing to do;
 3. shown; nothing to do ends here;
 4. the safety thresholds (``Plan.raise_if_unsafe``), before anyone is asked;
 5. the confirmation, for a plan made now (a saved plan was reviewed when it was made), with the run's deadline
@@ -23,14 +23,15 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.apply import ApplyInterrupted, check_matches_files, check_saved
+from reconciler.apply import ApplyInterrupted
 from reconciler.desired import DesiredState
 from reconciler.errors import PlanFileError, ReconcilerError
 from reconciler.lock import apply_lock
 from reconciler.pinning import pin_files, pins_of
 from reconciler.plan import Plan, plan_from_data
-from reconciler.reconcile import Options, files_digest
+from reconciler.reconcile import Options, file_digests, files_digest
 from reconciler.results import Outcome, Pinned, Report
+from reconciler.saved import check_bound, check_current
 from reconciler.session import Progress, Session
 
 
@@ -77,6 +78,7 @@ class Applied:
     plan: Plan
     report: Report | None
     pinned: Pinned | None = None
+    already_applied: bool = False  # a saved plan whose every change the platform holds already
 
 
 def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Applied:
@@ -87,7 +89,9 @@ def run_apply(session: Session, request: ApplyRequest, view: ApplyView) -> Appli
     """
     with apply_lock(session.account_id):
         if request.saved_plan is not None:
-            plan = checked_saved_plan(session, request.saved_plan, request.state)
+            plan, done = checked_saved_plan(session, request.saved_plan, request.state)
+            if done:
+                return Applied(plan, None, _pinned(request, plan, ()), already_applied=True)
         else:
             with view.reading() as progress:
                 plan = session.plan(request.state, request.options, progress)
@@ -113,18 +117,23 @@ def _pinned(request: ApplyRequest, plan: Plan, outcomes: tuple[Outcome, ...]) ->
     return pin_files(pins_of(plan, outcomes, request.state), request.state)
 
 
-def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> Plan:
-    """The plan saved at ``path``, refused unless it is for this account and these files, and still current."""
+def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> tuple[Plan, bool]:
+    """The plan saved at ``path``, refused unless it is for this account and these files, and still current;
+    and whether it is applied already (the platform holds every change it makes)."""
     try:
         saved = plan_from_data(json.loads(path.read_text()))
     except ValueError as exc:
         raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
-    account = session.read()
-    check_saved(saved, account_id=session.account_id, files=files_digest(state), account=account)
-    check_matches_files(
-        saved, session.plan_against(state, account, Options(owner=saved.owner, prune=saved.prune))
+    check_bound(
+        saved,
+        account_id=session.account_id,
+        files=files_digest(state),
+        file_digests=file_digests(state),
+        directory=state.directory,
     )
-    return saved
+    account = session.read()
+    fresh = session.plan_against(state, account, Options(owner=saved.owner, prune=saved.prune))
+    return saved, check_current(saved, fresh, account)
 
 
 def _confirmed(session: Session, confirm: Callable[[], bool]) -> None:

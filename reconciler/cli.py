@@ -227,6 +227,11 @@ def apply(
         )
         applied = run_apply(session, request, view)
     pinned = applied.pinned or Pinned()
+    if applied.already_applied:
+        out.write("This plan is applied already: the platform holds every change it makes. Nothing to do.\n")
+        _append(summary, "### reconciler apply: the saved plan is applied already, nothing to do\n")
+        _pins(pinned, out, style, summary)
+        return 1 if pinned.refused else 0
     if applied.report is None:
         _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
         _pins(pinned, out, style, summary)

@@ -11,7 +11,7 @@ values that came from the environment, and values under secret-looking keys, are
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -207,6 +207,9 @@ class Plan:
     prune: bool = False  # made with --prune: deletes what this owner recorded and lost
     # None: not looked for (a --target plan is partial, an older saved plan did not record them)
     unmanaged: tuple[Unmanaged, ...] | None = None
+    # each file's digest, by file, so a refused saved plan can name the files that changed since (empty: a plan
+    # saved before they were recorded)
+    file_digests: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(
@@ -219,10 +222,12 @@ class Plan:
         owner: str = "",
         prune: bool = False,
         unmanaged: Iterable[Unmanaged] | None = None,
+        file_digests: Mapping[str, str] | None = None,
     ) -> Plan:
         ordered = tuple(sorted(changes, key=lambda c: (c.key, c.action)))
         listed = None if unmanaged is None else tuple(sorted(unmanaged, key=lambda u: u.id))
-        return cls(ordered, account, files, tuple(unsafe), owner, prune, listed)
+        digests = tuple(sorted((file_digests or {}).items()))
+        return cls(ordered, account, files, tuple(unsafe), owner, prune, listed, digests)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -250,6 +255,8 @@ class Plan:
         }
         if self.unmanaged is not None:
             data["unmanaged"] = [u.data() for u in self.unmanaged]
+        if self.file_digests:
+            data["file_digests"] = dict(self.file_digests)
         return data
 
 
@@ -260,6 +267,7 @@ def plan_from_data(data: Any) -> Plan:
     try:
         changes = [_change_from_data(item) for item in data["changes"]]
         unmanaged = _unmanaged_from_data(data.get("unmanaged"))
+        file_digests = {str(f): str(d) for f, d in dict(data.get("file_digests", {})).items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"the plan's changes are damaged ({type(exc).__name__}: {exc})") from exc
     return Plan.of(
@@ -270,6 +278,7 @@ def plan_from_data(data: Any) -> Plan:
         owner=str(data.get("owner", data.get("prune_owner") or "")),
         prune=data.get("prune_owner") is not None,
         unmanaged=unmanaged,
+        file_digests=file_digests,
     )
 
 

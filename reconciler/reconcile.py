@@ -9,12 +9,12 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler import names, references
-from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.diff import Diff, diff_create, diff_update
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
@@ -93,6 +93,7 @@ def build_plan(
         owner=options.owner,
         prune=options.prune,
         unmanaged=unmanaged,
+        file_digests=file_digests(state),
     )
 
 
@@ -309,19 +310,11 @@ def files_digest(state: DesiredState) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
+def file_digests(state: DesiredState) -> dict[str, str]:
+    """Each file's digest, by its path relative to the directory (a plan saved in one working directory is
+    applied from another): what a saved plan's refusal compares to name the files that changed."""
+    return {os.path.relpath(a.source.file, state.directory): a.source.digest[:16] for a in state.assistants}
+
+
 def account_digest(api_url: str, token: Secret) -> str:
     return hashlib.sha256(f"{api_url.rstrip('/')}\n{token.reveal()}".encode()).hexdigest()[:16]
-
-
-def stale_changes(plan: Plan, account: Account) -> Iterable[Change]:
-    """The planned changes whose assistant is no longer what the plan saw (or, for a create, now exists)."""
-    for change in plan.changes:
-        if change.action == Action.NOOP:
-            continue
-        if change.action == Action.CREATE:
-            if account.named(api_trim(change.name or "")):
-                yield change
-            continue
-        current = account.by_id(change.id) if change.id is not None else None
-        if current is None or current.fingerprint != change.fingerprint:
-            yield change

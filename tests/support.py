@@ -66,6 +66,12 @@ class Api:
             response = http.put(f"/user/assistant/{assistant_id}", json=body)
         assert response.status_code == 200, response.text
 
+    def delete(self, assistant_id: int) -> None:
+        """A deletion in the dashboard."""
+        with self.http() as http:
+            response = http.delete(f"/user/assistant/{assistant_id}")
+        assert response.status_code in (200, 204), response.text
+
     def items(self) -> list[dict[str, Any]]:
         with self.http() as http:
             return list(http.get("/user/assistants/get", params={"per_page": 100}).json()["data"])

@@ -155,7 +155,8 @@ def test_stale_saved_plan_is_refused_before_any_write(
         assert api.journal() == before  # not even B was written
     assert code == 1
     assert err == (
-        f"error: the platform changed since this plan was made: a (id {first}); nothing was changed. "
+        f"error: the platform changed since this plan was made: a (id {first}): outside the fields this plan "
+        "changes; nothing was changed. "
         "Run reconciler plan --out FILE again and review it\n"
     )
 
@@ -171,7 +172,8 @@ def test_saved_plan_for_other_files_or_account_is_refused(
         code, _, err = run(capsys, "apply", str(saved), "--dir", str(files))
         assert (code, err) == (
             1,
-            "error: the assistant files changed since this plan was made; run reconciler plan again\n",
+            f"error: the assistant files changed since this plan was made: {files}/a.yaml (edited); "
+            "run reconciler plan again\n",
         )
         write_files(files, {"a": pipeline_file("A")})
         with emulator(monkeypatch):  # another account: another URL
