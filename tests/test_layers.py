@@ -43,7 +43,9 @@ print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
     assert json.loads(done.stdout) == []
 
 
-@pytest.mark.parametrize("module", ["reconciler.reconcile", "reconciler.record", "reconciler.diff"])
+@pytest.mark.parametrize(
+    "module", ["reconciler.reconcile", "reconciler.record", "reconciler.diff", "reconciler.saved"]
+)
 def test_the_planner_loads_no_http_client(module: str) -> None:
     # planning is pure: the session reads the account and hands it in, so the planner never needs httpx
     code = f"import json, sys, {module}; print(json.dumps('httpx' in sys.modules))"
