@@ -228,12 +228,14 @@ def _unchanged_notes(plan: Plan, line: _Lines) -> None:
 
 
 def unchanged_notes_markdown(plan: Plan) -> str:
+    """The notes a person must act on although nothing changes: an out-of-date id to pin, a field no longer
+    managed (the text shows the same, ``_noted`` and ``_unchanged_notes``)."""
     notes = [
         f"- note: {_md_text(c.key)}: {_md_text(n)}"
         for c in plan.changes
-        if c.action == Action.NOOP and c.pin is None
+        if c.action == Action.NOOP
         for n in c.notes
-        if NO_LONGER_MANAGED in n
+        if c.pin is not None or NO_LONGER_MANAGED in n
     ]
     return "".join(f"{n}\n" for n in notes[:UNMANAGED_LISTED])
 

@@ -150,9 +150,12 @@ def test_a_hand_deleted_assistant_is_drift_that_apply_creates_again_once(
         apply(capsys, files)
         (item,) = api.items()
         code, out, _ = run(capsys, "plan", "--dir", str(files), "--detailed-exitcode", "--format", "json")
+        text = run(capsys, "plan", "--dir", str(files))[1]
+        markdown = run(capsys, "plan", "--dir", str(files), "--format", "markdown")[1]
     assert code == 0
     (change,) = json.loads(out)["changes"]
     assert (change["action"], change["id"]) == ("noop", item["id"])
-    assert change.get("notes") == [
-        f"the file's id 1 is out of date: the assistant is now id {item['id']} (apply --pin-ids writes it)"
-    ]
+    note = f"the file's id 1 is out of date: the assistant is now id {item['id']} (apply --pin-ids writes it)"
+    assert change.get("notes") == [note]
+    assert f"      note: {note}\n" in text
+    assert f"- note: desk: {note}\n" in markdown
