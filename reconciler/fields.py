@@ -55,6 +55,7 @@ class Field:
         False  # a reference the API checks against the mode after the update, even one it keeps
     )
     inbound_exclusive: bool = False  # for an inbound assistant: not a Caller ID number, nobody else's inbound
+    element_key: str = ""  # a list of objects: the key that names an element (the plan pairs elements by it)
 
     @property
     def clearable(self) -> bool:
@@ -316,7 +317,7 @@ FIELDS: tuple[Field, ...] = (
         description="Analyse each call after it ends. Platform default: true.",
     ),
     Field(
-        "post_call_schema", "list", _ANALYSIS, unordered=True, read_shape=BOOLEAN_SPELLED_OUT,
+        "post_call_schema", "list", _ANALYSIS, unordered=True, read_shape=BOOLEAN_SPELLED_OUT, element_key="name",
         description="The fields the post-call analysis extracts, names unique. Replaces the whole list; [] "
         "clears it.",
     ),
@@ -334,7 +335,7 @@ FIELDS: tuple[Field, ...] = (
         "give custom_tools by name.",
     ),
     Field(
-        "tools", "list", _TOOLS, unordered=True, read_shape=NESTED_TOOL_DATA,
+        "tools", "list", _TOOLS, unordered=True, read_shape=NESTED_TOOL_DATA, element_key="type",
         description="Built-in tools, each by its type: call_transfer, end_call, dtmf_input or "
         "calendar_integration. Replaces the whole list; [] clears it.",
     ),
@@ -386,6 +387,8 @@ FIELD_KINDS: dict[str, str] = {f.name: f.kind for f in FIELDS}
 RESET_BY_MODE_CHANGE: frozenset[str] = frozenset(f.name for f in FIELDS if f.reset_by_mode_change)
 #: Lists whose order means nothing to the API.
 UNORDERED: frozenset[str] = frozenset(f.name for f in FIELDS if f.unordered)
+#: Lists of objects → the key that names one of their elements (a tool's ``type``, a schema item's ``name``).
+ELEMENT_KEYS: dict[str, str] = {f.name: f.element_key for f in FIELDS if f.element_key}
 #: Fields the page says the list never returns.
 WRITE_ONLY: frozenset[str] = frozenset(f.name for f in FIELDS if f.write_only)
 
