@@ -205,7 +205,7 @@ def test_the_markdown_comment_shows_the_outside_changes_first(
     assert code == 0
     html = cmarkgfm.github_flavored_markdown_to_html(out, options=Options.CMARK_OPT_UNSAFE)
     assert html.index("<h4>Changed outside the repository</h4>") < html.index("<h4>All changes</h4>")
-    outside, own = html.split("<h4>All changes</h4>")
+    outside, own = html.split("</table>")[1].split("<h4>All changes</h4>")  # the summary table comes first
     assert '<pre lang="diff"><code>- initial_message: &quot;Hi from the dashboard.&quot;\n' in outside
     assert "system_prompt" not in outside
     assert "- system_prompt: &quot;You are helpful.&quot;\n+ system_prompt: &quot;You are brief.&quot;" in own

@@ -605,10 +605,10 @@ def test_markdown_comment_renders_as_a_table_and_collapsible_sections() -> None:
     assert fences[1].content == (
         "- speech_speed: 1.0\n"
         "+ speech_speed: 0.9\n"
-        "@@ system_prompt @@\n"
-        " Be kind.\n"
-        "-Be brief.\n"
-        "+Be brief and warm | friendly.\n"
+        "~ system_prompt:\n"
+        "    Be kind.\n"
+        "-   Be brief.\n"
+        "+   Be brief {+and warm | friendly+}.\n"
         "- voice_id: 102 (Ethan)\n"
         "+ voice_id: 101 (Maya)\n"
     )

@@ -124,10 +124,10 @@ def test_text_plan_escapes_remote_names_record_keys_prompt_lines_and_catalog_lab
     assert raw_controls(out) == []
     assert summary_lines(out) == [GENUINE]
     lines = out.splitlines()
-    assert f'  - delete gone-{TERMINAL_ATTACK_SHOWN} "{TERMINAL_ATTACK_SHOWN}" (id 8)    ' in lines
+    assert f'  - delete gone-{TERMINAL_ATTACK_SHOWN} "{TERMINAL_ATTACK_SHOWN}" (id 8)' in lines
     assert f'  ~ update sales "{TERMINAL_ATTACK_SHOWN}" (id 7)    {directory}/sales.yaml' in lines
     assert f"      ~ voice_id: 101 (Maya{TERMINAL_ATTACK_SHOWN}) → 102 (Ethan)" in lines
-    assert "          -\\u001b[31m\\u202eold\\u0007" in lines
+    assert "          - \\u001b[31m\\u202eold\\u0007" in lines
 
 
 def test_apply_shows_the_hostile_name_escaped_before_the_yes_prompt(
@@ -308,7 +308,7 @@ def test_markdown_plan_shows_a_hostile_name_key_and_label_as_literal_text(
     ]
     assert page.tags.count("details") == page.tags.count("summary") == 2
     assert page.summaries == [
-        f"- delete gone-{shown} — {shown} (0 fields)",
+        f"- delete gone-{shown} — {shown} (deleted)",
         f"~ update sales — {shown} (2 fields)",
     ]
     assert f"- voice_id: 101 ({shown})\n+ voice_id: 102 (Ethan)\n" in page.code_blocks[-1]
@@ -326,7 +326,7 @@ def test_markdown_plan_escapes_controls_in_names_and_diffs(
     page = page_of(markdown)
     assert page.cells[1:3] == ["gone", TERMINAL_ATTACK_SHOWN]
     assert page.summaries[1] == f"~ update sales — {TERMINAL_ATTACK_SHOWN} (2 fields)"
-    assert "\n-\\u001b[31m\\u202eold\\u0007\n" in page.code_blocks[-1]
+    assert "\n-   \\u001b[31m\\u202eold\\u0007\n" in page.code_blocks[-1]
 
 
 def test_markdown_comment_stays_under_its_limit_whatever_the_platform_returns(
@@ -347,7 +347,7 @@ def test_markdown_comment_stays_under_its_limit_whatever_the_platform_returns(
     clipped = "!" + "k" * 299 + "… (99701 more characters)"
     escapes = "\\u001b" * 298
     assert f"- **delete** (61): `{clipped}`, `00{escapes}… (1702 more characters)`, " in markdown
-    assert f"<summary>- delete <code>{clipped}</code> — {clipped} (0 fields)</summary>" in markdown
+    assert f"<summary>- delete <code>{clipped}</code> — {clipped} (deleted)</summary>" in markdown
     page = page_of(markdown)
     assert page.tags.count("details") == page.tags.count("summary") > 0
     assert markdown.rstrip().endswith("more assistants are not shown here; the JSON plan has every change.")
@@ -388,4 +388,4 @@ def test_a_code_fence_in_a_prompt_is_shown_as_written_inside_the_diff_block(
     html = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
     blocks = [part.split("</code></pre>")[0] for part in html.split('<pre lang="diff"><code>')[1:]]
     assert len(blocks) == 2  # the update of the prompt and the prune's delete: the fence held
-    assert any("+```json\n+{}\n+````\n" in block for block in blocks)
+    assert any("+   ```json\n+   {}\n+   ````\n" in block for block in blocks)

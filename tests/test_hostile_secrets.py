@@ -305,7 +305,7 @@ def test_no_file_the_tool_writes_holds_the_token_a_server_returned(
         code, out, err = run(capsys, "plan", "--dir", str(exported), "--detailed-exitcode")
         assert (code, out.splitlines()[-1]) == (
             0,
-            "No changes. The platform matches the files (1 assistants).",
+            "No changes. The platform matches the files (1 assistant).",
         ), err
         printed += [out, err]
         edited = text.replace("initial_message: Hello there.", "initial_message: Hi.")

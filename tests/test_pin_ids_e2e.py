@@ -97,7 +97,7 @@ def test_a_hand_deleted_id_is_re_created_then_the_out_of_date_id_is_pinned(
         note = (
             f"the file's id {old} is out of date: the assistant is now id {new} (apply --pin-ids writes it)"
         )
-        assert out.startswith("No changes. The platform matches the files (1 assistants).\n")
+        assert out.startswith("No changes. The platform matches the files (1 assistant).\n")
         assert (
             f'  = noop support "Support" (id {new})    {directory}/support.yaml\n      note: {note}\n' in out
         )
@@ -110,7 +110,7 @@ def test_a_hand_deleted_id_is_re_created_then_the_out_of_date_id_is_pinned(
             f"{SCHEMA_LINE}id: {new}  # pinned\n" + pipeline_file("Support")
         )
         code, out, _ = run(capsys, "plan", "--dir", str(directory), "--detailed-exitcode")
-        assert (code, out) == (0, "No changes. The platform matches the files (1 assistants).\n")
+        assert (code, out) == (0, "No changes. The platform matches the files (1 assistant).\n")
         writes = [entry for entry in api.journal() if entry[3] < 300]
         assert [(m, p) for m, p, _, _ in writes] == [
             ("POST", "/api/user/assistant"),

@@ -304,9 +304,8 @@ def test_text_output_reads_like_terraform(
         "reconciler will make these changes:\n\n"
         f'  ~ update one "Pipeline One" (id 1)    {files}/one.yaml\n'
         "      ~ system_prompt:\n"
-        "          @@ -1 +1,2 @@\n"
-        "           You are helpful.\n"
-        "          +Be brief.\n"
+        "            You are helpful.\n"
+        "          + Be brief.\n"
         "      ~ speech_speed: 1.0 → 0.9\n"
         "      note: adopts assistant 1 by name: no record says which file manages it\n\n"
         f'  + create two "Second"    {files}/two.yaml\n'

@@ -37,7 +37,7 @@ def rendered(render: object, plan: Plan, **kwargs: object) -> str:
 
 def test_text_for_no_changes() -> None:
     plan = Plan.of([Change("a", "a.yaml", "noop", 1, "A")])
-    assert rendered(render_text, plan) == "No changes. The platform matches the files (1 assistants).\n"
+    assert rendered(render_text, plan) == "No changes. The platform matches the files (1 assistant).\n"
 
 
 def test_text_field_lines_and_line_diff() -> None:
@@ -47,11 +47,10 @@ def test_text_field_lines_and_line_diff() -> None:
         '  ~ update sales "Name sales" (id 7)    assistants.d/sales.yaml\n'
         "      ~ speech_speed: 1.0 → 0.9\n"
         "      ~ system_prompt:\n"
-        "          @@ -1,2 +1,3 @@\n"
-        "           One.\n"
-        "          -Two.\n"
-        "          +Two!\n"
-        "          +Three.\n"
+        "            One.\n"
+        "          - Two.\n"
+        "          + Two!\n"
+        "          + Three.\n"
         '      ~ voice_mail_message: (not returned by the API) → "Hi"  # write-only\n\n'
         "Plan: 0 to create, 1 to update, 0 to delete, 0 unchanged.\n"
     )

@@ -66,10 +66,11 @@ def test_text_without_origins_is_as_before() -> None:
     assert rendered(render_text, unmarked).startswith("reconciler will make these changes:\n")
 
 
-def test_markdown_puts_the_outside_sections_before_the_table_and_the_own_sections() -> None:
+def test_markdown_puts_the_table_first_then_the_outside_sections_then_the_own_ones() -> None:
     text = rendered(render_markdown, Plan.of([sales(SPEED, PROMPT)]))
     html = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_UNSAFE)
-    assert html.split("<table>")[0].endswith(
+    assert html.index("<h3>") < html.index("<table>")
+    assert html.split("</table>\n")[1].startswith(
         "<h4>Changed outside the repository</h4>\n"
         "<p>These fields differ on the platform, but their files are as they were at the baseline; apply "
         "restores the files' values.</p>\n"
@@ -78,7 +79,7 @@ def test_markdown_puts_the_outside_sections_before_the_table_and_the_own_section
         "</details>\n"
         "<h4>All changes</h4>\n"
     )
-    assert html.split("</table>")[1] == (
+    assert html.split("<h4>All changes</h4>")[1] == (
         "\n<details><summary>~ update <code>sales</code> — Sales (1 field)</summary>\n"
         '<pre lang="diff"><code>- system_prompt: &quot;Hi.&quot;\n+ system_prompt: &quot;Hello.&quot;\n'
         "</code></pre>\n</details>\n"

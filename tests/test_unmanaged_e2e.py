@@ -110,7 +110,7 @@ def test_json_plan_lists_every_unmanaged_assistant_and_a_target_plan_none(
         code, out, _ = run(capsys, "plan", "--dir", str(directory), "--target", "first")
     assert whole["unmanaged"] == [{"id": 3, "name": "Gamma"}, {"id": 4, "name": HOSTILE}]
     assert "unmanaged" not in targeted  # a partial plan does not look at the rest of the account
-    assert (code, out) == (0, "No changes. The platform matches the files (1 assistants).\n")
+    assert (code, out) == (0, "No changes. The platform matches the files (1 assistant).\n")
 
 
 def test_prune_deletes_what_it_owns_and_lists_only_the_rest(

@@ -32,7 +32,7 @@ def test_a_deleted_non_clearable_field_is_said_to_be_no_longer_managed(
         assert len(api.journal()) == writes  # nothing to send: the platform keeps record: true
     note = "record: no longer in the file, so no longer managed (the platform keeps true)"
     assert (code, err, code_apply) == (0, "", 0)
-    assert out == (f"No changes. The platform matches the files (1 assistants).\n  note: one: {note}\n")
+    assert out == (f"No changes. The platform matches the files (1 assistant).\n  note: one: {note}\n")
     assert json.loads(data)["changes"][0]["notes"] == [note]
     assert "- note: one: record: no longer in the file, so no longer managed (the platform keeps true)\n" in (
         markdown
@@ -48,4 +48,4 @@ def test_a_field_the_file_never_declared_gets_no_note(
         code, _, err = run(capsys, "apply", "--dir", str(directory), "--auto-approve")
         assert code == 0, err
         code, out, _ = run(capsys, "plan", "--dir", str(directory))
-    assert (code, out) == (0, "No changes. The platform matches the files (1 assistants).\n")
+    assert (code, out) == (0, "No changes. The platform matches the files (1 assistant).\n")
