@@ -149,3 +149,24 @@ def test_an_unchanged_element_never_appears_in_the_change(
             assert f'"{element["description"]}"' not in out.getvalue()
         if unchanged and before != after:
             assert f"({len(unchanged)} unchanged element" in out.getvalue()
+
+
+def test_values_of_any_size_render_in_proportion_to_their_size() -> None:
+    """A platform (or a hostile one) may return lists and texts of any size: pairing is linear, and text past
+    the diff bounds is summed up instead of compared (difflib's cost grows faster than the text)."""
+    before = [{"type": "end_call", "description": f"d{i}"} for i in range(20_000)]
+    after = [*before[:-1], {"type": "end_call", "description": "changed"}]
+    rows = changed_rows("tools", before, after)
+    assert rows[-1].value == "(19999 unchanged elements not shown)"
+    assert changed_rows("tool_ids", list(range(50_000)), list(range(1, 50_001)))[-1].value == (
+        "(49999 unchanged ids not shown)"
+    )
+    many = "\n".join(f"line {i}" for i in range(15_000))
+    assert shown(text_rows(many, many + "\nmore", 1)) == [
+        "1  (15000 lines → 15001 lines: too long to compare here; the JSON plan has both)"
+    ]
+    words = " ".join(["word"] * 12_000)
+    assert [row.parts for row in line_pair(words, words + " more", 0)] == [
+        (Part(words),),
+        (Part(words + " more"),),
+    ]

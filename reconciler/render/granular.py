@@ -21,7 +21,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,10 @@ CONTEXT_LINES = 2
 CONTEXT_CHARS = 40
 #: Below this similarity, a changed line is shown as removed and added whole: marking every word helps nobody.
 WORD_DIFF_SIMILARITY = 0.5
+#: Past these sizes a text is not compared line by line, nor a line word by word: difflib's cost grows faster
+#: than the text, and a platform (or a hostile one) may return a value of any size. Far beyond any prompt.
+MAX_DIFF_LINES = 20_000
+MAX_DIFF_WORDS = 20_000
 
 ADDED, REMOVED, CHANGED, SAME = "+", "-", "~", " "
 
@@ -145,50 +150,84 @@ def _element(sign: str, label: str, element: dict[str, Any], depth: int) -> list
 
 def _element_rows(field: str, before: list[Any], after: list[Any], depth: int) -> list[Row]:
     """Elements paired: unchanged ones (equal) counted, then pairs sharing their naming key as changed ones
-    (only their changed keys shown), the rest removed or added whole."""
+    (only their changed keys shown), the rest removed or added whole. Linear in the lists' lengths: a
+    platform's list of any size renders in proportion to it."""
     key = ELEMENT_KEYS.get(field)
-    old, new = list(before), list(after)
-    unchanged = 0
-    for element in list(new):
-        if element in old:
-            old.remove(element)
-            new.remove(element)
-            unchanged += 1
+    old, new, unchanged = _unmatched(before, after, _sameness)
+    twins: dict[Any, deque[dict[str, Any]]] = defaultdict(deque)
+    for element in old:
+        if (name := _name_of(element, key)) is not None:
+            twins[name].append(element)
     labels = _labels(key, new, after)
     rows: list[Row] = []
+    paired: set[int] = set()
     for element in new:
-        twin = next(
-            (o for o in old if key is not None and key in element and o.get(key) == element[key]), None
-        )
-        if twin is None:
+        name = _name_of(element, key)
+        candidates = twins.get(name) if name is not None else None
+        if not candidates:
             rows += _element(ADDED, labels[id(element)], _without(element, key), depth)
             continue
-        old.remove(twin)
+        twin = candidates.popleft()
+        paired.add(id(twin))
         rows += [
             Row(depth, CHANGED, labels[id(element)]),
             *_key_rows(field, twin, element, depth + 1, count=False),
         ]
-    old_labels = _labels(key, old, before)
-    for element in old:
+    gone = [element for element in old if id(element) not in paired]
+    old_labels = _labels(key, gone, before)
+    for element in gone:
         rows += _element(REMOVED, old_labels[id(element)], _without(element, key), depth)
     if unchanged:
         rows.append(_hidden(depth, unchanged, "element"))
     return rows
 
 
+def _name_of(element: dict[str, Any], key: str | None) -> str | None:
+    """The element's name under its naming key, if it has one (a non-empty string)."""
+    name = element.get(key) if key is not None else None
+    return name if isinstance(name, str) and name else None
+
+
+def _sameness(value: Any) -> Any:
+    """What two equal values share: their canonical JSON (a dict's key order does not matter)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _unmatched(
+    before: list[Any], after: list[Any], same: Callable[[Any], Any]
+) -> tuple[list[Any], list[Any], int]:
+    """(the old values no new one equals, the new values no old one equals, how many are equal), each list in
+    its order; as multisets: two equal elements on one side pair with two on the other."""
+    old_keys = [same(value) for value in before]
+    new_keys = [same(value) for value in after]
+    common = Counter(old_keys) & Counter(new_keys)
+    kept = sum(common.values())
+    old_left, new_left = common.copy(), common.copy()
+    old = [v for v, k in zip(before, old_keys, strict=True) if not _take(old_left, k)]
+    new = [v for v, k in zip(after, new_keys, strict=True) if not _take(new_left, k)]
+    return old, new, kept
+
+
+def _take(pool: Counter[Any], key: Any) -> bool:
+    if pool[key] > 0:
+        pool[key] -= 1
+        return True
+    return False
+
+
 def _labels(key: str | None, elements: Sequence[dict[str, Any]], whole: Sequence[Any]) -> dict[int, str]:
     """How each element is named: by its naming key's value (``end_call``), ``#2`` after it when two share one;
     by its position in its list when it has none."""
+    positions = {id(item): index for index, item in enumerate(whole)}
     labels: dict[int, str] = {}
     seen: dict[str, int] = {}
     for element in elements:
-        name = element.get(key) if key is not None else None
-        if isinstance(name, str) and name:
+        name = _name_of(element, key)
+        if name is not None:
             seen[name] = seen.get(name, 0) + 1
             labels[id(element)] = name if seen[name] == 1 else f"{name} #{seen[name]}"
         else:
-            position = next(i for i, item in enumerate(whole) if item is element)
-            labels[id(element)] = f"[{position}]"
+            labels[id(element)] = f"[{positions[id(element)]}]"
     return labels
 
 
@@ -221,16 +260,9 @@ def _member_rows(before: list[Any], after: list[Any], names: Names, depth: int) 
     """What joined the list and what left it, each member with its name: ``+ 12 (lookup_order)``."""
     old_names = _names_by_member(before, names.before)
     new_names = _names_by_member(after, names.after)
-    left = list(before)
-    joined = []
-    for member in after:
-        if member in left:
-            left.remove(member)
-        else:
-            joined.append(member)
+    left, joined, kept = _unmatched(before, after, _hashable)
     rows = [Row(depth, ADDED, value=value_text(m) + named(new_names.get(_hashable(m)))) for m in joined]
     rows += [Row(depth, REMOVED, value=value_text(m) + named(old_names.get(_hashable(m)))) for m in left]
-    kept = len(before) - len(left)
     if kept:
         rows.append(_hidden(depth, kept, "id" if all(type(m) is int for m in before) else "value"))
     return rows
@@ -255,15 +287,20 @@ def named(names: Any) -> str:
 
 
 def _hidden(depth: int, count: int, noun: str) -> Row:
-    return Row(
-        depth, SAME, value=f"({count} unchanged {noun}{'s' if count != 1 else ''} not shown)", remark=True
-    )
+    return _remark(depth, f"({count} unchanged {noun}{'s' if count != 1 else ''} not shown)")
+
+
+def _remark(depth: int, text: str) -> Row:
+    return Row(depth, SAME, value=text, remark=True)
 
 
 def text_rows(before: str, after: str, depth: int) -> list[Row]:
     """Long text: the changed lines with a little unchanged context, the runs between counted; a line changed
     in place as a pair whose changed words are marked."""
     old, new = before.split("\n"), after.split("\n")
+    if len(old) + len(new) > MAX_DIFF_LINES:
+        too_long = f"({len(old)} lines → {len(new)} lines: too long to compare here; the JSON plan has both)"
+        return [_remark(depth, too_long)]
     rows: list[Row] = []
     opcodes = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
     for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
@@ -300,7 +337,7 @@ def line_pair(before: str, after: str, depth: int) -> list[Row]:
     words of the unchanged text around them kept (``…`` for the rest)."""
     old, new = _WORDS.findall(before), _WORDS.findall(after)
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    if matcher.ratio() < WORD_DIFF_SIMILARITY:
+    if len(old) + len(new) > MAX_DIFF_WORDS or matcher.ratio() < WORD_DIFF_SIMILARITY:
         return [Row(depth, REMOVED, parts=(Part(before),)), Row(depth, ADDED, parts=(Part(after),))]
     removed: list[Part] = []
     added: list[Part] = []
