@@ -136,11 +136,15 @@ def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> tup
 def read_plan_file(path: Path) -> Plan:
     """The plan saved at ``path`` (by ``plan --out``), or a one-line refusal that names the file."""
     try:
-        return plan_from_data(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, PlanFileError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise PlanFileError(f"{path} is not a saved plan: not JSON ({exc})") from exc
     except OSError as exc:
         raise PlanFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return plan_from_data(data)
+    except PlanFileError as exc:  # "not a reconciler plan ...", "the plan's changes are damaged ..."
+        raise PlanFileError(f"{path}: {exc}") from exc
 
 
 def _confirmed(session: Session, confirm: Callable[[], bool]) -> None:

@@ -21,7 +21,7 @@ from reconciler.plan import Action, Change, Plan
 from reconciler.results import Outcome, Pinned, Report, Status
 from reconciler.secret import known_secrets, masked
 from reconciler.streams import Writer
-from reconciler.text import printable
+from reconciler.text import counted, printable
 
 VALIDATION_FORMAT_VERSION = 1
 APPLY_FORMAT_VERSION = 1
@@ -91,7 +91,7 @@ def _escape_property(text: str) -> str:
 
 
 def assistant_files(count: int) -> str:
-    return f"{count} assistant file{'' if count == 1 else 's'}"
+    return counted(count, "assistant file")
 
 
 # ---- apply --format json -----------------------------------------------------------------------------------
