@@ -40,8 +40,8 @@ from reconciler.files import environment
 from reconciler.machine import (
     Checked,
     Validation,
-    assistant_files,
     render_apply_json,
+    render_valid_lines,
     render_validation_github,
     render_validation_json,
 )
@@ -91,7 +91,8 @@ VALIDATION_FORMATS: dict[str, Callable[[Validation, Writer], None]] = {
 
 def style_for(stream: Writer) -> Style:
     """The colours of what goes to ``stream``, as ``--color`` and the environment decide (``wants_colour``)."""
-    flags = click.get_current_context().find_object(RunFlags) or RunFlags()
+    ctx = click.get_current_context(silent=True)
+    flags = (ctx.find_object(RunFlags) if ctx else None) or RunFlags()
     return Style(colour=wants_colour(cast(TextIO, stream), flags.colour))
 
 
@@ -121,14 +122,7 @@ def cli(ctx: click.Context, debug: bool, colour: str) -> None:
 
 
 @cli.command(
-    epilog=epilog(
-        "validate",
-        [
-            "reconciler validate",
-            "reconciler validate --no-env --format github   # in a workflow: each problem on its line of the PR",
-            "reconciler validate --format json assistants.d/sales.yaml",
-        ],
-    )
+    epilog=epilog("validate"),
 )
 @DIR_OPTION
 @click.option("--no-env", is_flag=True, help="Accept ${NAME} placeholders without reading the environment.")
@@ -153,9 +147,7 @@ def validate(directory: Path, no_env: bool, fmt: str, paths: tuple[Path, ...]) -
         if result.problems:  # listed on stdout: stderr gets the summary line only
             raise ReconcilerError(str(FilesInvalid(list(result.problems), result.files_checked)))
         return 0
-    note = " (placeholders not resolved: --no-env)" if no_env else ""
-    for checked in result.valid:
-        click.echo(f"{checked.directory}: {assistant_files(checked.assistants)} valid{note}")
+    render_valid_lines(result, sys.stdout)  # the problems go to stderr, as every error does
     if result.problems:
         raise FilesInvalid(list(result.problems), result.files_checked)
     return 0
@@ -194,14 +186,7 @@ def _given(parameter: str) -> bool:
 
 
 @cli.command(
-    epilog=epilog(
-        "plan",
-        [
-            "reconciler plan",
-            "reconciler plan --target 'sales-*' --format markdown --out plan.json --detailed-exitcode",
-            "reconciler plan --emulator   # against the embedded emulator: no account needed",
-        ],
-    )
+    epilog=epilog("plan"),
 )
 @DIR_OPTION
 @TARGET_OPTION
@@ -261,14 +246,7 @@ def saved_note(out: Path, directory: Path, *, emulator: bool, api_url: str | Non
 
 
 @cli.command(
-    epilog=epilog(
-        "apply",
-        [
-            "reconciler apply                       # shows the plan, then asks for 'yes'",
-            "reconciler apply plan.json             # the plan saved by plan --out, without a prompt",
-            "reconciler apply --auto-approve --format json > report.json",
-        ],
-    )
+    epilog=epilog("apply"),
 )
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @DIR_OPTION
@@ -394,13 +372,7 @@ def _append(path: Path | None, text: str) -> None:
 
 
 @cli.command(
-    epilog=epilog(
-        "show",
-        [
-            "reconciler show plan.json",
-            'reconciler show plan.json --format markdown >> "$GITHUB_STEP_SUMMARY"',
-        ],
-    )
+    epilog=epilog("show"),
 )
 @click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(list(PLAN_FORMATS)), default="text", show_default=True)
@@ -412,13 +384,7 @@ def show(plan_file: Path, fmt: str) -> int:
 
 @cli.command(
     "export",
-    epilog=epilog(
-        "export",
-        [
-            "reconciler export --unmanaged                     # every assistant no file manages yet",
-            "reconciler export --id 42 --names --secret-name webhook_url=WEBHOOK_URL",
-        ],
-    ),
+    epilog=epilog("export"),
 )
 @DIR_OPTION
 @click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Export this assistant. Repeatable.")
@@ -515,7 +481,7 @@ def _ask(question: str) -> str:
 
 
 @cli.command(
-    epilog=epilog("schema", ["reconciler schema > schema/assistant.schema.json"]),
+    epilog=epilog("schema"),
 )
 def schema() -> int:
     """Print the JSON Schema of an assistant file (for yaml-language-server)."""
@@ -524,10 +490,7 @@ def schema() -> int:
 
 
 cli.add_command(emulator)
-emulator.commands["serve"].epilog = epilog(
-    "serve",
-    ["reconciler emulator serve --port 8080 --seed demo   # then GLORIA_API_URL=http://127.0.0.1:8080/api"],
-)
+emulator.commands["serve"].epilog = epilog("serve")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

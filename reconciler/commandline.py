@@ -9,7 +9,7 @@ is described once however many commands read it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import click
 
@@ -17,10 +17,11 @@ import click
 GLOBAL_OPTIONS = {"--debug": False, "--color": True}
 
 
-def hoisted(args: Sequence[str]) -> list[str]:
+def hoisted(args: Sequence[str], value_options: Collection[str] = ()) -> list[str]:
     """``args`` with the global options that follow the command name moved before it (their order kept).
 
-    Only up to a ``--``: what follows it is never an option. Nothing before the command name moves."""
+    Only up to a ``--``: what follows it is never an option. Nothing before the command name moves, and neither
+    does the value of one of the commands' ``value_options`` (``--dir --debug`` names a directory)."""
     head, rest = _leading_globals(list(args))
     moved: list[str] = []
     kept: list[str] = []
@@ -31,6 +32,10 @@ def hoisted(args: Sequence[str]) -> list[str]:
             kept += rest[index:]
             break
         name = token.split("=", 1)[0]
+        if name in value_options and "=" not in token:
+            kept += rest[index : index + 2]
+            index += 2
+            continue
         if name in GLOBAL_OPTIONS:
             takes_value = GLOBAL_OPTIONS[name] and "=" not in token and index + 1 < len(rest)
             moved += rest[index : index + 1 + takes_value]
@@ -57,7 +62,7 @@ class GlobalOptionsGroup(click.Group):
     group's help (click shortens them to about 45 characters, mid-sentence)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoisted(args))
+        return super().parse_args(ctx, hoisted(args, value_options(self)))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, first_line(command)) for name, command in self._visible(ctx)]
@@ -68,6 +73,18 @@ class GlobalOptionsGroup(click.Group):
     def _visible(self, ctx: click.Context) -> list[tuple[str, click.Command]]:
         found = ((name, self.get_command(ctx, name)) for name in self.list_commands(ctx))
         return [(name, command) for name, command in found if command is not None and not command.hidden]
+
+
+def value_options(group: click.Group) -> frozenset[str]:
+    """The names of every option of the group's commands (and their subcommands') that takes a value."""
+    names: set[str] = set()
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            names |= value_options(command)
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.is_flag and not param.count:
+                names.update(param.opts)
+    return frozenset(names)
 
 
 def first_line(command: click.Command) -> str:
@@ -138,7 +155,39 @@ EXIT_CODES: dict[str, tuple[str, ...]] = {
 }
 
 
-def epilog(command: str, examples: Sequence[str]) -> str:
+#: Each command's examples, the first the most common.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "validate": (
+        "reconciler validate",
+        "reconciler validate --no-env --format github   # in a workflow: each problem on its line of the PR",
+        "reconciler validate --format json assistants.d/sales.yaml",
+    ),
+    "plan": (
+        "reconciler plan",
+        "reconciler plan --target 'sales-*' --format markdown --out plan.json --detailed-exitcode",
+        "reconciler plan --emulator   # against the embedded emulator: no account needed",
+    ),
+    "apply": (
+        "reconciler apply                       # shows the plan, then asks for 'yes'",
+        "reconciler apply plan.json             # the plan saved by plan --out, without a prompt",
+        "reconciler apply --auto-approve --format json > report.json",
+    ),
+    "show": (
+        "reconciler show plan.json",
+        'reconciler show plan.json --format markdown >> "$GITHUB_STEP_SUMMARY"',
+    ),
+    "export": (
+        "reconciler export --unmanaged                     # every assistant no file manages yet",
+        "reconciler export --id 42 --names --secret-name calcom_api_key=CAL_KEY",
+    ),
+    "schema": ("reconciler schema > schema/assistant.schema.json",),
+    "serve": (
+        "reconciler emulator serve --port 8080 --seed demo   # then GLORIA_API_URL=http://127.0.0.1:8080/api",
+    ),
+}
+
+
+def epilog(command: str) -> str:
     """The closing sections of ``command``'s help: Examples, Environment, Exit codes (``\\b``: click keeps their
     lines as they are instead of rewrapping them into one paragraph)."""
     variables = READS[command]
@@ -146,7 +195,7 @@ def epilog(command: str, examples: Sequence[str]) -> str:
     environment = [f"  {name.ljust(width)}  {ENVIRONMENT[name]}" for name in variables] or ["  none"]
     return "\n\n".join(
         [
-            _section("Examples", [f"  {example}" for example in examples]),
+            _section("Examples", [f"  {example}" for example in EXAMPLES[command]]),
             _section("Environment", environment),
             _section("Exit codes", [_exit_line(line) for line in EXIT_CODES[command]]),
         ]

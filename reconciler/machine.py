@@ -68,11 +68,18 @@ def render_validation_json(result: Validation, stream: Writer) -> None:
 def render_validation_github(result: Validation, stream: Writer) -> None:
     """One ``::error`` command per problem (the log shows it, the pull request shows it on its line); a
     valid directory is a plain log line, as in the text format."""
-    for checked in result.valid:
-        stream.write(printable(f"{checked.directory}: {assistant_files(checked.assistants)} valid") + "\n")
+    render_valid_lines(result, stream)
     for problem in result.problems:
         properties = {"file": problem.file, "line": str(problem.line), "title": problem.field or "reconciler"}
         stream.write(annotation("error", properties, problem.message) + "\n")
+
+
+def render_valid_lines(result: Validation, stream: Writer) -> None:
+    """``DIR: 3 assistant files valid`` for each valid directory: the text format's lines, and the github one's."""
+    note = "" if result.environment_read else " (placeholders not resolved: --no-env)"
+    for checked in result.valid:
+        shown = f"{checked.directory}: {assistant_files(checked.assistants)} valid{note}"
+        stream.write(printable(shown) + "\n")
 
 
 def annotation(level: str, properties: Mapping[str, str], message: str) -> str:

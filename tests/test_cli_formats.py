@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from support import PIPELINE, emulator, pipeline_file, run, write_files
 
-from reconciler.cli import main
-from reconciler.commandline import hoisted
+from reconciler.cli import cli, main
+from reconciler.commandline import hoisted, value_options
 
 BAD_SPEED = pipeline_file("A", "speech_speed: 5\n")  # line 10
 
@@ -264,10 +264,31 @@ def test_debug_after_the_command_is_the_same_run_as_before_it(
         (["emulator", "serve", "--debug"], ["--debug", "emulator", "serve"]),
         (["validate", "--", "--debug"], ["validate", "--", "--debug"]),  # after --: a PATH
         (["plan", "--color"], ["--color", "plan"]),  # click then says --color needs a value
+        (["validate", "--dir", "--debug"], ["validate", "--dir", "--debug"]),  # a directory named --debug
+        (["validate", "--dir=x", "--debug"], ["--debug", "validate", "--dir=x"]),
+        (
+            ["plan", "--target", "--color", "--color", "never"],
+            ["--color", "never", "plan", "--target", "--color"],
+        ),
     ],
 )
 def test_global_options_move_before_the_command(args: list[str], expected: list[str]) -> None:
-    assert hoisted(args) == expected
+    assert hoisted(args, value_options(cli)) == expected
+
+
+def test_the_options_whose_value_never_moves_are_those_of_the_commands() -> None:
+    names = value_options(cli)
+    assert {
+        "--dir",
+        "--target",
+        "--format",
+        "--out",
+        "--owner",
+        "--api-url",
+        "--port",
+        "--secret-name",
+    } <= names
+    assert not {"--debug", "--emulator", "--auto-approve", "--prune", "--no-env"} & names
 
 
 def test_an_unknown_colour_choice_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -363,3 +384,14 @@ def test_apply_json_asks_nothing_so_it_needs_auto_approve_or_a_plan_file(
         assert api.journal() == []
     assert (code, out) == (1, "")
     assert err == "error: apply --format json asks nothing: give --auto-approve, or a PLAN_FILE\n"
+
+
+def test_validate_github_says_placeholders_were_not_resolved_under_no_env(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = write_files(tmp_path / "d", {"a": pipeline_file("A", "webhook_url: ${HOOK}\n")})
+    assert run(capsys, "validate", "--dir", str(files), "--no-env", "--format", "github") == (
+        0,
+        f"{files}: 1 assistant file valid (placeholders not resolved: --no-env)\n",
+        "",
+    )
