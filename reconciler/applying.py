@@ -120,10 +120,7 @@ def _pinned(request: ApplyRequest, plan: Plan, outcomes: tuple[Outcome, ...]) ->
 def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> tuple[Plan, bool]:
     """The plan saved at ``path``, refused unless it is for this account and these files, and still current;
     and whether it is applied already (the platform holds every change it makes)."""
-    try:
-        saved = plan_from_data(json.loads(path.read_text()))
-    except ValueError as exc:
-        raise PlanFileError(f"{path} is not a saved plan: {exc}") from exc
+    saved = read_plan_file(path)
     check_bound(
         saved,
         account_id=session.account_id,
@@ -134,6 +131,20 @@ def checked_saved_plan(session: Session, path: Path, state: DesiredState) -> tup
     account = session.read()
     fresh = session.plan_against(state, account, Options(owner=saved.owner, prune=saved.prune))
     return saved, check_current(saved, fresh, account)
+
+
+def read_plan_file(path: Path) -> Plan:
+    """The plan saved at ``path`` (by ``plan --out``), or a one-line refusal that names the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise PlanFileError(f"{path} is not a saved plan: not JSON ({exc})") from exc
+    except OSError as exc:
+        raise PlanFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return plan_from_data(data)
+    except PlanFileError as exc:  # "not a reconciler plan ...", "the plan's changes are damaged ..."
+        raise PlanFileError(f"{path}: {exc}") from exc
 
 
 def _confirmed(session: Session, confirm: Callable[[], bool]) -> None:

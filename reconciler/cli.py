@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,8 +21,9 @@ from typing import TextIO, cast
 import click
 
 from reconciler import __version__
-from reconciler.applying import ApplyRequest, ApplyView, run_apply
+from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file, run_apply
 from reconciler.baseline import read_baseline, snapshots, with_origins
+from reconciler.commandline import GlobalOptionsGroup, epilog
 from reconciler.desired import load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
@@ -35,6 +37,14 @@ from reconciler.export import (
     write_exported,
 )
 from reconciler.files import environment
+from reconciler.machine import (
+    Checked,
+    Validation,
+    render_apply_json,
+    render_valid_lines,
+    render_validation_github,
+    render_validation_json,
+)
 from reconciler.options import (
     BASELINE_OPTION,
     DIR_OPTION,
@@ -45,7 +55,7 @@ from reconciler.options import (
     api_options,
     run_options,
 )
-from reconciler.output import ProgressLine, Redactor, check_writable, wants_colour, write_text
+from reconciler.output import COLOUR_CHOICES, ProgressLine, Redactor, check_writable, wants_colour, write_text
 from reconciler.plan import Plan
 from reconciler.render import (
     Style,
@@ -57,7 +67,7 @@ from reconciler.render import (
     render_report_markdown,
     render_text,
 )
-from reconciler.results import Pinned, Report
+from reconciler.results import Pinned
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
 from reconciler.session import connect
@@ -66,51 +76,99 @@ from reconciler.text import printable
 from reconciler.yamlfile import ENV_NAME
 
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
-    "text": lambda plan, stream: render_text(plan, stream, Style(colour=wants_colour(sys.stdout))),
+    "text": lambda plan, stream: render_text(plan, stream, style_for(stream)),
     "json": render_json,
     "markdown": render_markdown,
 }
-"""How ``plan --format`` shows a plan: a new format is a renderer and a row here."""
+"""How ``plan --format`` and ``show --format`` show a plan: a new format is a renderer and a row here."""
+
+VALIDATION_FORMATS: dict[str, Callable[[Validation, Writer], None]] = {
+    "json": render_validation_json,
+    "github": render_validation_github,
+}
+"""``validate --format`` beside ``text`` (which reports problems on stderr, as every error is reported)."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def style_for(stream: Writer) -> Style:
+    """The colours of what goes to ``stream``, as ``--color`` and the environment decide (``wants_colour``)."""
+    ctx = click.get_current_context(silent=True)
+    flags = (ctx.find_object(RunFlags) if ctx else None) or RunFlags()
+    return Style(colour=wants_colour(cast(TextIO, stream), flags.colour))
+
+
+@click.group(
+    cls=GlobalOptionsGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nGlobal options may also follow the command name: reconciler plan --debug --color never",
+)
 @click.version_option(__version__, prog_name="reconciler")
-@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of unexpected errors, and log every request.")
+@click.option(
+    "--color",
+    "colour",
+    type=click.Choice(COLOUR_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Colour the text output. auto: on a terminal (TERM not dumb), never with NO_COLOR set and not empty, "
+    "else always with FORCE_COLOR set and not empty.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, colour: str) -> None:
     """Keep gloriagent.ai assistants exactly as the files in assistants.d/ declare them."""
     flags = ctx.ensure_object(RunFlags)
     flags.debug = debug  # the one reading of --debug: the error handler asks the flags when the run ends
+    flags.colour = colour
     ctx.with_resource(debug_log(debug))
 
 
-@cli.command()
+@cli.command(
+    epilog=epilog("validate"),
+)
 @DIR_OPTION
 @click.option("--no-env", is_flag=True, help="Accept ${NAME} placeholders without reading the environment.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", *VALIDATION_FORMATS]),
+    default="text",
+    show_default=True,
+    help="text: problems on stderr; json: one document on stdout; github: workflow annotations on stdout.",
+)
 @click.argument("paths", nargs=-1, metavar="[PATH]...", type=click.Path(path_type=Path, exists=True))
-def validate(directory: Path, no_env: bool, paths: tuple[Path, ...]) -> int:
+def validate(directory: Path, no_env: bool, fmt: str, paths: tuple[Path, ...]) -> int:
     """Check every assistant file offline and report all problems at once.
 
     Each PATH is an assistants directory or a file in one (what the pre-commit hook passes): the whole
     directory holding it is checked, since the rules across files need all of it. Without PATH: --dir.
     """
+    result = validation(directories_of(paths, directory, dir_given=_given("directory")), no_env=no_env)
+    if fmt != "text":
+        VALIDATION_FORMATS[fmt](result, sys.stdout)
+        if result.problems:  # listed on stdout: stderr gets the summary line only
+            raise ReconcilerError(str(FilesInvalid(list(result.problems), result.files_checked)))
+        return 0
+    render_valid_lines(result, sys.stdout)  # the problems go to stderr, as every error does
+    if result.problems:
+        raise FilesInvalid(list(result.problems), result.files_checked)
+    return 0
+
+
+def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
+    """Every directory loaded, its problems collected rather than raised: all of them are reported at once."""
     environ = None if no_env else environment()
-    note = " (placeholders not resolved: --no-env)" if no_env else ""
     problems: list[Problem] = []
+    valid: list[Checked] = []
     checked = 0
-    for each in directories_of(paths, directory, dir_given=_given("directory")):
+    for each in directories:
         try:
             state = load_directory(each, environ=environ)
         except FilesInvalid as invalid:
             problems += invalid.problems
             checked += invalid.files_checked
             continue
-        count = len(state.assistants)
-        checked += count
-        click.echo(f"{each}: {count} assistant file{'s' if count != 1 else ''} valid{note}")
-    if problems:
-        raise FilesInvalid(problems, checked)
-    return 0
+        checked += len(state.assistants)
+        valid.append(Checked(str(each), len(state.assistants)))
+    return Validation(tuple(valid), tuple(sorted(problems)), checked, environment_read=not no_env)
 
 
 def directories_of(paths: Sequence[Path], directory: Path, *, dir_given: bool) -> list[Path]:
@@ -127,12 +185,16 @@ def _given(parameter: str) -> bool:
     return source is click.core.ParameterSource.COMMANDLINE
 
 
-@cli.command()
+@cli.command(
+    epilog=epilog("plan"),
+)
 @DIR_OPTION
 @TARGET_OPTION
 @click.option("--format", "fmt", type=click.Choice(list(PLAN_FORMATS)), default="text", show_default=True)
 @click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Also save the plan as JSON (for apply)."
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also save the plan as JSON, for apply PLAN_FILE (stderr says how to apply it).",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0: none, 1: error).")
 @BASELINE_OPTION
@@ -167,14 +229,38 @@ def plan(
         saved = io.StringIO()
         render_json(result, saved)
         write_text(out, saved.getvalue())
+        sys.stderr.write(saved_note(out, directory, emulator=emulator, api_url=api_url))
     return 2 if detailed_exitcode and result.has_changes else 0
 
 
-@cli.command()
+def saved_note(out: Path, directory: Path, *, emulator: bool, api_url: str | None) -> str:
+    """Where ``plan --out`` saved the plan, and the command that applies it (on stderr: stdout may be JSON):
+    with the options that reach the same files and the same account, so that it can be pasted as it is."""
+    words = ["reconciler", "apply", str(out)]
+    if _given("directory"):
+        words += ["--dir", str(directory)]
+    words += ["--emulator"] if emulator else []
+    words += ["--api-url", api_url] if api_url else []
+    command = " ".join(shlex.quote(word) for word in words)
+    return printable(f"Saved the plan to {out}; apply it with: {command}") + "\n"
+
+
+@cli.command(
+    epilog=epilog("apply"),
+)
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @DIR_OPTION
 @TARGET_OPTION
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for 'yes'.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the report as one document on stdout (the plan goes to stderr); needs --auto-approve or "
+    "PLAN_FILE.",
+)
 @click.option("--force", is_flag=True, help="Apply even past the safety thresholds (deletes, large updates).")
 @PRUNE_OPTION
 @OWNER_OPTION
@@ -198,6 +284,7 @@ def apply(
     directory: Path,
     targets: tuple[str, ...],
     auto_approve: bool,
+    fmt: str,
     force: bool,
     prune: bool,
     owner: str | None,
@@ -208,17 +295,24 @@ def apply(
     emulator: bool,
     api_url: str | None,
 ) -> int:
-    """Make the platform match the files: plan, confirm, write, read back."""
+    """Make the platform match the files: plan, confirm, write, read back.
+
+    Without PLAN_FILE, the plan is made now, shown, and applied once you type 'yes' (or with --auto-approve).
+    A PLAN_FILE (saved by plan --out) is applied as it is, without a prompt (it was reviewed when it was
+    made), and refused, before any write, if the files or a planned assistant changed since.
+    """
     if plan_file and (targets or prune):
         raise UsageError("a saved plan is applied as it is: --target and --prune belong to the plan command")
+    if fmt == "json" and not (auto_approve or plan_file):
+        raise UsageError("apply --format json asks nothing: give --auto-approve, or a PLAN_FILE")
     check_writable("--summary", summary)
     state = load_directory(directory, environ=environment())
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
     )
     with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
-        out = sys.stdout
-        style = Style(colour=wants_colour(sys.stdout))
+        out = sys.stdout if fmt == "text" else sys.stderr  # json: stdout holds the report only
+        style = style_for(out)
         view = ApplyView(
             confirm=_approved if not auto_approve else lambda: True,
             show=lambda plan: render_text(plan, out, style),
@@ -226,38 +320,46 @@ def apply(
             reading=_reading,
         )
         applied = run_apply(session, request, view)
+    _summarise(applied, summary)
+    if fmt == "json":
+        render_apply_json(
+            applied.plan,
+            applied.report,
+            sys.stdout,
+            pinned=applied.pinned,
+            already_applied=applied.already_applied,
+        )
+    else:
+        _show_applied(applied, out, style)
+    if applied.report is not None and applied.report.interrupted:
+        raise KeyboardInterrupt  # what was written is reported: now end as any Ctrl-C does (130)
     pinned = applied.pinned or Pinned()
+    return 0 if (applied.report is None or applied.report.ok) and not pinned.refused else 1
+
+
+def _show_applied(applied: Applied, out: TextIO, style: Style) -> None:
+    """What the apply did, as text: the report of the writes (or why there were none), then the pins."""
     if applied.already_applied:
         out.write("This plan is applied already: the platform holds every change it makes. Nothing to do.\n")
-        _append(summary, "### reconciler apply: the saved plan is applied already, nothing to do\n")
-        _pins(pinned, out, style, summary)
-        return 1 if pinned.refused else 0
-    if applied.report is None:
-        _append(summary, "### reconciler apply: no changes, the platform matches the files\n")
-        _pins(pinned, out, style, summary)
-        return 1 if pinned.refused else 0
-    _report(applied.plan, applied.report, out, style, summary)
-    if applied.report.interrupted:
-        raise KeyboardInterrupt  # what was written is reported: now end as any Ctrl-C does (130)
-    _pins(pinned, out, style, summary)
-    return 0 if applied.report.ok and not pinned.refused else 1
+    if applied.report is not None:
+        render_report(applied.report, out, style)
+        out.flush()
+    render_pins(applied.pinned or Pinned(), out, style)
 
 
-def _pins(pinned: Pinned, out: TextIO, style: Style, summary: Path | None) -> None:
-    render_pins(pinned, out, style)
-    if summary is not None:
-        text = io.StringIO()
-        render_pins_markdown(pinned, text)
-        _append(summary, text.getvalue())
-
-
-def _report(plan: Plan, report: Report, out: TextIO, style: Style, summary: Path | None) -> None:
-    render_report(report, out, style)
-    out.flush()
-    if summary is not None:
-        text = io.StringIO()
-        render_report_markdown(plan, report, text)
-        _append(summary, text.getvalue())
+def _summarise(applied: Applied, summary: Path | None) -> None:
+    """``--summary``: the same result as markdown, appended (whatever the format of stdout)."""
+    if summary is None:
+        return
+    text = io.StringIO()
+    if applied.already_applied:
+        text.write("### reconciler apply: the saved plan is applied already, nothing to do\n")
+    elif applied.report is None:
+        text.write("### reconciler apply: no changes, the platform matches the files\n")
+    else:
+        render_report_markdown(applied.plan, applied.report, text)
+    render_pins_markdown(applied.pinned or Pinned(), text)
+    _append(summary, text.getvalue())
 
 
 def _blank_line(out: TextIO) -> None:
@@ -269,7 +371,21 @@ def _append(path: Path | None, text: str) -> None:
         write_text(path, text, append=True)
 
 
-@cli.command("export")
+@cli.command(
+    epilog=epilog("show"),
+)
+@click.argument("plan_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(list(PLAN_FORMATS)), default="text", show_default=True)
+def show(plan_file: Path, fmt: str) -> int:
+    """Show a plan saved by plan --out, offline, as plan shows it (nothing is checked against the platform)."""
+    PLAN_FORMATS[fmt](read_plan_file(plan_file), sys.stdout)
+    return 0
+
+
+@cli.command(
+    "export",
+    epilog=epilog("export"),
+)
 @DIR_OPTION
 @click.option("--id", "ids", multiple=True, type=int, metavar="ID", help="Export this assistant. Repeatable.")
 @click.option("--all", "export_all", is_flag=True, help="Export every assistant of the account.")
@@ -364,7 +480,9 @@ def _ask(question: str) -> str:
         return ""
 
 
-@cli.command()
+@cli.command(
+    epilog=epilog("schema"),
+)
 def schema() -> int:
     """Print the JSON Schema of an assistant file (for yaml-language-server)."""
     click.echo(json.dumps(json_schema(), indent=2))
@@ -372,6 +490,7 @@ def schema() -> int:
 
 
 cli.add_command(emulator)
+emulator.commands["serve"].epilog = epilog("serve")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

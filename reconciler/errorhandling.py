@@ -29,6 +29,7 @@ class RunFlags:
     """What the command line said about the run itself, as opposed to its command (click's ``ctx.obj``)."""
 
     debug: bool = False
+    colour: str = "auto"  # --color: auto, always or never (output.wants_colour decides with it)
 
 
 def handle_errors(invoke: Callable[[], object], flags: RunFlags) -> int:

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.text import counted
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -64,8 +66,11 @@ class FilesInvalid(ReconcilerError):
         self.problems = sorted(problems)
         self.files_checked = files_checked
         files = len({p.file for p in self.problems})
-        noun = "problem" if len(self.problems) == 1 else "problems"
-        super().__init__(f"{len(self.problems)} {noun} in {files} of {files_checked} files")
+        # "in 1 file" rather than "in 1 of 1 files": the share says something only when there are several
+        where = (
+            counted(files, "file") if files_checked <= 1 else f"{files} of {counted(files_checked, 'file')}"
+        )
+        super().__init__(f"{counted(len(self.problems), 'problem')} in {where}")
 
 
 class PlanFileError(ReconcilerError):

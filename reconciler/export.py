@@ -35,7 +35,7 @@ from reconciler.output import redacted
 from reconciler.remote import Account, RemoteAssistant, applies_to_mode
 from reconciler.secret import MIN_SECRET_LENGTH, Secret
 from reconciler.streams import Writer
-from reconciler.text import printable
+from reconciler.text import counted, printable
 from reconciler.yamlfile import plain_scalar_tag
 
 GROUPS = EXPORT_GROUPS
@@ -439,7 +439,7 @@ def _refuse_directories(directories: list[Path]) -> None:
 
 def _refuse_links(links: list[Path]) -> None:
     if links:
-        more = f" (and {len(links) - 1} more links)" if len(links) > 1 else ""
+        more = f" (and {counted(len(links) - 1, 'more link')})" if len(links) > 1 else ""
         raise ReconcilerError(
             f"{printable(str(links[0]))} is a symbolic link to {printable(os.readlink(links[0]))}{more}; "
             "nothing was written. Use --force to replace the link itself (its target is never written)"
@@ -450,7 +450,8 @@ def _refuse_existing(clashes: list[Path]) -> None:
     if clashes:
         listed = ", ".join(str(p) for p in clashes[:10]) + (" ..." if len(clashes) > 10 else "")
         raise ReconcilerError(
-            f"{len(clashes)} files exist already ({listed}); nothing was written. Use --force to overwrite"
+            f"{counted(len(clashes), 'file')} {'exists' if len(clashes) == 1 else 'exist'} already ({listed}); "
+            "nothing was written. Use --force to overwrite"
         )
 
 
@@ -475,7 +476,7 @@ def _stage(directory: Path, contents: list[tuple[Path, str]]) -> list[tuple[Path
 
 
 def report_export(directory: Path, files: list[ExportedFile], written: list[Path], stream: Writer) -> None:
-    stream.write(f"Exported {len(written)} assistant{'s' if len(written) != 1 else ''} to {directory}/\n")
+    stream.write(f"Exported {counted(len(written), 'assistant')} to {directory}/\n")
     for exported, path in zip(files, written, strict=True):
         extra = (
             f" (write-only, not exported: {', '.join(exported.write_only)})" if exported.write_only else ""

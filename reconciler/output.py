@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -54,9 +54,28 @@ def write_text(path: Path, text: str, *, append: bool = False) -> None:
         stream.write(redacted(text))
 
 
-def wants_colour(stream: IO[str]) -> bool:
-    # no-color.org: NO_COLOR counts "when present and not an empty string"
-    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+#: The values of ``--color``: ``auto`` asks the environment and the stream, the others decide alone.
+COLOUR_CHOICES = ("auto", "always", "never")
+
+
+def wants_colour(stream: IO[str], choice: str = "auto", environ: Mapping[str, str] | None = None) -> bool:
+    """Whether to colour what goes to ``stream``: the one place that decides it.
+
+    ``--color always`` and ``never`` win over the environment (both conventions put a command-line flag above
+    their variable). Under ``auto``: ``NO_COLOR`` set and not empty turns colour off (no-color.org, "when present
+    and not an empty string"); else ``FORCE_COLOR`` set and not empty turns it on even into a pipe or a file
+    (force-color.org, likewise "when present and not an empty string", whatever its value, ``0`` included);
+    else colour only on a terminal whose ``TERM`` is not ``dumb``. Both variables set: ``NO_COLOR`` wins, since
+    a person who asked for no colour must never get escape codes.
+    """
+    if choice != "auto":
+        return choice == "always"
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    return stream.isatty() and env.get("TERM") != "dumb"
 
 
 class ProgressLine:

@@ -43,6 +43,11 @@ def _ascii_lookalike(ch: str) -> bool:
     )
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files``: a count and its noun, agreeing (``plural`` when not just + s)."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def display_path(path: Path_) -> str:
     """``("tools", 1, "phone_number")`` → ``tools[1].phone_number``."""
     text = ""

@@ -101,7 +101,7 @@ def test_the_json_plan_marks_every_field_change_and_the_body_restores_the_files(
         api.update(one, {"initial_message": "Hi from the dashboard.", "timezone": "Europe/Paris"})
         write_files(repo / "assistants.d", {"one": PR, "two": TWO})
         code, out, err = run(capsys, "plan", "--baseline", "main", "--format", "json", "--out", "saved.json")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, "Saved the plan to saved.json; apply it with: reconciler apply saved.json\n")
     plan = json.loads(out)
     assert plan["changes"][0]["body"] == {
         "timezone": "Europe/Berlin",

@@ -121,7 +121,7 @@ def test_invalid_file_reports_exactly_its_one_problem(
     assert out == ""
     *problems, summary = err.splitlines()
     assert problems == [f"{tmp_path}/{name}:{expect}"]
-    assert summary.startswith("error: 1 problem in 1 of 1 files")
+    assert summary.startswith("error: 1 problem in 1 file")
     assert code == 1
 
 

@@ -91,7 +91,7 @@ def test_existing_files_need_force_and_nothing_is_half_written(
         code, _, err = run(capsys, "export", "--all", "--dir", str(tmp_path))
         assert code == 1
         assert err == (
-            f"error: 1 files exist already ({tmp_path}/support-line.yaml); nothing was written. "
+            f"error: 1 file exists already ({tmp_path}/support-line.yaml); nothing was written. "
             "Use --force to overwrite\n"
         )
         assert sorted(p.name for p in tmp_path.iterdir()) == ["support-line.yml"]

@@ -350,7 +350,7 @@ def test_a_separator_in_a_key_is_shown_escaped_in_its_problem(
     assert capsys.readouterr().err.splitlines() == [
         f"{tmp_path}/a.yaml:3: variables.first\\u2028name: must be a name of ASCII letters, digits and _ usable "
         "as {{name}} (got 'first\\u2028name')",
-        "error: 1 problem in 1 of 1 files",
+        "error: 1 problem in 1 file",
     ]
     assert code == 1
 

@@ -439,11 +439,38 @@ def test_pr_plan_with_invalid_files_reports_them_and_fails(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (repo / "broken.yaml").write_text("name: Broken\nspeech_speed: 2\n")
-    code, outputs, _ = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo))
+    code, outputs, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo))
     assert code == 1
     report = Path(outputs["report"]).read_text()
     assert f"{repo}/broken.yaml:2: speech_speed: must be between 0.7 and 1.2 (got 2)" in report
     assert report.startswith(MARKER + "\n### reconciler: invalid files, no plan\n")
+    # and in the log, as an annotation: GitHub shows it on line 2 of the file in the pull request
+    annotation = (
+        f"::error file={repo}/broken.yaml,line=2,title=speech_speed::must be between 0.7 and 1.2 (got 2)"
+    )
+    assert annotation in log.splitlines()
+    assert "::error" not in report
+
+
+@pytest.mark.parametrize("extra", [{}, {"RECONCILER_NO_ENV": "true"}], ids=["pr-plan", "pr-plan from a fork"])
+def test_pr_plan_annotates_nothing_when_the_files_are_valid(
+    extra: dict[str, str], repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with emulator(monkeypatch, seed="demo"):
+        code, _, log = run_sh("pr-plan", tmp_path, RECONCILER_DIR=str(repo), **extra)
+    assert code == 0, log
+    assert "::error" not in log
+    assert f"{repo}: 3 assistant files valid" in log
+
+
+def test_validate_mode_annotates_each_problem(repo: Path, tmp_path: Path) -> None:
+    (repo / "broken.yaml").write_text("name: Broken\nspeech_speed: 2\n")
+    code, _, log = run_sh("validate", tmp_path, RECONCILER_DIR=str(repo))
+    assert code == 1
+    assert log.splitlines() == [
+        f"::error file={repo}/broken.yaml,line=2,title=speech_speed::must be between 0.7 and 1.2 (got 2)",
+        "error: 1 problem in 1 of 4 files",
+    ]
 
 
 #: A closing fence, then a forged report: what a fork's author would like ``validate`` to print on lines of its own.

@@ -944,7 +944,8 @@ def test_hostile_file_is_one_clear_problem_and_no_request(
     assert out == ""
     assert code == 1, err[-500:]
     *problems, summary = err.splitlines()
-    assert summary == f"error: 1 problem in 1 of {hostile.files} files"
+    where = "1 file" if hostile.files == 1 else f"1 of {hostile.files} files"
+    assert summary == f"error: 1 problem in {where}"
     assert len(problems) == 1, problems
     (line,) = problems
     if hostile.name_printed_as_is and hostile.line is not None:

@@ -156,7 +156,7 @@ def test_export_refuses_every_link_at_a_files_name_even_one_inside_the_repositor
         assert code == 1
         assert err == (
             f"error: {directory}/sales-assistant.yaml is a symbolic link to {repository}/shared/missing.yaml "
-            "(and 1 more links); nothing was written. "
+            "(and 1 more link); nothing was written. "
             "Use --force to replace the link itself (its target is never written)\n"
         )
         assert run(capsys, "export", "--all", "--dir", str(directory), "--force")[0] == 0
@@ -220,7 +220,7 @@ def test_validate_refuses_a_link_to_a_file_outside_the_git_repository_without_re
     assert err == (
         f"{directory}/leak.yaml:1: resolves to {target}, outside the repository {repository}; "
         "refusing to read it\n"
-        "error: 1 problem in 1 of 1 files\n"
+        "error: 1 problem in 1 file\n"
     )
     assert CANARY not in out + err
 

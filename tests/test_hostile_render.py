@@ -174,7 +174,7 @@ def test_catalog_names_quoted_by_a_name_reference_problem_are_escaped(
     assert summary_lines(err) == []
     problem, summary = err.splitlines()
     assert problem.endswith(f"candidates: Ethan, {TERMINAL_ATTACK_SHOWN}")
-    assert summary == "error: 1 problem in 1 of 1 files"
+    assert summary == "error: 1 problem in 1 file"
 
 
 def test_apply_report_escapes_the_servers_refusal(
@@ -211,7 +211,7 @@ def test_validate_no_env_escapes_a_malformed_placeholder(
     assert err == (
         f"{directory}/sales.yaml:9: system_prompt: malformed placeholder "
         f"${{\\u001b[31m\\u202e\\u000d\\u000a{forged}}}: write ${{NAME}}, or $${{ for a literal ${{\n"
-        "error: 1 problem in 1 of 1 files\n"
+        "error: 1 problem in 1 file\n"
     )
 
 

@@ -32,7 +32,7 @@ MULTIMODAL_FILE = PIPELINE_FILE.replace("mode: pipeline", "mode: multimodal").re
 )
 REALTIME_ONLY = {"multimodal_model", "chat_llm_fallback"}
 LISTS = {"secondary_languages", "custom_tools"}
-FILE_PROBLEMS = "error: 1 problem in 1 of 1 files\n"
+FILE_PROBLEMS = "error: 1 problem in 1 file\n"
 
 #: name key → (field shown, what the lookup says with {value} for the value it looked for); every key.
 UNRESOLVED = {

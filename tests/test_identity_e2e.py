@@ -39,7 +39,7 @@ def test_a_name_match_that_another_repository_records_is_refused_and_nothing_is_
     assert err == (
         f"{files}/desk.yaml:1: name: matches assistant 1 by name, but its record says "
         "'github.com/acme/other' manages it as 'desk'; add id: 1 to take it over on purpose\n"
-        "error: 1 problem in 1 of 1 files\n"
+        "error: 1 problem in 1 file\n"
     )
 
 

@@ -13,7 +13,13 @@ import pytest
 
 #: The client's, the files' and the diff's libraries: a renderer that needs one of them sits on the wrong floor.
 HEAVY = ("httpx", "yaml", "deepdiff")
-CORE = ("reconciler.render", "reconciler.plan", "reconciler.results", "reconciler.streams")
+CORE = (
+    "reconciler.render",
+    "reconciler.plan",
+    "reconciler.results",
+    "reconciler.streams",
+    "reconciler.machine",
+)
 
 
 @pytest.mark.parametrize("module", CORE)

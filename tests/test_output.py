@@ -61,13 +61,13 @@ def pipeline_file(name: str, extra: str = "") -> str:
             ["plan"],
             "{files}/one.yaml:1: assistant 999 is not on the platform any more, so creating it again needs: name, "
             "voice_id, language_id, type, mode, timezone, initial_message, system_prompt, multimodal_model_id\n"
-            "error: 1 problem in 1 of 1 files",
+            "error: 1 problem in 1 file",
         ),
         (
             ["apply", "--auto-approve"],
             "{files}/one.yaml:1: assistant 999 is not on the platform any more, so creating it again needs: name, "
             "voice_id, language_id, type, mode, timezone, initial_message, system_prompt, multimodal_model_id\n"
-            "error: 1 problem in 1 of 1 files",
+            "error: 1 problem in 1 file",
         ),
         (["export", "--id", "999"], "error: no assistant with id 999 on the platform"),
     ],

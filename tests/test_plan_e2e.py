@@ -173,7 +173,7 @@ def test_create_missing_required_fields_fails_before_any_write(
     assert err.splitlines() == [
         f"{files}/one.yaml:1: 'Lonely' is not on the platform, so creating it needs: "
         "language_id, type, timezone, initial_message, system_prompt, llm_model_id",
-        "error: 1 problem in 1 of 1 files",
+        "error: 1 problem in 1 file",
     ]
 
 

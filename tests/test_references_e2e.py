@@ -58,7 +58,8 @@ def refused(capsys: pytest.CaptureFixture[str], api: Api, directory: Path, expec
     files = len({line.split(":")[0] for line in expected})
     checked = len(list(directory.glob("*.yaml")))
     assert err.splitlines()[:-1] == expected
-    assert err.splitlines()[-1] == f"error: {len(expected)} {noun} in {files} of {checked} files"
+    where = f"{files} file" if checked == 1 else f"{files} of {checked} files"
+    assert err.splitlines()[-1] == f"error: {len(expected)} {noun} in {where}"
 
 
 # ---- ids the account does not have -----------------------------------------------------------------------

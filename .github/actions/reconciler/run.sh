@@ -42,6 +42,15 @@ fence_for() {
   printf '%*s' "$length" '' | tr ' ' '`'
 }
 
+# Check the files: the problems as workflow annotations in the log, so that each shows on its line of the pull
+# request (validate --format github); on failure, the same problems as text in $out/validate.txt, for the
+# comment. Offline and quick, so invalid files are read a second time rather than parsed out of the annotations.
+validate_files() {  # $@: more options for validate (--no-env)
+  reconciler validate --dir "$dir" --format github "$@" && return 0
+  reconciler validate --dir "$dir" "$@" > "$out/validate.txt" 2>&1
+  return 1
+}
+
 validation_report() {  # $1: title, $2: file with the problems
   local fence
   fence=$(fence_for "$2")
@@ -60,12 +69,12 @@ validation_report() {  # $1: title, $2: file with the problems
 
 case "$mode" in
   validate)
-    reconciler validate --dir "$dir" --no-env
+    reconciler validate --dir "$dir" --no-env --format github
     ;;
   pr-plan)
     if [ "${RECONCILER_NO_ENV:-false}" = true ]; then
       # Pull requests from forks get no secrets: check the files offline and say so.
-      if reconciler validate --dir "$dir" --no-env > "$out/validate.txt" 2>&1; then
+      if validate_files --no-env; then
         {
           echo "<!-- reconciler-plan -->"
           echo "### reconciler: files valid, no plan (pull request from a fork)"
@@ -81,7 +90,7 @@ case "$mode" in
       output exitcode 1
       exit 1
     fi
-    if ! reconciler validate --dir "$dir" > "$out/validate.txt" 2>&1; then
+    if ! validate_files; then
       validation_report "invalid files, no plan" "$out/validate.txt"
       output exitcode 1
       exit 1
