@@ -10,8 +10,8 @@ seconds instead of reaching into httpx:
 - ``RECONCILER_MAX_RETRY_AFTER`` (120): seconds of one wait a server asks for with ``Retry-After``;
 - ``RECONCILER_MAX_RESPONSE_BYTES`` (67108864, 64 MiB): bytes of one answer, once decoded.
 
-A value that is not a positive number is a usage error, before any request. (A later ``--timeout`` option is to
-set the run's deadline.)
+A value that is not a positive number is a usage error, before any request. A command's ``--timeout SECONDS`` sets
+the run's deadline too, and wins over ``RECONCILER_DEADLINE``.
 """
 
 from __future__ import annotations
@@ -56,13 +56,16 @@ class Limits:
     )
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Limits:
-        """The defaults, with every variable of the table above that is set (a bad value is a usage error)."""
+    def from_environment(cls, environ: Mapping[str, str], *, run_deadline: float | None = None) -> Limits:
+        """The defaults, with every variable of the table above that is set (a bad value is a usage error), and
+        ``run_deadline`` (``--timeout``) over ``RECONCILER_DEADLINE`` when given."""
         values: dict[str, float | int] = {}
         for bound in fields(cls):
             name = bound.metadata["env"]
             if environ.get(name):
                 values[bound.name] = _positive(name, environ[name], whole=isinstance(bound.default, int))
+        if run_deadline is not None:
+            values["run_deadline"] = run_deadline
         return cls(**values)  # type: ignore[arg-type]
 
 
