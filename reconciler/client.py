@@ -291,12 +291,12 @@ class Client:
         ``failing``: the backoff, or as long as the server asked (capped, and said), within the run's deadline,
         and say the retry on a terminal (``on_retry``). The one retry policy: the client's own loop and the
         applier's create loop (which decides for itself whether a resend is safe) both wait here."""
-        self._say_retry(failing, attempt + 2, of or self.retry.attempts)
+        retrying = f"(attempt {attempt + 2} of {of or self.retry.attempts})"
         asked = failing.retry_after or 0.0
         wait = min(asked, self.limits.max_retry_after)
         delay = self.retry.delay(attempt, wait)
         if not wait or delay > wait:  # no Retry-After, or a shorter one than the backoff
-            self._back_off(failing, delay)
+            self._back_off(failing, delay, retrying)
             return
         if wait > self.deadline.remaining():
             raise ApiError(
@@ -309,27 +309,27 @@ class Client:
             "waiting %s s%s: the API asked to retry after %s s (%s on %s)",
             *(seconds(wait), capped, seconds(asked), failing.status, failing.request),
         )
+        self._say_retry(failing, retrying)
         self.retry.sleep(wait)
 
-    def _back_off(self, failing: ApiError, delay: float) -> None:
+    def _back_off(self, failing: ApiError, delay: float, retrying: str) -> None:
         if delay > self.deadline.remaining():
             raise ApiError(
                 f"{failing}; gave up: the run's deadline ({self._run_deadline}) ends before the next try",
                 status=failing.status,
                 errors=failing.errors,
             )
+        self._say_retry(failing, retrying)
         self.retry.sleep(delay)
 
-    def _say_retry(self, failing: ApiError, number: int, of: int) -> None:
+    def _say_retry(self, failing: ApiError, attempt: str) -> None:
         """``retrying GET https://host/api/user/assistants/get: 503 (attempt 3 of 10)``: the URL without its
         query string (a page's number is not what the reader needs), the status or the failure in a few words."""
         if self.on_retry is None or not failing.request:
             return
         method, _, path = failing.request.partition(" ")
         why = failing.reason or (str(failing.status) if failing.status else "failed")
-        self.on_retry(
-            f"retrying {method} {diagnosis.shown(self._base + path)}: {why} (attempt {number} of {of})"
-        )
+        self.on_retry(f"retrying {method} {diagnosis.shown(self._base + path)}: {why} {attempt}")
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Answer:
         with self.pacer.slot():

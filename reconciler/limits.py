@@ -29,7 +29,7 @@ MIB = 1024 * 1024
 #: At the documented 100 requests a minute, 30 minutes are 3,000 requests: three times what an apply that
 #: rewrites 1,000 assistants needs. A run that takes longer is stuck, or throttled far below the documented rate.
 RUN_DEADLINE = 1800.0
-#: An honest page of 100 assistants arrives in well under a second; the per-read timeout (30 s) already bounds a
+#: An honest page of 100 assistants arrives in well under a second; the per-read timeout (20 s) already bounds a
 #: silent server. This bounds the one that keeps talking, a byte at a time (each byte resets httpx's read timeout).
 #: It is checked between the chunks of the body: the headers, which httpx reads whole before anyone can look at
 #: the clock, are bound only by the per-read timeout and h11's 16 KiB limit on them.

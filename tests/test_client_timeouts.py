@@ -247,3 +247,24 @@ def test_a_retry_line_is_written_on_a_terminal_only() -> None:
     assert (
         terminal.getvalue() == "\r\x1b[Kretrying GET https://api.test/api/user/tools: 503 (attempt 2 of 10)\n"
     )
+
+
+def test_no_retry_line_when_the_run_gives_up_instead_of_retrying() -> None:
+    clock = FakeClock()
+    said: list[str] = []
+    client = Client(
+        BASE,
+        TOKEN,
+        retry=RetryPolicy(sleep=clock.sleep),
+        limits=Limits(run_deadline=30),
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(
+                429, json={"message": "Too Many Attempts."}, headers={"Retry-After": "100"}
+            )
+        ),
+        clock=clock,
+        on_retry=said.append,
+    )
+    with pytest.raises(ApiError, match="gave up: the API asked to retry after 100 s"):
+        client.list_assistants()
+    assert said == []
