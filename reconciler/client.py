@@ -5,6 +5,10 @@ Every request of the reconciler goes through ``Client``. httpx's exceptions and 
 ``repr``; a token no header can carry is refused before the first request. Every request, wait and retry is bounded
 (``limits.py``): one request by its own deadline and the answer's decoded size (``wire.py``), a wait a server asks
 for by ``MAX_RETRY_AFTER`` (and said on stderr, through the ``reconciler.http`` logger), the run by its deadline.
+A server that does not answer in time (or refuses the connection) is tried ``RetryPolicy.unanswered`` times, not
+``attempts``: with the defaults, one that takes connections and never answers fails in about a minute (3 x 20 s),
+not five. A failure whose likely cause is the address gets a line naming the URL and the fix (``diagnosis.py``).
+On a terminal each retry is said on stderr (``on_retry``).
 Tests plug in at the transport (``httpx.MockTransport``) or run the emulator on loopback.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,23 +26,29 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reconciler import __version__, listing
+from reconciler import __version__, diagnosis, listing
 from reconciler.errors import ApiError, ListingError, ReadOnlyError, ReconcilerError
 from reconciler.limits import Deadline, Limits, seconds
 from reconciler.pacing import Pacer, retry_after
 from reconciler.secret import Secret, masked
-from reconciler.wire import ASK_FOR, Answer, Bounds, Failed, TooSlow, exchange
+from reconciler.wire import ASK_FOR, SILENT, SLOW, UNANSWERED, Answer, Bounds, Failed, TooSlow, exchange
 
 log = logging.getLogger("reconciler.http")
 
 DEFAULT_API_URL = "https://app.gloriagent.ai/api"
 PAGE_SIZE = 100  # the API's maximum per_page
 CONNECT_TIMEOUT = 10.0
+#: Seconds of silence on the socket before a try is given up (httpx's read timeout). An honest page of 100
+#: assistants starts arriving in well under a second; 20 s is room for a slow day, and three of them a minute.
+READ_TIMEOUT = 20.0
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 10
+    #: the tries a request gets when the server does not answer in time or refuses the connection: each may cost
+    #: a whole timeout, and a server that did not answer three times in a row is not going to
+    unanswered: int = 3
     base_delay: float = 0.2
     max_delay: float = 5.0
     sleep: Callable[[float], None] = time.sleep
@@ -49,8 +60,20 @@ class RetryPolicy:
 
 
 def check_api_url(url: str) -> str:
-    """Refuse plain http except to loopback: the token would cross the network in clear text."""
+    """Refuse a URL without a scheme (suggesting one), one that is not http(s), and plain http except to
+    loopback: the token would cross the network in clear text."""
+    if "://" not in url and url.strip():
+        host = urlsplit(f"//{url}").hostname or ""
+        scheme = "http" if _is_loopback(host) else "https"
+        raise ReconcilerError(
+            f"API URL {diagnosis.shown(f'//{url}').removeprefix('//')} has no scheme: is it "
+            f"{diagnosis.shown(f'{scheme}://{url}')}? Check {diagnosis.CHECK}"
+        )
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  (a port that is not a number raises here)
+    except ValueError:
+        raise ReconcilerError(f"API URL {url!r} has a port that is not a number") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ReconcilerError(f"API URL {url!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -64,6 +87,10 @@ def check_token(token: Secret) -> None:
     """Refuse a token no HTTP header can carry as it is, naming what is wrong and never the token: h11 would
     refuse it on every attempt of every request, quoting it in its message."""
     value = token.reveal()
+    if _BEARER.match(value):  # pasted from an Authorization header
+        raise ReconcilerError(
+            'GLORIA_API_TOKEN starts with "Bearer ": set it to the API key alone (the tool sends "Bearer " itself)'
+        )
     unsendable = [index for index, char in enumerate(value) if not "!" <= char <= "~"]
     if unsendable:  # the end first: a stray newline is the usual case
         index = unsendable[-1] if unsendable[-1] == len(value) - 1 else unsendable[0]
@@ -82,6 +109,7 @@ def _token_problem(value: str, index: int) -> str:
 
 
 _CHARACTERS = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+_BEARER = re.compile(r"bearer\s", re.IGNORECASE)
 
 
 def _is_loopback(host: str) -> bool:
@@ -103,11 +131,13 @@ class Client:
         *,
         writable: bool = False,
         concurrency: int = 8,
-        timeout: float = 30.0,
+        timeout: float = READ_TIMEOUT,
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
         limits: Limits | None = None,
         transport: httpx.BaseTransport | None = None,
+        on_retry: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not token:
             raise ReconcilerError("GLORIA_API_TOKEN is not set: export the API key of the account first")
@@ -117,12 +147,15 @@ class Client:
         self.concurrency = max(1, concurrency)
         self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
-        self.deadline = Deadline(self.limits.run_deadline)  # the run's: it starts with the client
+        self.clock = clock
+        self.on_retry = on_retry  # told "retrying GET https://…/user/assistants/get: 503 (attempt 3 of 10)"
+        self.deadline = Deadline(self.limits.run_deadline, clock)  # the run's: it starts with the client
         self.pacer = pacer or Pacer(sleep=self.retry.sleep, max_pause=self.limits.max_retry_after)
         self._bounds = Bounds(timeout, CONNECT_TIMEOUT, self.limits.max_response_bytes)
         self.requests = 0
         self._lookups: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
-        self._http = _http_client(check_api_url(base_url), self._token, timeout, self.concurrency, transport)
+        self._base = check_api_url(base_url)
+        self._http = _http_client(self._base, self._token, timeout, self.concurrency, transport)
 
     def __repr__(self) -> str:
         return f"Client({self._http.base_url!s}, writable={self.writable})"
@@ -201,33 +234,69 @@ class Client:
                 errors=error.errors,
                 retry_after=error.retry_after,
                 request=error.request,
+                reason=error.reason,
             ) from error.__cause__
 
     def _attempts(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> Any:
+        """Try up to ``attempts`` times, of which ``unanswered`` may end without an answer in time."""
         attempts = self.retry.attempts if retry else 1
-        for attempt in range(attempts):
-            last = attempt == attempts - 1
+        attempt = unanswered = 0
+        while True:
             try:
                 response = self._request(method, path, **kwargs)
             except Failed as failure:
-                if last or not failure.retryable:
-                    raise ApiError(f"{method} {path}: {failure}") from failure.__cause__
-                self.wait_to_retry(ApiError(f"{method} {path}: {failure}"), attempt)
-                continue
-            if last or not _retryable(response.status_code):
-                return _result(method, path, response)
-            self.wait_to_retry(_error(method, path, response), attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+                if failure.kind in UNANSWERED:  # fewer tries left: say so in the retry line, and stop there
+                    unanswered += 1
+                    attempts = min(attempts, attempt + 1 + self.retry.unanswered - unanswered)
+                error = self._failed(method, path, failure, attempt + 1)
+                if attempt + 1 >= attempts or not failure.retryable:
+                    raise error from failure.__cause__
+                self.wait_to_retry(error, attempt, of=attempts)
+            else:
+                if attempt + 1 >= attempts or not _retryable(response.status_code):
+                    return self._result(method, path, response)
+                self.wait_to_retry(self._error(method, path, response), attempt, of=attempts)
+            attempt += 1
 
-    def wait_to_retry(self, failing: ApiError, attempt: int) -> None:
-        """Sleep before try ``attempt + 1`` after ``failing``: the backoff, or as long as the server asked
-        (capped, and said), within the run's deadline. The one retry policy: the client's own loop and the
+    def _failed(self, method: str, path: str, failure: Failed, tries: int) -> ApiError:
+        line = diagnosis.unreached(method, self._base, path, failure, tries)
+        return ApiError(
+            line or f"{method} {path}: {failure}", request=f"{method} {path}", reason=str(failure)
+        )
+
+    def _result(self, method: str, path: str, response: Answer) -> Any:
+        """The answer's data, or the ApiError it stands for: the diagnosis's line when the answer did not come
+        from the API, else the API's own message."""
+        kind = response.headers.get("Content-Type", "")
+        line = diagnosis.not_the_api(method, self._base, path, response.status_code, kind)
+        if line is not None:
+            raise ApiError(
+                line,
+                status=response.status_code,
+                request=f"{method} {path}",
+                reason=str(response.status_code),
+            )
+        return _result(method, path, response)
+
+    def _error(self, method: str, path: str, response: Answer) -> ApiError:
+        """The error a failed answer (a 429, a 5xx) stands for: what ``_result`` raises for it."""
+        try:
+            self._result(method, path, response)
+        except ApiError as error:
+            return error
+        raise AssertionError(f"{response.status_code} is not a failure")  # pragma: no cover
+
+    def wait_to_retry(self, failing: ApiError, attempt: int, *, of: int | None = None) -> None:
+        """Sleep before try ``attempt + 1`` (of ``of``, the retry policy's attempts unless told) after
+        ``failing``: the backoff, or as long as the server asked (capped, and said), within the run's deadline,
+        and say the retry on a terminal (``on_retry``). The one retry policy: the client's own loop and the
         applier's create loop (which decides for itself whether a resend is safe) both wait here."""
+        retrying = f"(attempt {attempt + 2} of {of or self.retry.attempts})"
         asked = failing.retry_after or 0.0
         wait = min(asked, self.limits.max_retry_after)
         delay = self.retry.delay(attempt, wait)
         if not wait or delay > wait:  # no Retry-After, or a shorter one than the backoff
-            self._back_off(failing, delay)
+            self._back_off(failing, delay, retrying)
             return
         if wait > self.deadline.remaining():
             raise ApiError(
@@ -240,16 +309,27 @@ class Client:
             "waiting %s s%s: the API asked to retry after %s s (%s on %s)",
             *(seconds(wait), capped, seconds(asked), failing.status, failing.request),
         )
+        self._say_retry(failing, retrying)
         self.retry.sleep(wait)
 
-    def _back_off(self, failing: ApiError, delay: float) -> None:
+    def _back_off(self, failing: ApiError, delay: float, retrying: str) -> None:
         if delay > self.deadline.remaining():
             raise ApiError(
                 f"{failing}; gave up: the run's deadline ({self._run_deadline}) ends before the next try",
                 status=failing.status,
                 errors=failing.errors,
             )
+        self._say_retry(failing, retrying)
         self.retry.sleep(delay)
+
+    def _say_retry(self, failing: ApiError, attempt: str) -> None:
+        """``retrying GET https://host/api/user/assistants/get: 503 (attempt 3 of 10)``: the URL without its
+        query string (a page's number is not what the reader needs), the status or the failure in a few words."""
+        if self.on_retry is None or not failing.request:
+            return
+        method, _, path = failing.request.partition(" ")
+        why = failing.reason or (str(failing.status) if failing.status else "failed")
+        self.on_retry(f"retrying {method} {diagnosis.shown(self._base + path)}: {why} {attempt}")
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Answer:
         with self.pacer.slot():
@@ -259,9 +339,11 @@ class Client:
             self.requests += 1
             start = time.perf_counter()
             try:
-                response = exchange(self._http, method, path, within=budget, bounds=self._bounds, **kwargs)
+                response = exchange(
+                    self._http, method, path, within=budget, bounds=self._bounds, clock=self.clock, **kwargs
+                )
             except TooSlow as slow:
-                raise self._too_slow(budget) from slow.__cause__
+                raise self._too_slow(budget, answered=slow.answered) from slow.__cause__
             finally:
                 self.pacer.seen = True  # an answer or a failure: either way stop probing one at a time
             self.pacer.observe(response.status_code, {k.lower(): v for k, v in response.headers.items()})
@@ -270,10 +352,12 @@ class Client:
         )
         return response
 
-    def _too_slow(self, budget: float) -> Failed:
+    def _too_slow(self, budget: float, *, answered: bool) -> Failed:
         if budget < self.limits.request_deadline:  # the run's deadline cut this request short
             return Failed(f"no complete answer before the run's deadline ({self._run_deadline})")
-        return Failed(f"no complete answer within {seconds(budget)} s", retryable=True)
+        if not answered:  # not even a status line: as silent as a read timeout
+            return Failed(f"no answer within {seconds(budget)} s", retryable=True, kind=SILENT)
+        return Failed(f"no complete answer within {seconds(budget)} s", retryable=True, kind=SLOW)
 
     @property
     def _run_deadline(self) -> str:
@@ -302,15 +386,6 @@ def _http_client(
 
 def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
-
-
-def _error(method: str, path: str, response: Answer) -> ApiError:
-    """The error a failed answer (a 429, a 5xx) stands for: what ``_result`` raises for it."""
-    try:
-        _result(method, path, response)
-    except ApiError as error:
-        return error
-    raise AssertionError(f"{response.status_code} is not a failure")  # pragma: no cover
 
 
 def _retry_after(response: Answer) -> float | None:
@@ -345,4 +420,5 @@ def _refusal(
         errors=errors,
         retry_after=_retry_after(response),
         request=f"{method} {path}",
+        reason=str(response.status_code),
     )

@@ -5,7 +5,8 @@ own message, exit 1 (click's 2 would look like drift to ``plan --detailed-exitco
 exit 130; anything else is one ``unexpected error`` line, with the traceback only under ``--debug``.
 
 ``--debug`` is parsed once, by click, as the group's option: its callback records it in the run's ``RunFlags``
-(which the handler reads when the run ends) and opens the log (``debug_log``) for the rest of the run.
+(which the handler reads when the run ends) and opens the log (``debug_log``) for the rest of the run. A command's
+``--timeout`` is recorded there too (``options.api_options``), for ``session.connect`` to find (``run_flags``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ class RunFlags:
 
     debug: bool = False
     colour: str = "auto"  # --color: auto, always or never (output.wants_colour decides with it)
+    timeout: float | None = None  # --timeout: the run's deadline in seconds, over RECONCILER_DEADLINE
+
+
+def run_flags() -> RunFlags:
+    """The flags of the command line being run; the defaults outside one (a test or a script calling in)."""
+    context = click.get_current_context(silent=True)
+    found = context.find_object(RunFlags) if context else None
+    return found or RunFlags()
 
 
 def handle_errors(invoke: Callable[[], object], flags: RunFlags) -> int:

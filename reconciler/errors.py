@@ -96,7 +96,8 @@ class LockHeld(ReconcilerError):
 class ApiError(ReconcilerError):
     """The API refused or failed a request, or could not be reached. ``request`` is the request it answered
     (``"GET /user/assistants/get"``), ``retry_after`` the wait in seconds the answer asked for (its
-    ``Retry-After``, uncapped): every retry loop honours it through ``Client.wait_to_retry``."""
+    ``Retry-After``, uncapped): every retry loop honours it through ``Client.wait_to_retry``; ``reason`` the
+    failure in a few words (``503``, ``connection refused``), as the retry line on a terminal shows it."""
 
     def __init__(
         self,
@@ -106,9 +107,11 @@ class ApiError(ReconcilerError):
         errors: dict[str, list[str]] | None = None,
         retry_after: float | None = None,
         request: str = "",
+        reason: str = "",
     ):
         super().__init__(message)
         self.request = request
+        self.reason = reason
         self.status = status
         self.errors = errors or {}
         self.retry_after = retry_after

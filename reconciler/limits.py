@@ -10,8 +10,8 @@ seconds instead of reaching into httpx:
 - ``RECONCILER_MAX_RETRY_AFTER`` (120): seconds of one wait a server asks for with ``Retry-After``;
 - ``RECONCILER_MAX_RESPONSE_BYTES`` (67108864, 64 MiB): bytes of one answer, once decoded.
 
-A value that is not a positive number is a usage error, before any request. (A later ``--timeout`` option is to
-set the run's deadline.)
+A value that is not a positive number is a usage error, before any request. A command's ``--timeout SECONDS`` sets
+the run's deadline too, and wins over ``RECONCILER_DEADLINE``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ MIB = 1024 * 1024
 #: At the documented 100 requests a minute, 30 minutes are 3,000 requests: three times what an apply that
 #: rewrites 1,000 assistants needs. A run that takes longer is stuck, or throttled far below the documented rate.
 RUN_DEADLINE = 1800.0
-#: An honest page of 100 assistants arrives in well under a second; the per-read timeout (30 s) already bounds a
+#: An honest page of 100 assistants arrives in well under a second; the per-read timeout (20 s) already bounds a
 #: silent server. This bounds the one that keeps talking, a byte at a time (each byte resets httpx's read timeout).
 #: It is checked between the chunks of the body: the headers, which httpx reads whole before anyone can look at
 #: the clock, are bound only by the per-read timeout and h11's 16 KiB limit on them.
@@ -56,13 +56,16 @@ class Limits:
     )
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> Limits:
-        """The defaults, with every variable of the table above that is set (a bad value is a usage error)."""
+    def from_environment(cls, environ: Mapping[str, str], *, run_deadline: float | None = None) -> Limits:
+        """The defaults, with every variable of the table above that is set (a bad value is a usage error), and
+        ``run_deadline`` (``--timeout``) over ``RECONCILER_DEADLINE`` when given."""
         values: dict[str, float | int] = {}
         for bound in fields(cls):
             name = bound.metadata["env"]
             if environ.get(name):
                 values[bound.name] = _positive(name, environ[name], whole=isinstance(bound.default, int))
+        if run_deadline is not None:
+            values["run_deadline"] = run_deadline
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from reconciler.errorhandling import RunFlags
+from reconciler.limits import RUN_DEADLINE, seconds
 from reconciler.plan import Safety
 from reconciler.reconcile import Options
 from reconciler.session import owner_of
@@ -21,7 +23,22 @@ DIR_OPTION = click.option(
 )
 
 
+def _record_timeout(context: click.Context, _: click.Parameter, value: float | None) -> None:
+    """Keep ``--timeout`` in the run's flags, where ``session.connect`` finds it: no command takes it."""
+    if value is not None:
+        context.ensure_object(RunFlags).timeout = value
+
+
 def api_options(command: Any) -> Any:
+    command = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
+        expose_value=False,
+        callback=_record_timeout,
+        help="Seconds the whole run may spend on the API, retries and waits included (one request: at most 60 s)."
+        f"  [default: $RECONCILER_DEADLINE or {seconds(RUN_DEADLINE)}]",
+    )(command)
     command = click.option(
         "--emulator", is_flag=True, help="Use the embedded emulator (demo data, state in .reconciler/)."
     )(command)

@@ -112,6 +112,24 @@ class ProgressLine:
         self.close()
 
 
+class RetryLine:
+    """``retrying GET https://app.gloriagent.ai/api/user/assistants/get: 503 (attempt 3 of 10)`` on a terminal's
+    stderr, one line a retry; nothing otherwise (a CI log gets the run's last line, which says what failed).
+
+    Each line first erases a progress line the terminal may show (``ProgressLine`` writes no newline), so that
+    the two never run into each other: the retry line takes its place, and the next progress draws it again.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def __call__(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write(f"\r\033[K{text}\n")  # one write: a line of its own, whichever thread says it
+            self.stream.flush()
+
+
 def check_writable(option: str, path: Path | None, *, directory: bool = False) -> None:
     """Refuse an output that cannot be written before the first request: a run that reads the whole platform
     only to fail at the end wastes the API's quota and hides the one-line reason behind a late crash.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from pathlib import Path
 from reconciler.apply import Applier, ApplyInterrupted, find_duplicates, settle_uncertain, verify
 from reconciler.client import DEFAULT_API_URL, Client
 from reconciler.desired import DesiredState
+from reconciler.errorhandling import run_flags
 from reconciler.errors import FilesInvalid, ReconcilerError, UsageError
 from reconciler.export import ExportedFile, ExportRequest, Layout, check_no_second_file, export
 from reconciler.limits import Limits
 from reconciler.names import Catalog
+from reconciler.output import RetryLine
 from reconciler.plan import Action, Plan
 from reconciler.reconcile import (
     Options,
@@ -189,15 +192,22 @@ def connect(
     *, emulator: bool, api_url: str | None, writable: bool = False, concurrency: int = 8
 ) -> Iterator[Session]:
     """A session against the embedded emulator (``--emulator``) or the API named by the URL and environment,
-    within the limits the environment sets (``limits.py``)."""
-    limits = Limits.from_environment(os.environ)
+    within the limits the environment and ``--timeout`` set (``limits.py``); on a terminal, each retry is said
+    on stderr."""
+    limits = Limits.from_environment(os.environ, run_deadline=run_flags().timeout)
+    retrying = RetryLine(sys.stderr)
     if emulator:
         from reconciler.emulator.server import EMBEDDED_STATE, embedded
 
         with (
             embedded() as (url, emulator_token),
             Client(
-                url, Secret(emulator_token), writable=writable, concurrency=concurrency, limits=limits
+                url,
+                Secret(emulator_token),
+                writable=writable,
+                concurrency=concurrency,
+                limits=limits,
+                on_retry=retrying,
             ) as client,
         ):
             yield Session(client, Secret(emulator_token), f"emulator:{EMBEDDED_STATE.resolve()}")
@@ -206,5 +216,7 @@ def connect(
     token = Secret(os.environ.get("GLORIA_API_TOKEN", ""), origin="GLORIA_API_TOKEN")
     if not token:
         raise ReconcilerError("GLORIA_API_TOKEN is not set: export the account's API key (or use --emulator)")
-    with Client(url, token, writable=writable, concurrency=concurrency, limits=limits) as client:
+    with Client(
+        url, token, writable=writable, concurrency=concurrency, limits=limits, on_retry=retrying
+    ) as client:
         yield Session(client, token, url.rstrip("/"))

@@ -13,6 +13,8 @@ The client asks for ``gzip`` only (``Accept-Encoding``); an answer in any other 
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import time
 import zlib
 from collections.abc import Callable
@@ -21,25 +23,44 @@ from typing import Any
 
 import httpx
 
-from reconciler.limits import size
+from reconciler.limits import seconds, size
 
 ASK_FOR = "gzip"  # the Accept-Encoding sent: the one encoding read here besides none
 _INFLATED = {"gzip", "x-gzip", "deflate"}  # zlib reads the gzip and the zlib wrapping alike
 
 
-class Failed(Exception):
-    """A request that brought no answer to act on; ``str`` is the reason shown after ``METHOD PATH: ``."""
+#: What went wrong, as far as the user can act on it (``client.py`` words the line and the fix for each):
+REFUSED = "refused"  # nothing listens at the address
+UNRESOLVED = "unresolved"  # the host name resolves to nothing
+NO_CONNECTION = "no connection"  # the connection was not set up within the connect timeout
+SILENT = "silent"  # connected, and no answer (not even its status line) within the timeout
+SLOW = "slow"  # an answer began, and did not end in time
+NO_TLS = "no tls"  # https to a server that does not speak TLS (a plain-http port)
+CERTIFICATE = "certificate"  # TLS, with a certificate that does not verify
+OTHER = "other"  # a dropped or reset connection, an answer refused for its size or encoding
 
-    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+#: The failures of a server that did not answer in time, or at all: each can cost a whole timeout, and a server
+#: that did not answer a few times in a row will not, so the client tries them fewer times than the others.
+UNANSWERED = frozenset({REFUSED, UNRESOLVED, NO_CONNECTION, SILENT, SLOW})
+
+
+class Failed(Exception):
+    """A request that brought no answer to act on; ``str`` is the reason shown after ``METHOD PATH: ``, ``kind``
+    one of the constants above."""
+
+    def __init__(self, reason: str, *, retryable: bool = False, kind: str = OTHER) -> None:
         super().__init__(reason)
         self.retryable = retryable
+        self.kind = kind
 
 
 class TooSlow(Failed):
-    """The answer's last byte had not come by its deadline (the caller says which deadline that was)."""
+    """The answer's last byte had not come by its deadline (the caller says which deadline that was);
+    ``answered``: whether its status line had come."""
 
-    def __init__(self) -> None:
-        super().__init__("too slow", retryable=True)
+    def __init__(self, *, answered: bool) -> None:
+        super().__init__("too slow", retryable=True, kind=SLOW if answered else SILENT)
+        self.answered = answered
 
 
 @dataclass(frozen=True)
@@ -67,26 +88,67 @@ class Answer:
 
 
 def exchange(
-    http: httpx.Client, method: str, path: str, *, within: float, bounds: Bounds, **kwargs: Any
+    http: httpx.Client,
+    method: str,
+    path: str,
+    *,
+    within: float,
+    bounds: Bounds,
+    clock: Callable[[], float] = time.monotonic,
+    **kwargs: Any,
 ) -> Answer:
     """One request and its whole answer, within ``within`` seconds from now and ``bounds``; ``Failed`` otherwise."""
-    by = time.monotonic() + within
-    timeout = httpx.Timeout(min(bounds.read_timeout, within), connect=min(bounds.connect_timeout, within))
+    by = clock() + within
+    read, connect = min(bounds.read_timeout, within), min(bounds.connect_timeout, within)
+    answered = False
     try:
-        with http.stream(method, path, timeout=timeout, **kwargs) as response:
-            return _receive(response, by=by, limit=bounds.max_bytes)
+        with http.stream(method, path, timeout=httpx.Timeout(read, connect=connect), **kwargs) as response:
+            answered = True
+            return _receive(response, by=by, limit=bounds.max_bytes, clock=clock)
     except httpx.TimeoutException as exc:
-        if time.monotonic() < by:  # a silence of one timeout, well within the deadline
-            raise Failed(_describe(exc), retryable=True) from exc
-        raise TooSlow() from exc
+        if clock() >= by:  # the deadline, not a silence of one timeout within it
+            raise TooSlow(answered=answered) from exc
+        if isinstance(exc, httpx.ConnectTimeout):
+            raise Failed(
+                f"no connection within {seconds(connect)} s", retryable=True, kind=NO_CONNECTION
+            ) from exc
+        if answered:
+            raise Failed(f"the answer stopped for {seconds(read)} s", retryable=True, kind=SLOW) from exc
+        raise Failed(f"no answer within {seconds(read)} s", retryable=True, kind=SILENT) from exc
+    except httpx.ConnectError as exc:
+        raise _unconnected(exc) from exc
     except httpx.TransportError as exc:
         raise Failed(_describe(exc), retryable=True) from exc
 
 
+def _unconnected(exc: httpx.ConnectError) -> Failed:
+    """Why no connection was set up, from the OS or TLS error under httpx's (``__cause__``, as httpx and httpcore
+    chain them). TLS failures are not retried: the same server would speak the same way again."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return Failed(
+                f"the server's TLS certificate does not verify ({cause.verify_message})", kind=CERTIFICATE
+            )
+        if isinstance(cause, ssl.SSLError):
+            return Failed("the server does not speak TLS", kind=NO_TLS)
+        if isinstance(cause, ConnectionRefusedError):
+            return Failed("connection refused", retryable=True, kind=REFUSED)
+        if isinstance(cause, socket.gaierror):
+            return Failed("the host name does not resolve", retryable=True, kind=UNRESOLVED)
+    return Failed("cannot connect", retryable=True)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _describe(exc: httpx.TransportError) -> str:
     kind = {
-        httpx.ConnectError: "cannot connect",
-        httpx.TimeoutException: "timed out",
         httpx.RemoteProtocolError: "the connection was dropped",
         httpx.ReadError: "the connection was reset",
     }
@@ -96,25 +158,25 @@ def _describe(exc: httpx.TransportError) -> str:
     return type(exc).__name__
 
 
-def _receive(response: httpx.Response, *, by: float, limit: int) -> Answer:
-    """Read ``response``'s body by the monotonic time ``by``, refusing it past ``limit`` decoded bytes."""
+def _receive(response: httpx.Response, *, by: float, limit: int, clock: Callable[[], float]) -> Answer:
+    """Read ``response``'s body by the time ``by`` on ``clock``, refusing it past ``limit`` decoded bytes."""
     try:
         if response.is_stream_consumed:  # built whole in memory (httpx.MockTransport): decoded, and bounded
             body = _within(response.content, limit)
         else:
-            body = _read(response, by=by, limit=limit)
+            body = _read(response, by=by, limit=limit, clock=clock)
     except _TooLarge:  # not retried: the same server would send the same answer again
         raise Failed(f"the answer is larger than {size(limit)} (decoded): refused") from None
     return Answer(response.status_code, response.reason_phrase, response.headers, body)
 
 
-def _read(response: httpx.Response, *, by: float, limit: int) -> bytes:
+def _read(response: httpx.Response, *, by: float, limit: int, clock: Callable[[], float]) -> bytes:
     decode = _decoder(response.headers.get("Content-Encoding", "").strip().lower())
     body = bytearray()
     for chunk in response.iter_raw():
         body += decode(chunk, limit - len(body))
-        if time.monotonic() > by:
-            raise TooSlow()
+        if clock() > by:
+            raise TooSlow(answered=True)
     body += decode(None, limit - len(body))
     return bytes(body)
 

@@ -3,7 +3,8 @@
 A test gives it a ``Handler``: a function from the ``Request`` it received to the ``Reply`` to send. The reply may
 be honest JSON, or a misbehaviour a real server (or a proxy, or an attacker) could produce: raw bytes, an answer that
 never comes, a body trickled a byte at a time. Every request is recorded, so a test can assert exactly what the tool
-sent (no duplicate create, no write outside the plan). Traffic never leaves the loopback address, and every stall
+sent (no duplicate create, no write outside the plan), and every connection counted (``connections``: a TLS
+handshake spoken to it is a connection and no request). Traffic never leaves the loopback address, and every stall
 ends when the server closes, so no test can hang past its own bound.
 
 ``honest_account`` builds the handler of a well-behaved account (paginated list, create, update, delete, and the
@@ -37,6 +38,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    target: str = ""  # the path as it came, /api included (or not), without the query
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -67,7 +69,9 @@ class HostileServer:
         self.requests: list[Request] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler_class(self))
+        self.connections = 0
+        self._http = _CountingServer(("127.0.0.1", 0), _make_handler_class(self))
+        self._http.counted = self.count_connection
         self._http.daemon_threads = True
         self._thread = threading.Thread(
             target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -77,6 +81,10 @@ class HostileServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._http.server_address[1]}/api"
+
+    def count_connection(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def record(self, request: Request) -> None:
         with self._lock:
@@ -93,6 +101,14 @@ class HostileServer:
         self._http.shutdown()
         self._http.server_close()
         self._thread.join(timeout=5)
+
+
+class _CountingServer(ThreadingHTTPServer):
+    counted: Callable[[], None] = staticmethod(lambda: None)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.counted()
+        return True
 
 
 def _make_handler_class(server: HostileServer) -> type[BaseHTTPRequestHandler]:
@@ -114,7 +130,7 @@ def _make_handler_class(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             path = url.path.removeprefix("/api")
             headers = {k.lower(): v for k, v in self.headers.items()}
-            request = Request(self.command, path, dict(parse_qsl(url.query)), headers, body)
+            request = Request(self.command, path, dict(parse_qsl(url.query)), headers, body, url.path)
             server.record(request)
             self._send(server.handler(request))
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import click
 
 if TYPE_CHECKING:
     from reconciler.emulator.server import OpenedState
+
+
+class CannotServe(click.ClickException):
+    """The address cannot be listened on: one line, ``error: ...`` like every other error of the CLI (click's own
+    would say ``Error: ...``), exit 1, no traceback."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", file=file or sys.stderr)
 
 
 @click.group()
@@ -85,7 +95,10 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         access_log=True,
         **options,
     )
-    server, opened = start(settings)
+    try:
+        server, opened = start(settings)
+    except OSError as error:
+        raise CannotServe(cannot_listen(error, options["host"], options["port"])) from error
     source = click.get_current_context().get_parameter_source("seed")
     seed_given = source is not click.core.ParameterSource.DEFAULT
     click.echo(f"gloriagent emulator listening on {server.url} ({read_mode} mode)")
@@ -99,6 +112,17 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         server.server_close()
         opened.store.close()
     return 0
+
+
+def cannot_listen(error: OSError, host: str, port: int) -> str:
+    """Why ``host:port`` cannot be listened on, and what to change."""
+    if error.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use: choose another with --port (0 picks a free one)"
+    if error.errno == errno.EACCES:
+        return f"no permission to listen on port {port} of {host}: choose one above 1023 with --port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: it is not an address of this machine; choose another with --host"
+    return f"cannot listen on {host} port {port}: {error.strerror or error}"
 
 
 def check_exposure(host: str, token: str, default_token: str) -> None:

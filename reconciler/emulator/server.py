@@ -201,4 +201,8 @@ def serve(options: EmulatorOptions) -> tuple[EmulatorServer, OpenedState]:
     if state == EMBEDDED_STATE:
         _ignore_folder(state.parent)
     opened = open_state(state, options.seed, options.catalog_offset, reset=options.reset)
-    return EmulatorServer(options, opened.store), opened
+    try:
+        return EmulatorServer(options, opened.store), opened
+    except BaseException:  # the address cannot be listened on: the caller gets no store to close
+        opened.store.close()
+        raise
