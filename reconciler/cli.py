@@ -315,7 +315,7 @@ def apply(
         style = style_for(out)
         view = ApplyView(
             confirm=_approved if not auto_approve else lambda: True,
-            show=lambda plan: render_text(plan, out, style),
+            show=lambda plan: render_text(plan, out, style, forced=force),
             writing=lambda: _blank_line(out),
             reading=_reading,
         )

@@ -286,10 +286,13 @@ def test_prune_deletes_only_what_this_repository_owns(
         _code, out, _ = run(capsys, "plan", "--dir", str(files), *prune)
         b_id = next(a["id"] for a in api.items() if a["name"] == "B")  # A and B were created concurrently
         assert f'  - delete b "B" (id {b_id})' in out
-        assert (
-            run(capsys, "apply", "--dir", str(files), "--auto-approve", *prune)[0] == 1
-        )  # a delete needs --force
-        assert run(capsys, "apply", "--dir", str(files), "--auto-approve", "--force", *prune)[0] == 0
+        code, out, _ = run(capsys, "apply", "--dir", str(files), "--auto-approve", *prune)
+        assert code == 1  # a delete needs --force
+        assert "Warning: apply will need --force: 1 assistant would be deleted.\n" in out
+        code, out, _ = run(capsys, "apply", "--dir", str(files), "--auto-approve", "--force", *prune)
+        assert code == 0
+        assert "Warning" not in out  # given --force, the thresholds are no warning any more
+        assert "Past the safety thresholds, with --force: 1 assistant would be deleted.\n" in out
         names = sorted(a["name"] for a in api.items())
         assert names == ["A", "Made by hand"]
         assert any(a["id"] == by_hand for a in api.items())
