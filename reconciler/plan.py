@@ -10,10 +10,12 @@ values that came from the environment, and values under secret-looking keys, are
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from reconciler.errors import PlanFileError, UnsafePlan
@@ -198,6 +200,53 @@ class Unmanaged:
 
 
 @dataclass(frozen=True)
+class Group:
+    """The same field change (path, before and after, as shown) on several assistants: a plan shows it once,
+    before the per-assistant detail, so that one default changed for 200 assistants reads as one line."""
+
+    path: str
+    before: Any
+    after: Any
+    source: str | None  # where the new value comes from, when every assistant takes it from the same line
+    keys: tuple[str, ...]
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "before": self.before,
+            "after": self.after,
+            "source": self.source,
+            "keys": list(self.keys),
+        }
+
+
+def groups_of(changes: Iterable[Change]) -> tuple[Group, ...]:
+    """Every field change shared by two or more updates, in the order of first appearance. Compared as the
+    data view shows them (secrets masked), so two secrets can group only as "(sensitive)" alike."""
+    found: dict[tuple[str, str, str], list[tuple[Change, dict[str, Any]]]] = {}
+    for change in changes:
+        if change.action != Action.UPDATE:
+            continue
+        for item in (change._field_data(f) for f in change.fields):
+            if item.get("before_known", True) and not item.get("reason"):
+                key = (item["path"], _canonical(item["before"]), _canonical(item["after"]))
+                found.setdefault(key, []).append((change, item))
+    groups = []
+    for (path, _, _), members in found.items():
+        if len(members) < 2:
+            continue
+        sources = {item.get("source") for _, item in members}
+        source = sources.pop() if len(sources) == 1 else None
+        first = members[0][1]
+        groups.append(Group(path, first["before"], first["after"], source, tuple(c.key for c, _ in members)))
+    return tuple(groups)
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     account: str = ""  # digest of the API URL and token: a saved plan is refused on another account
@@ -229,6 +278,10 @@ class Plan:
         digests = tuple(sorted((file_digests or {}).items()))
         return cls(ordered, account, files, tuple(unsafe), owner, prune, listed, digests)
 
+    @cached_property
+    def groups(self) -> tuple[Group, ...]:
+        return groups_of(self.changes)
+
     @property
     def summary(self) -> dict[str, int]:
         return {action.value: sum(c.action == action for c in self.changes) for action in ACTIONS}
@@ -255,6 +308,8 @@ class Plan:
         }
         if self.unmanaged is not None:
             data["unmanaged"] = [u.data() for u in self.unmanaged]
+        if self.groups:
+            data["groups"] = [g.data() for g in self.groups]
         if self.file_digests:
             data["file_digests"] = dict(self.file_digests)
         return data

@@ -628,16 +628,23 @@ def test_markdown_comment_renders_as_a_table_and_collapsible_sections() -> None:
     details = [t.content for t in tokens if t.type == "html_block" and "<details>" in t.content]
     assert len(details) == 4
     fences = [t for t in tokens if t.type == "fence"]
-    assert [f.info for f in fences] == ["diff"] * 4
-    assert fences[1].content == (
+    assert [f.info for f in fences] == [
+        "diff"
+    ] * 5  # the changes the three updates share, then a section each
+    assert fences[0].content == (
         "- speech_speed: 1.0\n"
-        "+ speech_speed: 0.9\n"
-        "~ system_prompt:\n"
+        "+ speech_speed: 0.9 on 3 assistants\n"
+        "~ system_prompt on 3 assistants:\n"
         "    Be kind.\n"
         "-   Be brief.\n"
         "+   Be brief {+and warm | friendly+}.\n"
         "- voice_id: 102 (Ethan)\n"
-        "+ voice_id: 101 (Maya)\n"
+        "+ voice_id: 101 (Maya) on 3 assistants\n"
+    )
+    assert fences[2].content == (
+        "~ speech_speed: the shared change above\n"
+        "~ system_prompt: the shared change above\n"
+        "~ voice_id: the shared change above\n"
     )
 
 
@@ -649,6 +656,29 @@ def test_markdown_comment_of_2000_assistants_fits_githubs_limit() -> None:
     closed = sum(t.content.count("</details>") for t in tokens if t.type == "html_block")
     assert opened == closed > 0
     assert text.rstrip().endswith("more assistants are not shown here; the JSON plan has every change.")
+
+
+def test_one_default_changed_for_2000_assistants_is_one_shared_line_within_githubs_limit() -> None:
+    changes = [
+        Change(
+            f"assistant-{i:04d}",
+            f"assistants.d/assistant-{i:04d}.yaml",
+            "update",
+            i + 1,
+            f"Assistant {i}",
+            {"speech_speed": 1.05},
+            (FieldChange("speech_speed", 1.0, 1.05),),
+        )
+        for i in range(2000)
+    ]
+    text = rendered(Plan.of(changes))  # type: ignore[arg-type]
+    assert len(text) <= 60_000 < 65_536
+    html = cmarkgfm.github_flavored_markdown_to_html(text, options=cmarkgfm.cmark.Options.CMARK_OPT_UNSAFE)
+    shared = html.split("<h4>Changes shared by several assistants</h4>")[1].split("</pre>")[0]
+    assert shared == (
+        '\n<pre lang="diff"><code>- speech_speed: 1.0\n+ speech_speed: 1.05 on 2000 assistants\n</code>'
+    )
+    assert html.count("<details>") == html.count("</details>") > 0
 
 
 def test_multi_account_pattern_is_documented() -> None:

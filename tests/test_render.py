@@ -107,7 +107,7 @@ def test_markdown_has_marker_table_and_one_section_per_assistant() -> None:
         "~ update <code>a</code> — Name a (3 fields)",
         "~ update <code>b</code> — Name b (3 fields)",
     ]
-    assert text.count("```diff") == 2
+    assert text.count("```diff") == 3  # the changes a and b share, then a section each
 
 
 def test_markdown_escapes_table_breaking_names() -> None:

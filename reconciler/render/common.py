@@ -6,7 +6,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from reconciler.plan import ORIGIN_PLATFORM, REASON_OWNER, Action, Change, FieldChange, Plan, Unmanaged
+from reconciler.plan import (
+    ORIGIN_PLATFORM,
+    REASON_OWNER,
+    Action,
+    Change,
+    FieldChange,
+    Group,
+    Plan,
+    Unmanaged,
+)
 from reconciler.render.granular import CHANGED, Names, Row, changed_rows, named, new_rows, value_text
 from reconciler.streams import Writer
 
@@ -91,6 +100,38 @@ def field_rows(change: Change, item: FieldChange) -> list[Row]:
     if item.reason:
         rows[0] = replace(rows[0], note=item.reason)
     return rows
+
+
+def shared(plan: Plan) -> set[tuple[str, str]]:
+    """(key, path) of every field change a group of the plan shows: the detail only points to it."""
+    return {(key, group.path) for group in plan.groups for key in group.keys}
+
+
+def group_rows(plan: Plan, group: Group) -> list[Row]:
+    """A change shared by several assistants, once: the first one's rows, said to be on all of them."""
+    change = next(c for c in plan.changes if c.key == group.keys[0] and c.action == Action.UPDATE)
+    item = next(f for f in change.fields if f.path == group.path)
+    rows = field_rows(change, item)
+    on = f" on {count(len(group.keys), 'assistant')}" + (f" (from {group.source})" if group.source else "")
+    head = rows[0]
+    if head.before is not None and head.after is not None:
+        rows[0] = replace(head, after=head.after + on)
+    else:
+        rows[0] = replace(head, label=head.label + on)
+    return rows
+
+
+#: How the detail of one assistant shows a field change that a group shows.
+SHARED = "the shared change above"
+#: The heading of the groups.
+SHARED_TITLE = "Changes shared by several assistants"
+
+
+def detail_rows(change: Change, item: FieldChange, shared: set[tuple[str, str]]) -> list[Row]:
+    """A field change in its assistant's detail: its rows, or one line pointing to the group that shows it."""
+    if (change.key, item.path) in shared:
+        return [Row(0, CHANGED, item.path, value=SHARED)]
+    return field_rows(change, item)
 
 
 def render_json(plan: Plan, stream: Writer) -> None:

@@ -22,13 +22,16 @@ from reconciler.render.common import (
     DELETE_NOTE,
     OUTSIDE_NOTE,
     OUTSIDE_TITLE,
+    SHARED_TITLE,
     SYMBOL,
     UNMANAGED_LISTED,
     Shown,
     bookkeeping_only,
     clipped,
     count,
-    field_rows,
+    detail_rows,
+    group_rows,
+    shared,
     split_by_origin,
     summary_line,
     unmanaged_title,
@@ -67,10 +70,12 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT, 
     if plan.unsafe and not forced:
         text += f"> **apply will need `--force`**: {'; '.join(_md_text(r) for r in plan.unsafe)}\n\n"
     outside, own = split_by_origin(plan)
-    text += _md_outside(outside, {c.key for c, _ in own}, limit // 4)
+    grouped = shared(plan)
+    text += _md_groups(plan, limit // 4)
+    text += _md_outside(outside, {c.key for c, _ in own}, grouped, limit // 4)
     shown = 0
     for change, fields in own:
-        section = _md_section(change, fields)
+        section = _md_section(change, fields, grouped)
         if len(text) + len(section) > limit - 200 - len(unmanaged):
             break
         text += section
@@ -97,14 +102,35 @@ def unchanged_notes_markdown(plan: Plan) -> str:
     return "".join(f"{n}\n" for n in notes[:UNMANAGED_LISTED])
 
 
-def _md_outside(outside: list[Shown], own: set[str], budget: int) -> str:
+def _md_groups(plan: Plan, budget: int) -> str:
+    """The changes shared by several assistants, once each, in one diff block of at most ``budget``."""
+    if not plan.groups:
+        return ""
+    lines: list[str] = []
+    used = 0
+    for index, group in enumerate(plan.groups):
+        rows = group_rows(plan, group)
+        block = [line for row in rows[:MARKDOWN_ROWS_PER_FIELD] for line in _diff_lines(row)]
+        used += sum(len(line) + 1 for line in block)
+        if used > budget:
+            lines.append(
+                f"# … {count(len(plan.groups) - index, 'more shared change')}: the JSON plan's groups"
+            )
+            break
+        lines += block
+    body = "\n".join(printable(line).rstrip(" ") for line in lines)
+    fence = _fence_for(body, shortest=3)
+    return f"#### {SHARED_TITLE}\n\n{fence}diff\n{body}\n{fence}\n\n"
+
+
+def _md_outside(outside: list[Shown], own: set[str], grouped: set[tuple[str, str]], budget: int) -> str:
     """The fields changed outside the repository, one section per assistant, as many as fit in ``budget``."""
     if not outside:
         return ""
     text = f"#### {OUTSIDE_TITLE}\n\nThese fields differ on the platform, but {OUTSIDE_NOTE}.\n\n"
     shown = 0
     for change, fields in outside:
-        section = _md_section(change, fields, notes=change.key not in own)
+        section = _md_section(change, fields, grouped, notes=change.key not in own)
         if len(text) + len(section) > budget:
             break
         text += section
@@ -115,12 +141,14 @@ def _md_outside(outside: list[Shown], own: set[str], budget: int) -> str:
     return text + "\n#### All changes\n\n"
 
 
-def _md_section(change: Change, fields: tuple[FieldChange, ...], *, notes: bool = True) -> str:
+def _md_section(
+    change: Change, fields: tuple[FieldChange, ...], grouped: set[tuple[str, str]], *, notes: bool = True
+) -> str:
     """One assistant: its heading as the summary of a collapsed section, its field rows as a diff block."""
     title = f"{SYMBOL[change.action]} {change.action} <code>{_md_html(change.key)}</code>"
     if change.name:
         title += f" — {_md_html(change.name)}"
-    lines = [line for item in fields for line in _field_lines(change, item)]
+    lines = [line for item in fields for line in _field_lines(change, item, grouped)]
     if change.action == Action.DELETE:
         ident = f" {change.id}" if change.id is not None else ""
         lines.append(f"- assistant{ident} {_quoted(change.name)}".rstrip())
@@ -146,10 +174,10 @@ def _what(change: Change, fields: tuple[FieldChange, ...]) -> str:
     return count(len(fields), "field")
 
 
-def _field_lines(change: Change, item: FieldChange) -> list[str]:
+def _field_lines(change: Change, item: FieldChange, grouped: set[tuple[str, str]]) -> list[str]:
     """A field's rows as diff lines, the sign in the first column (GitHub colours by it), at most
     ``MARKDOWN_ROWS_PER_FIELD`` of them."""
-    rows = field_rows(change, item)
+    rows = detail_rows(change, item, grouped)
     lines = [line for row in rows[:MARKDOWN_ROWS_PER_FIELD] for line in _diff_lines(row)]
     if len(rows) > MARKDOWN_ROWS_PER_FIELD:
         more = count(len(rows) - MARKDOWN_ROWS_PER_FIELD, "more row")

@@ -18,11 +18,14 @@ from reconciler.render.common import (
     DELETE_NOTE,
     OUTSIDE_NOTE,
     OUTSIDE_TITLE,
+    SHARED_TITLE,
     SYMBOL,
     UNMANAGED_NAMED,
     count,
-    field_rows,
+    detail_rows,
+    group_rows,
     heading,
+    shared,
     split_by_origin,
     summary_line,
     unmanaged_title,
@@ -96,16 +99,24 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None, *, force
         return
     outside, own = split_by_origin(plan)
     mine = {change.key for change, _ in own}
+    grouped = shared(plan)
+    if plan.groups:
+        line(f"{SHARED_TITLE}:")
+        line()
+        for group in plan.groups:
+            for row in group_rows(plan, group):
+                _row(line, row, indent="  ")
+        line()
     if outside:
         line(f"{OUTSIDE_TITLE} ({OUTSIDE_NOTE}):")
         line()
         for change, fields in outside:
-            _change_lines(line, change, fields, notes=change.key not in mine)
+            _change_lines(line, change, fields, grouped, notes=change.key not in mine)
     if own:
         line("reconciler will make these changes:")
         line()
         for change, fields in own:
-            _change_lines(line, change, fields, notes=True)
+            _change_lines(line, change, fields, grouped, notes=True)
     for change in plan.changes:  # unchanged, but with an out-of-date id to pin
         if change.action == Action.NOOP and _noted(change, line):
             line()
@@ -133,10 +144,17 @@ def _row(line: _Lines, row: Row, indent: str = _FIELD_INDENT) -> None:
         line(f"{prefix}{row.label}:{note}", row.sign)
 
 
-def _change_lines(line: _Lines, change: Change, fields: tuple[FieldChange, ...], *, notes: bool) -> None:
+def _change_lines(
+    line: _Lines,
+    change: Change,
+    fields: tuple[FieldChange, ...],
+    grouped: set[tuple[str, str]],
+    *,
+    notes: bool,
+) -> None:
     line(f"  {heading(change)}", SYMBOL[change.action], tail=f"    {change.file}" if change.file else "")
     for item in fields:
-        for row in field_rows(change, item):
+        for row in detail_rows(change, item, grouped):
             _row(line, row)
     if change.action == Action.DELETE:
         line(f"{_FIELD_INDENT}({DELETE_NOTE})", "-")
