@@ -142,10 +142,12 @@ def measure(seeded: Path, count: int, tree: Path, updates: int, budget: float) -
     with tempfile.TemporaryDirectory() as scratch:
         state = Path(scratch) / "state.sqlite"
         shutil.copyfile(seeded, state)
-        with emulator_process(state, tree) as (url, pid):
-            with httpx.Client(base_url=url, headers=HEADERS, timeout=120) as http:
-                list_wall, list_cpu = list_all(http, pid, count)
-                done, update_wall, update_cpu = update_some(http, pid, count, updates, budget)
+        with (
+            emulator_process(state, tree) as (url, pid),
+            httpx.Client(base_url=url, headers=HEADERS, timeout=120) as http,
+        ):
+            list_wall, list_cpu = list_all(http, pid, count)
+            done, update_wall, update_cpu = update_some(http, pid, count, updates, budget)
     return {
         "list_wall": list_wall,
         "list_cpu": list_cpu,
