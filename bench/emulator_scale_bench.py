@@ -221,7 +221,7 @@ def main() -> None:
                     continue
                 print(
                     f"| {count:,} | {name} | {spread(column['list_wall'], ' s')} | {spread(column['list_cpu'], ' s')} "
-                    f"| {spread(column['updates_per_s'], '', 0)} | {spread(column['update_cpu_ms'], ' ms', 1)} |",
+                    f"| {spread(column['updates_per_s'], '', 1)} | {spread(column['update_cpu_ms'], ' ms', 1)} |",
                     flush=True,
                 )
 
