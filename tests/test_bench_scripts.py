@@ -7,6 +7,7 @@ of it and runs nothing heavy.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,20 @@ def test_every_benchmark_script_starts(script: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+TINY = ["--sizes", "150", "--updates", "5", "--runs", "1", "--json"]
+
+
+def test_the_emulator_scale_benchmark_runs_at_a_tiny_size() -> None:
+    """It seeds, lists every page and updates, against this tree's emulator in its own process."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "emulator_scale_bench.py"), *TINY],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (row["assistants"], row["emulator"], row["updates"]) == (150, "this tree", [5])

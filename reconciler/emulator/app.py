@@ -107,7 +107,7 @@ class Api:
 
     def create(self, request: Request, _: str) -> Response:
         with self.store.transaction() as store:
-            rules = Assistants(store.catalog(), store.all())
+            rules = Assistants(store.catalog(), store)
             created = rules.create(request.body, store.now())
             created["id"] = store.insert(created)
         return Response(201, {"message": "Assistant created successfully", "data": _summary(created)})
@@ -117,7 +117,7 @@ class Api:
             current = store.get(int(raw_id)) if raw_id.isdigit() else None
             if current is None:
                 return _not_found()
-            rules = Assistants(store.catalog(), store.all())
+            rules = Assistants(store.catalog(), store)
             updated = rules.update(current, self._without_ignored(request.body), store.now())
             store.put(current["id"], updated)
         return Response(200, {"message": "Assistant updated successfully", "data": _summary(updated)})
@@ -162,7 +162,7 @@ class Api:
     def phone_numbers(self, request: Request, _: str) -> Response:
         kind = request.query.get("type")
         with self.store.transaction() as store:
-            used = {a.get("phone_number_id") for a in store.all() if a.get("type") == "inbound"}
+            used = store.inbound_numbers()
             numbers = store.catalog()["phone_numbers"]
         rows = [
             {

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from reconciler.emulator.validation import (
     FIELDS,
@@ -59,12 +60,34 @@ MODE_RESET = (*PIPELINE_ONLY, *REALTIME_ONLY, "synthesizer_provider_id")
 _SCHEMA_NAME = re.compile(r"[a-z0-9_]{3,16}")
 
 
+class Others(Protocol):
+    """What the rules need to know about an account's other assistants (the store answers by an index)."""
+
+    def inbound_users(self, number_id: int) -> list[int]:
+        """The ids of the inbound assistants that use phone number ``number_id``."""
+        ...
+
+
+class Listed:
+    """``Others`` over assistants given as a list (a seed, a benchmark)."""
+
+    def __init__(self, assistants: Sequence[dict[str, Any]]) -> None:
+        self.assistants = assistants
+
+    def inbound_users(self, number_id: int) -> list[int]:
+        return [
+            a["id"]
+            for a in self.assistants
+            if a.get("type") == "inbound" and a.get("phone_number_id") == number_id
+        ]
+
+
 class Assistants:
     """The rules of create and update over one account's catalog and its other assistants."""
 
-    def __init__(self, catalog: dict[str, Any], others: list[dict[str, Any]]) -> None:
+    def __init__(self, catalog: dict[str, Any], others: Others | Sequence[dict[str, Any]]) -> None:
         self.catalog = catalog
-        self.others = others
+        self.others = Listed(others) if isinstance(others, Sequence) else others
 
     # --- entry points ---------------------------------------------------------------------------------------
 
@@ -281,12 +304,7 @@ class Assistants:
         number = next((n for n in self.catalog["phone_numbers"] if n["id"] == number_id), None)
         if number is not None and "inbound" not in number["directions"]:
             errors.add("phone_number_id", "A Caller ID number cannot be used for an inbound assistant.")
-        elif any(
-            o.get("type") == "inbound"
-            and o.get("phone_number_id") == number_id
-            and o.get("id") != merged.get("id")
-            for o in self.others
-        ):
+        elif any(user != merged.get("id") for user in self.others.inbound_users(number_id)):
             errors.add("phone_number_id", "The phone number is already used by another inbound assistant.")
 
     # --- defaults -------------------------------------------------------------------------------------------

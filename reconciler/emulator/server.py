@@ -82,7 +82,7 @@ def open_store(path: Path, seed: Literal["demo", "empty"], catalog_offset: int =
 def _seed(store: Store, seed: Literal["demo", "empty"], catalog_offset: int) -> None:
     store.set_catalog(catalog(catalog_offset))
     for body in demo_assistants(catalog_offset) if seed == "demo" else []:
-        rules = Assistants(store.catalog(), store.all())
+        rules = Assistants(store.catalog(), store)
         store.insert(rules.create(body, store.now()))
 
 

@@ -2,10 +2,16 @@
 
 One connection guarded by one lock: every request's read-modify-write runs as a single transaction, so
 concurrent updates are serialised and none is lost. WAL mode lets a second process read the same file.
+
+Every request costs what its own rows cost, however many assistants are stored (issue 19): a page is found by
+its first id (``WHERE id >= ? ... LIMIT``; SQLite's ``OFFSET`` walks every row it skips), from an in-memory list
+of all ids in order that also gives the count; the one rule that looks at other assistants (an inbound number
+used once, docs/api.md) asks a partial index instead of reading them all.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import threading
@@ -29,7 +35,13 @@ CREATE TABLE IF NOT EXISTS journal (
     body TEXT NOT NULL,
     status INTEGER NOT NULL
 );
+-- the inbound assistants by phone number: the "already used by another inbound assistant" rule
+CREATE INDEX IF NOT EXISTS assistants_inbound_by_number ON assistants (json_extract(data, '$.phone_number_id'))
+    WHERE json_extract(data, '$.type') = 'inbound';
 """
+# the same expressions as the index's, so that SQLite uses it
+_INBOUND = "json_extract(data, '$.type') = 'inbound'"
+_NUMBER = "json_extract(data, '$.phone_number_id')"
 
 # sqlite_sequence holds the AUTOINCREMENT counters
 _CLEAR = tuple(f"DELETE FROM {table}" for table in ("assistants", "journal", "meta", "sqlite_sequence"))
@@ -40,11 +52,22 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._open(sqlite3.connect(path, check_same_thread=False, isolation_level=None))
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        # No fsync per commit (WAL stays consistent; only a power cut can lose the last writes): with it, two
+        # fsyncs per request capped updates at ~300/s whatever the emulator's own cost.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)  # on a file from before the index, this builds it, once
+
+    def _open(self, db: sqlite3.Connection) -> None:
+        self._db = db
         self._lock = threading.Lock()
         self._last_time = datetime.min.replace(tzinfo=UTC)
+        # Every assistant's id in ascending order: the count, and the first id of any page, at no cost. Read
+        # again when another connection has committed (data_version moved) or a transaction was rolled back.
+        self._ids: list[int] | None = None
+        self._ids_version = -1
+        self._ids_moved = False  # by an insert or a delete of the transaction under way
 
     @classmethod
     @contextmanager
@@ -56,9 +79,7 @@ class Store:
         fail ("attempt to write a readonly database").
         """
         store = cls.__new__(cls)
-        store._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-        store._lock = threading.Lock()
-        store._last_time = datetime.min.replace(tzinfo=UTC)
+        store._open(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None))
         try:
             yield store
         finally:
@@ -73,10 +94,13 @@ class Store:
         """Exclusive access for one request's read-modify-write."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self._ids_moved = False
             try:
                 yield self
             except BaseException:
                 self._db.execute("ROLLBACK")
+                if self._ids_moved:  # they hold an insert or a delete that has just been undone
+                    self._ids = None
                 raise
             self._db.execute("COMMIT")
 
@@ -86,6 +110,7 @@ class Store:
         """Forget everything, catalog included, so that the file is new again; ids start again at 1."""
         for statement in _CLEAR:
             self._db.execute(statement)
+        self._ids = None
 
     def is_new(self) -> bool:
         return self._db.execute("SELECT 1 FROM meta WHERE key = 'catalog'").fetchone() is None
@@ -100,11 +125,33 @@ class Store:
     # --- assistants -----------------------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM assistants").fetchone()[0])
+        return len(self._order())
 
     def page(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT data FROM assistants ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+        """The ``limit`` assistants from the ``offset``-th on, in id order: a range of the primary key."""
+        ids = self._order()
+        if offset >= len(ids) or limit <= 0:
+            return []
+        rows = self._db.execute(
+            "SELECT data FROM assistants WHERE id >= ? ORDER BY id LIMIT ?", (ids[offset], limit)
+        )
         return [json.loads(data) for (data,) in rows]
+
+    def _order(self) -> list[int]:
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if self._ids is None or version != self._ids_version:
+            self._ids = [int(i) for (i,) in self._db.execute("SELECT id FROM assistants ORDER BY id")]
+            self._ids_version = version
+        return self._ids
+
+    def inbound_users(self, number_id: int) -> list[int]:
+        """The ids of the inbound assistants that use phone number ``number_id`` (by the index)."""
+        rows = self._db.execute(f"SELECT id FROM assistants WHERE {_INBOUND} AND {_NUMBER} = ?", (number_id,))
+        return [int(i) for (i,) in rows]
+
+    def inbound_numbers(self) -> set[Any]:
+        """Every phone number id some inbound assistant uses (by the index)."""
+        return {n for (n,) in self._db.execute(f"SELECT DISTINCT {_NUMBER} FROM assistants WHERE {_INBOUND}")}
 
     def all(self) -> list[dict[str, Any]]:
         return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM assistants ORDER BY id")]
@@ -114,16 +161,24 @@ class Store:
         return dict(json.loads(row[0])) if row else None
 
     def insert(self, data: dict[str, Any]) -> int:
+        ids = self._order()
+        self._ids_moved = True
         cursor = self._db.execute("INSERT INTO assistants (data) VALUES ('{}')")
         assistant_id = int(cursor.lastrowid or 0)
         self.put(assistant_id, {**data, "id": assistant_id})
+        bisect.insort(ids, assistant_id)  # AUTOINCREMENT: always at the end, in practice
         return assistant_id
 
     def put(self, assistant_id: int, data: dict[str, Any]) -> None:
         self._db.execute("UPDATE assistants SET data = ? WHERE id = ?", (json.dumps(data), assistant_id))
 
     def delete(self, assistant_id: int) -> bool:
-        return self._db.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,)).rowcount > 0
+        ids = self._order()
+        self._ids_moved = True
+        if self._db.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,)).rowcount == 0:
+            return False
+        del ids[bisect.bisect_left(ids, assistant_id)]
+        return True
 
     def record(self, method: str, path: str, body: Any, status: int) -> None:
         with self._lock:
