@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO, cast
@@ -22,7 +22,7 @@ import click
 from reconciler import __version__
 from reconciler.applying import ApplyRequest, ApplyView, run_apply
 from reconciler.baseline import read_baseline, snapshots, with_origins
-from reconciler.desired import load_directory
+from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
@@ -100,7 +100,7 @@ def validate(directory: Path, no_env: bool, paths: tuple[Path, ...]) -> int:
     checked = 0
     for each in directories_of(paths, directory, dir_given=_given("directory")):
         try:
-            state = load_directory(each, environ=environ)
+            state = _loaded(each, environ=environ)
         except FilesInvalid as invalid:
             problems += invalid.problems
             checked += invalid.files_checked
@@ -111,6 +111,15 @@ def validate(directory: Path, no_env: bool, paths: tuple[Path, ...]) -> int:
     if problems:
         raise FilesInvalid(problems, checked)
     return 0
+
+
+def _loaded(directory: Path, *, environ: Mapping[str, str] | None) -> DesiredState:
+    """The directory's desired state, its warnings (a layer no assistant uses) on stderr: allowed, so the run
+    goes on, but said, since it is likely a mistake."""
+    state = load_directory(directory, environ=environ)
+    for file, message in state.warnings:
+        sys.stderr.write(f"{printable(f'warning: {file}: {message}')}\n")
+    return state
 
 
 def directories_of(paths: Sequence[Path], directory: Path, *, dir_given: bool) -> list[Path]:
@@ -155,7 +164,7 @@ def plan(
 ) -> int:
     """Read the platform and show what apply would change."""
     check_writable("--out", out)
-    state = load_directory(directory, environ=environment())
+    state = _loaded(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
     then = read_baseline(directory, baseline, environ=environment()) if baseline is not None else None
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
@@ -212,7 +221,7 @@ def apply(
     if plan_file and (targets or prune):
         raise UsageError("a saved plan is applied as it is: --target and --prune belong to the plan command")
     check_writable("--summary", summary)
-    state = load_directory(directory, environ=environment())
+    state = _loaded(directory, environ=environment())
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
     )
