@@ -88,8 +88,9 @@ def field_rows(change: Change, item: FieldChange) -> list[Row]:
     else:
         before = change.masked(item.before, item.path)
         rows = changed_rows(item.path, before, after, Names(item.before_name, item.after_name))
-    if item.reason:
-        rows[0] = replace(rows[0], note=item.reason)
+    note = "; ".join(filter(None, (item.reason, f"from {item.source}" if item.from_layer else "")))
+    if note:
+        rows[0] = replace(rows[0], note=note)
     return rows
 
 
