@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired import DesiredAssistant, check_file
+from reconciler.desired import DesiredAssistant, check_file, layer_loader
 from reconciler.errors import UsageError
 from reconciler.files import MAX_FILE_BYTES, SUFFIXES, discover
 from reconciler.plan import (
@@ -98,7 +98,8 @@ def read_baseline(directory: Path, ref: str, *, environ: Mapping[str, str]) -> d
         for name, content in _contents(directory, blobs).items():
             (Path(scratch) / name).write_bytes(content)
         paths, _ = discover(Path(scratch))
-        loaded = (check_file(path, environ=environ)[0] for path in paths)
+        layers = layer_loader(Path(scratch), environ=environ)
+        loaded = (check_file(path, environ=environ, layers=layers)[0] for path in paths)
         return snapshots(a for a in loaded if a is not None)
 
 

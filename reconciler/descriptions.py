@@ -15,6 +15,9 @@ DESCRIPTIONS: dict[str, str] = {
     # the reconciler's own keys
     "id": "Id of the assistant on the platform: binds this file to it. Without id the file is matched by name.",
     "ignore_changes": "API field names this file never manages: neither compared with the platform nor sent.",
+    "extends": "Layer files this file builds on: one path or a list, relative to this file; later ones override "
+    "earlier ones and this file's own keys override them all. _defaults.yaml in the directory is always the "
+    "lowest layer.",
     # the API's fields and the name keys standing for them (fields.py)
     **{field.name: field.description for field in FIELDS},
     **NAME_KEY_DESCRIPTIONS,

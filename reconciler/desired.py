@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from reconciler import rules
+from reconciler import layers, rules
 from reconciler.constraints import api_trim
 from reconciler.errors import FilesInvalid, Problem
 from reconciler.files import SourceFile, discover, load_file
+from reconciler.layerfiles import LayerLoader
 from reconciler.secret import Secret
 from reconciler.spec import (
     AssistantSpec,
@@ -48,6 +49,9 @@ class DesiredAssistant:
 class DesiredState:
     directory: Path
     assistants: tuple[DesiredAssistant, ...]
+    #: ``(file, message)`` of what is allowed but likely a mistake (a layer no assistant uses): commands print
+    #: each as ``warning: FILE: message`` on stderr, and go on.
+    warnings: tuple[tuple[str, str], ...] = ()
 
     @property
     def secrets(self) -> frozenset[Secret]:
@@ -57,24 +61,42 @@ class DesiredState:
 def load_directory(directory: Path, *, environ: Mapping[str, str] | None) -> DesiredState:
     """Load and check every file; raise ``FilesInvalid`` with all problems if any file is invalid."""
     paths, problems = discover(directory)
+    loader = layer_loader(directory, environ=environ)
     assistants: list[DesiredAssistant] = []
     for path in paths:
-        assistant, found = check_file(path, environ=environ)
+        assistant, found = check_file(path, environ=environ, layers=loader)
         problems.extend(found)
         if assistant is not None:
             assistants.append(assistant)
+    warnings = loader.unused()
+    problems.extend(loader.problems)
     problems.extend(_cross_file(assistants))
     if problems:
-        raise FilesInvalid(problems, len(paths))
-    return DesiredState(directory, tuple(assistants))
+        raise FilesInvalid(problems, len(paths) + loader.files_read)
+    return DesiredState(directory, tuple(assistants), tuple(warnings))
+
+
+def layer_loader(directory: Path, *, environ: Mapping[str, str] | None) -> LayerLoader:
+    """What reads the layers of ``directory``'s files, once each: share one across the files of a run."""
+    return LayerLoader(directory, environ, check_layer)
 
 
 def check_file(
-    path: Path, *, environ: Mapping[str, str] | None
+    path: Path, *, environ: Mapping[str, str] | None, layers: LayerLoader | None = None
 ) -> tuple[DesiredAssistant | None, list[Problem]]:
+    """One assistant file checked, on its layers when it has any (``layers``: the run's loader; by default
+    one of the file's own directory, whose problems are then the file's)."""
+    loader = layers or layer_loader(path.parent, environ=environ)
     source, problems = load_file(path, environ=environ)
     if source is None:
         return None, problems
+    stack = loader.stack_of(path, source, problems)
+    if layers is None:
+        problems += loader.problems
+    if stack != ():
+        return _check_layered(source, stack, problems)
+    if _LAYERED in source.data:
+        source = dataclasses.replace(source, data=_document(source.data, (_LAYERED,)))
     reported = {p.field for p in problems}
     later = [_locate(source, where, message) for where, message in rules.check(source.data)]
     try:
@@ -90,6 +112,66 @@ def check_file(
     # Only checks that depend on unresolved ${NAME} values failed (--no-env): the file is as valid as
     # can be told. Such a spec is for reporting only; plan and apply never run without the environment.
     return DesiredAssistant(source, AssistantSpec.model_construct(**source.data)), []
+
+
+_LAYERED = layers.EXTENDS
+LAYER_ID = "a layer may not set id (identity belongs to the assistant file)"
+
+
+def _document(data: dict[str, Any], leave_out: tuple[str, ...], *, layered: bool = False) -> dict[str, Any]:
+    """One document's data as the model checks it alone: without the keys that are not fields of it, and in
+    a stack of layers without the ``null`` variables that remove inherited ones."""
+    kept = {key: value for key, value in data.items() if key not in leave_out}
+    if layered and "variables" in kept:
+        kept["variables"] = layers.without_nulls(kept["variables"])
+    return kept
+
+
+def _document_problems(source: SourceFile, problems: list[Problem]) -> list[Problem]:
+    """The checks one document answers alone (types, ranges, enums, and ``rules.DOCUMENT_RULES``), each
+    problem at the document's own file and line. ``problems``: the loader's, whose follow-ons are dropped."""
+    found = [
+        source.problem(where, message) for where, message in rules.check(source.data, rules.DOCUMENT_RULES)
+    ]
+    try:
+        AssistantSpec.model_validate(source.data)
+    except ValidationError as exc:
+        found += _translate(source, exc.errors(include_url=False))
+    return _unreported(found, {p.field for p in problems})
+
+
+def check_layer(source: SourceFile, problems: list[Problem]) -> list[Problem]:
+    """A layer's own problems: every field checked as in an assistant file, none required, and no ``id``."""
+    found = [source.problem(("id",), LAYER_ID)] if "id" in source.data else []
+    document = dataclasses.replace(source, data=_document(source.data, ("id", _LAYERED), layered=True))
+    return found + _document_problems(document, problems)
+
+
+def _check_layered(
+    source: SourceFile, stack: tuple[SourceFile, ...] | None, problems: list[Problem]
+) -> tuple[DesiredAssistant | None, list[Problem]]:
+    """An assistant file with layers: the file checked alone, then the merged assistant by the rules that
+    relate fields, each value named with its origin. ``stack`` None: a layer is broken (its own problems say
+    how), so the merged assistant cannot be checked."""
+    own = dataclasses.replace(source, data=_document(source.data, (_LAYERED,), layered=True))
+    problems += _document_problems(own, problems)
+    if stack is None or problems:
+        return None, problems
+    merged = layers.merge(stack, source)
+    found = [
+        merged.problem(where, message) for where, message in rules.check(merged.data, rules.COMBINED_RULES)
+    ]
+    if found:
+        return None, found
+    try:
+        spec = AssistantSpec.model_validate(merged.data)
+    except ValidationError as exc:
+        found = _translate(merged, exc.errors(include_url=False))
+        if found:
+            return None, found
+        # as for a file without layers: only checks of unresolved ${NAME} values failed (--no-env)
+        return DesiredAssistant(merged, AssistantSpec.model_construct(**merged.data)), []
+    return DesiredAssistant(merged, spec), []
 
 
 def _unreported(problems: list[Problem], reported: set[str]) -> list[Problem]:
@@ -117,7 +199,7 @@ def _cross_file(assistants: Iterable[DesiredAssistant]) -> list[Problem]:
                 continue
             if value in first:
                 other = first[value].source
-                message = f"{value!r} is also declared by {other.file}:{other.line_of((field,))}"
+                message = f"{value!r} is also declared by {other.where((field,))}"
                 problems.append(_locate(assistant.source, (field,), message))
             first.setdefault(value, assistant)
     return problems

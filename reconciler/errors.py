@@ -35,7 +35,8 @@ from reconciler.text import counted
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with one assistant file, located well enough to fix it."""
+    """One thing wrong with one assistant file, located well enough to fix it. ``line`` 0: the value came from
+    a layer, and ``field`` says where (``speech_speed (from _defaults.yaml:3)``), so the file has no line of it."""
 
     file: str
     line: int
@@ -43,7 +44,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from reconciler import names
-from reconciler.desired import DesiredAssistant, DesiredState, check_file, load_directory
+from reconciler.desired import DesiredAssistant, DesiredState, check_file, layer_loader, load_directory
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.fields import CLEARED_TO, EXPORT_GROUPS
 from reconciler.files import discover, leads_outside, repository_of
@@ -113,7 +113,8 @@ def files_in(directory: Path, *, strict: bool) -> DesiredState | None:
         return None
     if strict:
         return load_directory(directory, environ=None)
-    loaded = (check_file(path, environ=None)[0] for path in discover(directory)[0])
+    layers = layer_loader(directory, environ=None)  # one for all the files: each layer is read once
+    loaded = (check_file(path, environ=None, layers=layers)[0] for path in discover(directory)[0])
     return DesiredState(directory, tuple(a for a in loaded if a is not None))
 
 

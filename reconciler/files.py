@@ -26,10 +26,18 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SUFFIXES = (".yaml", ".yml")
 
 
+Origin = tuple[str, int]
+"""Where a value was written: the file (as printed) and the line."""
+
+
 @dataclass(frozen=True)
 class SourceFile:
-    """One parsed assistant file: plain data plus where every value came from. ``data`` holds the values from
-    the environment in the clear (they are sent to the API), so the repr leaves it out."""
+    """One parsed assistant file (or layer): plain data plus where every value came from. ``data`` holds the
+    values from the environment in the clear (they are sent to the API), so the repr leaves it out.
+
+    A file that uses layers (docs/contract.md#layers) holds the merged data: ``origins`` then gives the file and
+    line of every path's value, ``layers`` the digest of every layer it uses. A file without layers leaves both
+    empty, and its own ``lines`` say where each value is."""
 
     file: str
     key: str
@@ -40,24 +48,43 @@ class SourceFile:
     secrets: frozenset[Secret] = frozenset()
     placeholders: frozenset[Path_] = frozenset()
     digest: str = ""  # of the file's bytes (placeholders, not secret values): ties a saved plan to its files
+    origins: Mapping[Path_, Origin] = field(default_factory=dict)  # merged path → (file, line), layered only
+    layers: tuple[tuple[str, str], ...] = ()  # (file, digest) of each layer used, lowest first, each once
 
     def line_of(self, path: Path_) -> int:
-        """Line of the value at ``path``, or of its nearest ancestor that has one."""
+        """Line of the value at ``path`` in this file, or of its nearest ancestor that has one."""
         for end in range(len(path), 0, -1):
             line = self.lines.get(path[:end])
             if line is not None:
                 return line
         return 1
 
+    def origin_of(self, path: Path_) -> Origin:
+        """The file and line the value at ``path`` comes from (its nearest ancestor's, for a path with none)."""
+        for end in range(len(path), 0, -1):
+            origin = self.origins.get(path[:end])
+            if origin is not None:
+                return origin
+        return self.file, self.line_of(path)
+
+    def where(self, path: Path_) -> str:
+        """``FILE:LINE`` of the value at ``path``."""
+        file, line = self.origin_of(path)
+        return f"{file}:{line}"
+
     def is_secret(self, path: Path_) -> bool:
         return any(path[: len(s)] == s for s in self.secret_paths)
 
     def problem(self, path: Path_, message: str) -> Problem:
         """A problem at ``path`` of this file. Every problem about a file is made here, so that none can quote a
-        value the file took from the environment: the message names the variable instead."""
-        return Problem(
-            self.file, self.line_of(path), display_path(path), masked(message, self.secrets, _named)
-        )
+        value the file took from the environment: the message names the variable instead. A value that came
+        from a layer is named with its origin, relative to this file: ``fillers (from _defaults.yaml:3)``."""
+        shown = masked(message, self.secrets, _named)
+        file, line = self.origin_of(path)
+        if file == self.file:
+            return Problem(self.file, line, display_path(path), shown)
+        layer = os.path.relpath(file, os.path.dirname(self.file) or ".")
+        return Problem(self.file, 0, f"{display_path(path)} (from {layer}:{line})", shown)
 
 
 def _named(secret: Secret) -> str:
@@ -105,14 +132,15 @@ def outside_repository(path: Path, root: Path) -> Problem | None:
 
 
 def load_file(
-    path: Path, *, environ: Mapping[str, str] | None, root: Path | None = None
+    path: Path, *, environ: Mapping[str, str] | None, root: Path | None = None, shown: str | None = None
 ) -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``). A file that
-    resolves outside ``root`` (by default the repository of its directory) is refused before it is opened."""
+    resolves outside ``root`` (by default the repository of its directory) is refused before it is opened.
+    ``shown``: the name problems give the file (by default ``path``)."""
     escaped = outside_repository(path, repository_of(path.parent) if root is None else root)
     if escaped is not None:
         return None, [escaped]
-    file = printable(str(path))
+    file = printable(str(path)) if shown is None else shown
     try:
         status = path.stat()
         if stat.S_ISDIR(status.st_mode):
@@ -147,13 +175,21 @@ def load_file(
 
 
 def discover(directory: Path) -> tuple[list[Path], list[Problem]]:
-    """The assistant files of ``directory`` in key order, plus problems with their names."""
+    """The assistant files of ``directory`` in key order, plus problems with their names. A file whose name
+    starts with ``_`` is a layer, never an assistant (``layer_files``)."""
     if not directory.is_dir():
         what = "does not exist" if not directory.exists() else "is not a directory"
         raise DirectoryError(f"assistants directory {directory} {what}")
     check_directory_inside(directory)
-    paths = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith("."))
+    paths = sorted(
+        p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith((".", "_"))
+    )
     return paths, list(_name_problems(paths))
+
+
+def layer_files(directory: Path) -> list[Path]:
+    """The layers in ``directory`` (``_*.yaml``, ``_*.yml``), by name: each is checked, used or not."""
+    return sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.name.startswith("_"))
 
 
 def check_directory_inside(directory: Path) -> None:

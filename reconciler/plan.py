@@ -62,6 +62,11 @@ class FieldChange:
     before_name: Any = None  # for id fields: the names of the ids, for people reading the plan
     after_name: Any = None
     origin: str | None = None  # ORIGINS, or None: no baseline to tell (a plan without --baseline)
+    # ``FILE:LINE`` of the winning value, relative to the current directory (docs/contract.md#layers); traced
+    # for an assistant file with layers only, where None is a field cleared because no layer sets it
+    source: str | None = None
+    traced: bool = False
+    from_layer: bool = False  # the value comes from a layer, not the assistant file: the plans say so
 
 
 _UNSEEN: Any = object()  # no value to compare with (a create, a field the API does not return)
@@ -155,6 +160,10 @@ class Change:
             item["reason"] = change.reason
         if change.origin is not None:
             item["origin"] = change.origin
+        if change.traced:
+            item["source"] = change.source
+        if change.from_layer:
+            item["from_layer"] = True
         return item
 
 
@@ -360,7 +369,17 @@ def _field_from_data(item: dict[str, Any]) -> FieldChange:
         item.get("before_name"),
         item.get("after_name"),
         origin,
+        _source_from_data(item),
+        "source" in item,  # absent in plans saved before layers, or of a file without them
+        item.get("from_layer") is True,
     )
+
+
+def _source_from_data(item: dict[str, Any]) -> str | None:
+    source = item.get("source")
+    if source is not None and not isinstance(source, str):
+        raise ValueError(f"bad source {source!r} of field {item.get('path')!r}")
+    return source
 
 
 def _change_from_data(item: dict[str, Any]) -> Change:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import names, references
@@ -20,6 +20,7 @@ from reconciler.diff import Diff, diff_create, diff_update
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.fields import required_on_create
 from reconciler.identity import Identity, Match, Refusal
+from reconciler.layers import NAME_KEY_OF
 from reconciler.plan import Action, Change, FieldChange, Plan, Safety, Unmanaged, unsafe_reasons
 from reconciler.record import Digest, Ownership, ownership_of
 from reconciler.remote import Account, RemoteAssistant, canonical
@@ -295,7 +296,7 @@ def _change(
         id=target.id if target else None,
         name=(assistant.spec.name or (target.name if target else None)),
         body=result.body,
-        fields=tuple(label(change) for change in result.changes),
+        fields=tuple(_sourced(assistant, label(change)) for change in result.changes),
         fingerprint=target.fingerprint if target else None,
         secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
         secret_masks={display_path(p): mask for p, mask in assistant.source.masks.items()},
@@ -304,16 +305,38 @@ def _change(
     )
 
 
+def _sourced(assistant: DesiredAssistant, change: FieldChange) -> FieldChange:
+    """The change with the origin of its value (docs/contract.md#layers), for a file with layers: ``FILE:LINE``
+    relative to the current directory, or None for a field cleared because no layer sets it."""
+    source = assistant.source
+    if not source.layers:
+        return change  # a file without layers is the origin of all it declares: its plan stays as it was
+    key = change.path if change.path in source.data else NAME_KEY_OF.get(change.path)
+    if key is None or key not in source.data:
+        return replace(change, traced=True)
+    file, line = source.origin_of((key,))
+    shown = f"{os.path.relpath(file)}:{line}"
+    return replace(change, source=shown, traced=True, from_layer=file != source.file)
+
+
 def files_digest(state: DesiredState) -> str:
     """A digest of the files as written (``${NAME}``, not secret values), to tie a saved plan to its files."""
-    parts = sorted((a.key, a.source.digest) for a in state.assistants)
+    parts: list[Any] = sorted((a.key, a.source.digest) for a in state.assistants)
+    layers = sorted({layer for a in state.assistants for layer in a.source.layers})
+    if layers:  # a directory without layers keeps the digest it had: its saved plans stay valid
+        parts.append(["layers", layers])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
 def file_digests(state: DesiredState) -> dict[str, str]:
     """Each file's digest, by its path relative to the directory (a plan saved in one working directory is
     applied from another): what a saved plan's refusal compares to name the files that changed."""
-    return {os.path.relpath(a.source.file, state.directory): a.source.digest[:16] for a in state.assistants}
+    digests = {
+        os.path.relpath(a.source.file, state.directory): a.source.digest[:16] for a in state.assistants
+    }
+    for file, digest in {layer for a in state.assistants for layer in a.source.layers}:
+        digests[os.path.relpath(file, state.directory)] = digest[:16]  # an edited layer is named as a file
+    return digests
 
 
 def account_digest(api_url: str, token: Secret) -> str:

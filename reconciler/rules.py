@@ -154,5 +154,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check(data: dict[str, Any]) -> list[Finding]:
-    return [finding for rule in RULES for finding in rule(data)]
+#: The rules one document answers alone: a layer is checked by them as much as an assistant file.
+DOCUMENT_RULES: tuple[Rule, ...] = (name_or_id, no_null, post_call_names, ignore_changes, reserved_variables)
+#: The rules of the assistant as a whole: on a file with layers they run on the merged assistant
+#: (docs/contract.md#layers), since its values may come from several files.
+COMBINED_RULES: tuple[Rule, ...] = tuple(rule for rule in RULES if rule not in DOCUMENT_RULES)
+
+
+def check(data: dict[str, Any], rules: tuple[Rule, ...] = RULES) -> list[Finding]:
+    return [finding for rule in rules for finding in rule(data)]

@@ -23,6 +23,7 @@ from typing import Any
 from reconciler.constraints import NOT_BLANK, VARIABLE_NAME
 from reconciler.descriptions import DESCRIPTIONS
 from reconciler.fields import MODE_ONLY, MODE_ONLY_VALUES, MODES
+from reconciler.layers import EXTENDS
 from reconciler.spec import API_FIELDS, NAME_KEYS, NULL_ALLOWED, RESERVED_VARIABLE_PREFIX, AssistantSpec
 from reconciler.yamlfile import ENV_NAME
 
@@ -48,6 +49,7 @@ def json_schema() -> Schema:
     properties["ignore_changes"]["items"] = {"enum": list(API_FIELDS)}  # rules.ignore_changes
     properties["variables"] = _variables()
     properties["tools"]["items"] = _tool_by_type(properties["tools"]["items"], defs)
+    properties[EXTENDS] = _extends()
     _describe(properties, "")
     for name, model in defs.items():
         # optional item fields (a tool's description) take null, as the model does
@@ -144,12 +146,28 @@ def _describe(properties: dict[str, Schema], prefix: str) -> None:
 # ---- the rules that relate fields (rules.py) ------------------------------------------------------------------
 
 
+def _extends() -> Schema:
+    return {"type": ["string", "array"], "minLength": 1, "items": {"type": "string", "minLength": 1}}
+
+
 def _rules() -> Schema:
+    """The cross-field rules. Those that need the whole assistant (a name or an id, the mode of a mode-only
+    field, a webhook URL, what a mode refuses) hold for a document without ``extends`` only: a file with
+    ``extends``, and every layer, is part of an assistant, and ``validate`` checks them on the merged one
+    (docs/contract.md#layers). So a layer validates against this schema with every field optional once it says
+    ``extends`` (``extends: []`` for one that extends nothing, such as ``_defaults.yaml``)."""
+    return {
+        # a name key or its id key, not both: reported at the name key, as validate does
+        "dependentSchemas": {id_key: {"properties": {key: False}} for key, id_key in NAME_KEYS.items()},
+        "if": {"required": [EXTENDS]},
+        "else": _whole_assistant(),
+    }
+
+
+def _whole_assistant() -> Schema:
     return {
         # a mode-only field needs the file to say the mode
         "dependentRequired": {field: ["mode"] for field in MODE_ONLY},
-        # a name key or its id key, not both: reported at the name key, as validate does
-        "dependentSchemas": {id_key: {"properties": {key: False}} for key, id_key in NAME_KEYS.items()},
         "allOf": [
             # a file finds its assistant by a (non-null) id, else by name
             {

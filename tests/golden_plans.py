@@ -263,14 +263,28 @@ def fleet() -> Plan:
     """The same changes on several assistants (a default changed for all): shown once, before the detail."""
     tools_before = [{"type": "end_call", "description": "End the call."}]
     tools_after = [{"type": "end_call", "description": "End the call politely."}]
-    speed = FieldChange("speech_speed", 1.0, 1.05)
+    speed = FieldChange(
+        "speech_speed", 1.0, 1.05, source="assistants.d/_defaults.yaml:3", traced=True, from_layer=True
+    )
     tools = FieldChange("tools", tools_before, tools_after)
     return Plan.of(
         [
             _update("north", 1, "North", speed, tools),
             _update("south", 2, "South", speed, tools, FieldChange("max_duration", 600, 900)),
             _update("west", 3, "West", speed),
-            _update("east", 4, "East", FieldChange("speech_speed", 0.9, 1.05)),
+            _update(
+                "east",
+                4,
+                "East",
+                FieldChange(
+                    "speech_speed",
+                    0.9,
+                    1.05,
+                    source="assistants.d/_defaults.yaml:3",
+                    traced=True,
+                    from_layer=True,
+                ),
+            ),
         ]
     )
 

@@ -203,13 +203,13 @@ def test_no_env_mode_keeps_placeholders_unresolved(tmp_path: Path) -> None:
 
 
 def test_discover_sorts_and_checks_names(tmp_path: Path) -> None:
-    for name in ("b.yaml", "a.yml", "a.yaml", "_x.yaml", ".hidden.yaml", "notes.txt"):
+    for name in ("b.yaml", "a.yml", "a.yaml", "b+c.yaml", "_layer.yaml", ".hidden.yaml", "notes.txt"):
         (tmp_path / name).write_text("name: x\n")
     paths, problems = discover(tmp_path)
-    assert [p.name for p in paths] == ["_x.yaml", "a.yaml", "a.yml", "b.yaml"]
+    assert [p.name for p in paths] == ["a.yaml", "a.yml", "b+c.yaml", "b.yaml"]  # _layer.yaml is a layer
     assert [str(p).removeprefix(f"{tmp_path}/") for p in problems] == [
-        "_x.yaml:1: file name must start with a letter or digit and use only letters, digits, . _ -",
         f"a.yml:1: key 'a' is also used by {tmp_path}/a.yaml",
+        "b+c.yaml:1: file name must start with a letter or digit and use only letters, digits, . _ -",
     ]
 
 

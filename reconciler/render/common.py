@@ -97,8 +97,9 @@ def field_rows(change: Change, item: FieldChange) -> list[Row]:
     else:
         before = change.masked(item.before, item.path)
         rows = changed_rows(item.path, before, after, Names(item.before_name, item.after_name))
-    if item.reason:
-        rows[0] = replace(rows[0], note=item.reason)
+    note = "; ".join(filter(None, (item.reason, f"from {item.source}" if item.from_layer else "")))
+    if note:
+        rows[0] = replace(rows[0], note=note)
     return rows
 
 
@@ -111,7 +112,7 @@ def group_rows(plan: Plan, group: Group) -> list[Row]:
     """A change shared by several assistants, once: the first one's rows, said to be on all of them."""
     change = next(c for c in plan.changes if c.key == group.keys[0] and c.action == Action.UPDATE)
     item = next(f for f in change.fields if f.path == group.path)
-    rows = field_rows(change, item)
+    rows = field_rows(change, replace(item, from_layer=False))  # the group names its source itself
     on = f" on {count(len(group.keys), 'assistant')}" + (f" (from {group.source})" if group.source else "")
     head = rows[0]
     if head.before is not None and head.after is not None:
