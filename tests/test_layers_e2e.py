@@ -113,7 +113,9 @@ def test_defaults_only_reach_every_assistant_and_an_edit_updates_them_all(
             ]
         code, out, _ = run(capsys, "plan", "--dir", "d")
     assert code == 0
-    assert "  ~ speech_speed: 1.05 → 1.1  # from d/_defaults.yaml:1\n" in out
+    # one default changed for both: shown once, with the layer's line, and each detail points to it
+    assert "  ~ speech_speed: 1.05 → 1.1 on 2 assistants (from d/_defaults.yaml:1)\n" in out
+    assert out.count("      ~ speech_speed: the shared change above\n") == 2
 
 
 def test_a_profile_chain_of_three_layers_applies_depth_first_and_the_file_wins(
