@@ -25,6 +25,7 @@ from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file
 from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.commandline import GlobalOptionsGroup, epilog
 from reconciler.desired import DesiredState, load_directory
+from reconciler.doctor import examine
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
@@ -67,6 +68,7 @@ from reconciler.render import (
     render_report_markdown,
     render_text,
 )
+from reconciler.render.doctor import render_doctor_json, render_doctor_text
 from reconciler.results import Pinned
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
@@ -389,6 +391,19 @@ def show(plan_file: Path, fmt: str) -> int:
     """Show a plan saved by plan --out, offline, as plan shows it (nothing is checked against the platform)."""
     PLAN_FORMATS[fmt](read_plan_file(plan_file), sys.stdout)
     return 0
+
+
+@cli.command(
+    epilog=epilog("doctor"),
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@api_options
+def doctor(fmt: str, emulator: bool, api_url: str | None) -> int:
+    """Check the connection, the token and what the platform returns, reading only (a first contact)."""
+    with connect(emulator=emulator, api_url=api_url) as session:
+        diagnosis = examine(session.client, session.identity if not emulator else "the embedded emulator")
+    (render_doctor_json if fmt == "json" else render_doctor_text)(diagnosis, sys.stdout)
+    return 0 if diagnosis.ok else 1
 
 
 @cli.command(

@@ -121,6 +121,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request answered: what ``doctor`` reports of the headers and the latency."""
+
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    seconds: float
+
+
 class Client:
     """Reads (and, when ``writable``, writes) one account's assistants."""
 
@@ -153,6 +164,8 @@ class Client:
         self.pacer = pacer or Pacer(sleep=self.retry.sleep, max_pause=self.limits.max_retry_after)
         self._bounds = Bounds(timeout, CONNECT_TIMEOUT, self.limits.max_response_bytes)
         self.requests = 0
+        # when a list: every answer's method, path, status, headers and seconds are added to it (``doctor``)
+        self.exchanges: list[Exchange] | None = None
         self._lookups: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._base = check_api_url(base_url)
         self._http = _http_client(self._base, self._token, timeout, self.concurrency, transport)
@@ -347,9 +360,10 @@ class Client:
             finally:
                 self.pacer.seen = True  # an answer or a failure: either way stop probing one at a time
             self.pacer.observe(response.status_code, {k.lower(): v for k, v in response.headers.items()})
-        log.debug(
-            "%s %s -> %s (%.0f ms)", method, path, response.status_code, (time.perf_counter() - start) * 1e3
-        )
+        took = time.perf_counter() - start
+        log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, took * 1e3)
+        if self.exchanges is not None:
+            self.exchanges.append(Exchange(method, path, response.status_code, dict(response.headers), took))
         return response
 
     def _too_slow(self, budget: float, *, answered: bool) -> Failed:

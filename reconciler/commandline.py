@@ -129,6 +129,7 @@ READS: dict[str, tuple[str, ...]] = {
     "apply": (*_API, "RECONCILER_OWNER", *_LIMITS, "XDG_CACHE_HOME", "${NAME}", *_COLOUR),
     "export": (*_API, "RECONCILER_OWNER", *_LIMITS, "${NAME}"),
     "show": _COLOUR,
+    "doctor": (*_API, *_LIMITS),
     "serve": (),
 }
 
@@ -151,6 +152,10 @@ EXIT_CODES: dict[str, tuple[str, ...]] = {
     ),
     "export": (_OK, _ERROR, _INTERRUPTED),
     "show": ("0  the plan was shown", "1  the file is not a saved plan"),
+    "doctor": (
+        "0  this version can work with the account (findings marked note are worth reading)",
+        "1  it cannot: no connection, a refused token, or a list that is not the API's",
+    ),
     "serve": ("0  stopped", "1  an error (the port is taken, a bad option)", _INTERRUPTED),
 }
 
@@ -171,6 +176,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reconciler apply                       # shows the plan, then asks for 'yes'",
         "reconciler apply plan.json             # the plan saved by plan --out, without a prompt",
         "reconciler apply --auto-approve --format json > report.json",
+    ),
+    "doctor": (
+        "reconciler doctor                                  # before the first plan against a new account",
+        "reconciler doctor --format json > doctor.json      # to attach to a bug report: no secret in it",
     ),
     "show": (
         "reconciler show plan.json",

@@ -136,6 +136,12 @@ class Api:
     def _render(self, stored: dict[str, Any]) -> dict[str, Any]:
         return stored if self.read_shape is None else self.read_shape.render(stored)
 
+    # --- the account ----------------------------------------------------------------------------------------
+
+    def me(self, _: Request) -> Response:
+        """``GET /user/me``: the account the token belongs to (docs/api.md#account-and-growth)."""
+        return Response(200, ACCOUNT)
+
     # --- lookups --------------------------------------------------------------------------------------------
 
     def voices(self, request: Request, _: str) -> Response:
@@ -204,6 +210,9 @@ def _summary(assistant: dict[str, Any]) -> dict[str, Any]:
     return {k: assistant.get(k) for k in ("id", "name", "status", "type", "mode")}
 
 
+#: Who the emulator's token belongs to, as ``GET /user/me`` answers (it never returns the token).
+ACCOUNT = {"name": "Demo Account", "email": "demo@example.com", "total_balance": 125.5}
+
 ROUTES: list[tuple[tuple[str, ...], str, Handler]] = [
     (("GET", "HEAD"), r"/api/user/assistants/get", Api.list_assistants),
     (("POST",), r"/api/user/assistant", Api.create),
@@ -219,6 +228,7 @@ ROUTES: list[tuple[tuple[str, ...], str, Handler]] = [
     (("GET",), r"/api/user/assistants/(synthesizer|transcriber)-providers", Api.providers),
     (("GET",), r"/api/user/tools", Api.tools),
     (("GET",), r"/api/user/knowledgebases", Api.knowledgebases),
+    (("GET",), r"/api/user/me", lambda api, r, _: api.me(r)),
 ]
 
 
