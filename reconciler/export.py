@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,20 +305,24 @@ def _draft(
 
 def _file(draft: _Draft, with_id: bool, schema: str | None, shared: Shared | None = None) -> ExportedFile:
     """The file's text; on top of ``shared`` (``--factor``) it leaves out what it shares with the others and
-    writes what it does not, cleared values included (``factor.own_entry``)."""
+    writes what it does not, cleared values included (``factor.own_entry``), and names its write-only fields
+    in one comment rather than one line each: a factored file keeps to what is its own."""
     assistant = draft.assistant
+    write_only = [
+        name
+        for _, group in GROUPS
+        for name in group
+        if name not in assistant.observed and applies_to_mode(name, assistant.mode)
+    ]
     lines = [schema_line(schema)] if schema else []
     lines += [FACTORED_HEADER if shared is not None else HEADER]
+    lines += [_write_only_note(write_only)] if shared is not None and write_only else []
     lines += [f"id: {assistant.id}\n"] if with_id else []
-    write_only: list[str] = []
     for title, group in GROUPS:
         block = []
         for name in group:
-            if name not in assistant.observed:
-                if applies_to_mode(name, assistant.mode):
-                    write_only.append(name)
-                    block.append(_write_only_comment(name))
-                continue
+            if name in write_only and shared is None:
+                block.append(_write_only_comment(name))
             entry = draft.entries.get(name)
             if entry is not None and shared is not None and shared.covers(name):
                 entry = own_entry(entry, name, shared)
@@ -358,6 +363,11 @@ def _write_only_comment(name: str) -> str:
     return (
         f"# {name}: write-only (the API never returns it), so not exported; left out, the platform keeps it\n"
     )
+
+
+def _write_only_note(fields: list[str]) -> str:
+    text = "Write-only (the API never returns them), so not exported; left out, the platform keeps them: "
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text + ", ".join(fields), 108))
 
 
 def schema_line(schema: str) -> str:
