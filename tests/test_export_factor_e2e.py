@@ -114,7 +114,8 @@ variables:
 def below_the_schema_line(path: Path) -> str:
     """The file's text after its first line, which is the schema's (its path depends on where the test runs)."""
     first, rest = path.read_text().split("\n", 1)
-    assert first.startswith("# yaml-language-server: $schema=") and first.endswith("assistant.schema.json")
+    assert first.startswith("# yaml-language-server: $schema=")
+    assert first.endswith("assistant.schema.json")
     return rest
 
 
@@ -158,7 +159,9 @@ def test_factor_writes_the_shared_values_once_and_the_next_plan_is_empty(
             "",
         )
     for text in (p.read_text() for p in directory.iterdir()):
-        assert CRM not in text and GAMMA_CRM not in text and TOKEN not in text
+        assert CRM not in text
+        assert GAMMA_CRM not in text
+        assert TOKEN not in text
 
 
 def test_factor_with_names_shares_the_names_and_plans_empty(
@@ -169,7 +172,8 @@ def test_factor_with_names_shares_the_names_and_plans_empty(
         code, _, err = run(capsys, "export", "--all", "--factor", "--names", "--dir", str(tmp_path))
         assert code == 0, err
         defaults = (tmp_path / "_defaults.yaml").read_text()
-        assert "voice: Maya\nllm_model: GPT-4.1\n" in defaults and "knowledgebase: Product FAQ\n" in defaults
+        assert "voice: Maya\nllm_model: GPT-4.1\n" in defaults
+        assert "knowledgebase: Product FAQ\n" in defaults
         gamma = (tmp_path / "gamma.yaml").read_text()
         assert "\nid: " not in gamma
         assert "voice: Alloy\nmultimodal_model: GPT-4o Realtime\n" in gamma
