@@ -427,6 +427,12 @@ def doctor(fmt: str, emulator: bool, api_url: str | None) -> int:
     callback=lambda _ctx, _param, value: secret_names_of(value),
     help="Write the secrets under FIELD as ${NAME}. Repeatable.",
 )
+@click.option(
+    "--factor",
+    is_flag=True,
+    help="With --all: also write _defaults.yaml with the values at least half of the assistants share, and "
+    "leave them out of the files.",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files (a managing file is written again).")
 @api_options
 def export_command(
@@ -436,6 +442,7 @@ def export_command(
     use_names: bool,
     unmanaged: bool,
     secret_names: dict[str, str],
+    factor: bool,
     force: bool,
     emulator: bool,
     api_url: str | None,
@@ -445,10 +452,14 @@ def export_command(
         raise UsageError("say which assistants to export: --all, --unmanaged, or --id ID (repeatable)")
     if unmanaged and (ids or export_all):
         raise UsageError("--unmanaged chooses the assistants itself: give it without --all or --id")
+    if factor and not (export_all and not ids):
+        raise UsageError(
+            "--factor needs --all (and no --id): _defaults.yaml holds what the whole account shares"
+        )
     check_writable("--dir", directory, directory=True)
     check_directory(directory)  # before reading the platform, and again when writing
     state = files_in(directory, strict=unmanaged)
-    request = ExportRequest(state, unmanaged, force, schema_reference(directory), secret_names)
+    request = ExportRequest(state, unmanaged, force, schema_reference(directory), secret_names, factor)
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
         selected = None if export_all or unmanaged else list(ids)
         files = session.export(selected, names=use_names, progress=progress, request=request)

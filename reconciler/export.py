@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ import yaml
 from reconciler import names
 from reconciler.desired import DesiredAssistant, DesiredState, check_file, layer_loader, load_directory
 from reconciler.errors import ReconcilerError, UsageError
+from reconciler.factor import Entry, Row, Shared, own_entry, shared_values
 from reconciler.fields import CLEARED_TO, EXPORT_GROUPS
 from reconciler.files import discover, leads_outside, repository_of
 from reconciler.output import redacted
@@ -50,15 +52,25 @@ HEADER = (
     "# Exported by `reconciler export`. A field left out is cleared if the API can clear it (null, [] or {}),\n"
     "# and otherwise kept as it is on the platform.\n"
 )
+FACTORED_HEADER = (
+    "# Exported by `reconciler export --factor`. A field left out comes from _defaults.yaml; one it does not\n"
+    "# set is cleared if the API can clear it (null, [] or {}), and otherwise kept as it is on the platform.\n"
+)
+DEFAULTS_HEADER = (
+    "# Written by `reconciler export --factor`: the values at least half of the exported assistants share.\n"
+    "# The lowest layer of every assistant file in this directory; a file sets what differs (null clears).\n"
+)
+DEFAULTS_KEY = "_defaults"
 
 
 @dataclass
 class ExportedFile:
     key: str
-    assistant_id: int
+    assistant_id: int | None  # None: the defaults layer of ``--factor``
     text: str
     secrets: dict[str, Secret] = field(default_factory=dict)  # environment variable → value (never written)
     write_only: tuple[str, ...] = ()
+    shared_by: int = 0  # the defaults layer: how many assistants it was factored from
 
 
 def slug(name: str | None) -> str:
@@ -100,6 +112,7 @@ class ExportRequest:
     force: bool = False
     schema: str | None = None
     secret_names: Mapping[str, str] = field(default_factory=dict)
+    factor: bool = False  # --factor: also write _defaults.yaml with what the assistants share
 
 
 def files_in(directory: Path, *, strict: bool) -> DesiredState | None:
@@ -146,6 +159,7 @@ class Layout:
     fixed: Mapping[int, str] = field(default_factory=dict)  # id → key of the file that manages it (--force)
     taken: frozenset[str] = frozenset()  # keys a new file must not take (--unmanaged: the directory's own)
     secret_names: Mapping[str, str] = field(default_factory=dict)  # --secret-name FIELD=NAME
+    factor: bool = False  # --factor (reconciler.factor)
 
 
 def export(
@@ -156,12 +170,17 @@ def export(
     layout: Layout = Layout(),
 ) -> list[ExportedFile]:
     """One file per assistant in ``ids``; ``catalog`` set means ``--names``. ``token``, the run's API token, is
-    written as ``${GLORIA_API_TOKEN}`` wherever the platform returned it (it never names a file)."""
+    written as ``${GLORIA_API_TOKEN}`` wherever the platform returned it (it never names a file). With
+    ``layout.factor`` the first file is ``_defaults.yaml``, and the others say only what they do not share."""
     chosen = [a for a in account.assistants if a.id in set(ids)]
     keys = keys_for(chosen, token, fixed=layout.fixed, taken=layout.taken)
     ordered = sorted(chosen, key=lambda a: keys[a.id])
     variables = _Variables(layout.secret_names, _shared_secrets(ordered, keys, token))
-    files = [_file(a, keys[a.id], catalog, token, variables, layout.schema) for a in ordered]
+    drafts = [_draft(a, keys[a.id], catalog, token, variables) for a in ordered]
+    shared = shared_values([d.row for d in drafts]) if layout.factor else None
+    files = [_file(d, catalog is None, layout.schema, shared) for d in drafts]
+    if shared is not None:
+        files.insert(0, _defaults_file(shared, layout.schema, len(drafts)))
     unused = sorted(set(layout.secret_names) - variables.fields_used)
     if unused:
         raise UsageError(
@@ -249,35 +268,86 @@ def _style(value: str) -> str | None:
 _Dumper.add_representer(str, _str)
 
 
-def _file(
+@dataclass
+class _Draft:
+    """One assistant's file before it is text: every field of its mode the platform returned, as written."""
+
+    assistant: RemoteAssistant
+    key: str
+    entries: dict[str, Entry]  # API field → (key written, value): secrets hidden, names resolved
+    secrets: dict[str, Secret]
+
+    @property
+    def row(self) -> Row:
+        return Row(self.assistant.mode, self.entries)
+
+
+def _draft(
     assistant: RemoteAssistant,
     key: str,
     catalog: names.Catalog | None,
     token: Secret | None,
     variables: _Variables,
-    schema: str | None,
-) -> ExportedFile:
+) -> _Draft:
     secrets: dict[str, Secret] = {}
     values = _hide_secrets(_escaped(assistant), key, secrets, token, variables.name)
     if catalog is not None:
         values = _with_names(values, assistant, catalog)
+    entries = {
+        name: (out_key, values[out_key])
+        for _, group in GROUPS
+        for name in group
+        for out_key in (names.NAME_OF_ID.get(name), name)
+        if out_key is not None and out_key in values
+    }
+    return _Draft(assistant, key, entries, secrets)
+
+
+def _file(draft: _Draft, with_id: bool, schema: str | None, shared: Shared | None = None) -> ExportedFile:
+    """The file's text; on top of ``shared`` (``--factor``) it leaves out what it shares with the others and
+    writes what it does not, cleared values included (``factor.own_entry``), and names its write-only fields
+    in one comment rather than one line each: a factored file keeps to what is its own."""
+    assistant = draft.assistant
+    write_only = [
+        name
+        for _, group in GROUPS
+        for name in group
+        if name not in assistant.observed and applies_to_mode(name, assistant.mode)
+    ]
     lines = [schema_line(schema)] if schema else []
-    lines += [HEADER] + ([f"id: {assistant.id}\n"] if catalog is None else [])
-    write_only: list[str] = []
+    lines += [FACTORED_HEADER if shared is not None else HEADER]
+    lines += [_write_only_note(write_only)] if shared is not None and write_only else []
+    lines += [f"id: {assistant.id}\n"] if with_id else []
     for title, group in GROUPS:
         block = []
         for name in group:
-            if name not in assistant.observed:
-                if applies_to_mode(name, assistant.mode):
-                    write_only.append(name)
-                    block.append(_write_only_comment(name))
-                continue
-            for out_key in (names.NAME_OF_ID.get(name), name):
-                if out_key in values and not _implied(out_key, values[out_key]):
-                    block.append(_dump(out_key, values[out_key]))
+            if name in write_only and shared is None:
+                block.append(_write_only_comment(name))
+            entry = draft.entries.get(name)
+            if entry is not None and shared is not None and shared.covers(name):
+                entry = own_entry(entry, name, shared)
+            elif entry is not None and _implied(*entry):
+                entry = None
+            if entry is not None:
+                block.append(_dump(*entry))
         if block:
             lines.append(f"\n# {title}\n" + "".join(block))
-    return ExportedFile(key, assistant.id, "".join(lines), secrets, tuple(write_only))
+    return ExportedFile(draft.key, assistant.id, "".join(lines), draft.secrets, tuple(write_only))
+
+
+def _defaults_file(shared: Shared, schema: str | None, count: int) -> ExportedFile:
+    """``_defaults.yaml``: the shared values in the order and sections of an assistant file."""
+    lines = [schema_line(schema)] if schema else []
+    lines += [DEFAULTS_HEADER]
+    for title, group in GROUPS:
+        block = [_dump(*shared.fields[name]) for name in group if name in shared.fields]
+        if "variables" in group and shared.variables:
+            block.append(_dump("variables", shared.variables))
+        if block:
+            lines.append(f"\n# {title}\n" + "".join(block))
+    if not shared:
+        lines.append("{}\n")  # no value is shared: an empty layer, so that an older one is not left in force
+    return ExportedFile(DEFAULTS_KEY, None, "".join(lines), shared_by=count)
 
 
 def _implied(name: str, value: Any) -> bool:
@@ -293,6 +363,11 @@ def _write_only_comment(name: str) -> str:
     return (
         f"# {name}: write-only (the API never returns it), so not exported; left out, the platform keeps it\n"
     )
+
+
+def _write_only_note(fields: list[str]) -> str:
+    text = "Write-only (the API never returns them), so not exported; left out, the platform keeps them: "
+    return "".join(f"# {line}\n" for line in textwrap.wrap(text + ", ".join(fields), 108))
 
 
 def schema_line(schema: str) -> str:
@@ -410,6 +485,8 @@ def write_exported(directory: Path, files: list[ExportedFile], *, force: bool) -
     if not force:
         _refuse_links([q for q in targets if q.is_symlink()])
         _refuse_existing([p for p in paths for q in (p, p.with_suffix(".yml")) if q.exists()])
+    if any(f.assistant_id is None for f in files):
+        _refuse_foreign(directory, paths)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file, or a dangling link inside the repository, in the directory's place
@@ -456,6 +533,23 @@ def _refuse_existing(clashes: list[Path]) -> None:
         )
 
 
+def _refuse_foreign(directory: Path, paths: list[Path]) -> None:
+    """``--factor``: the new ``_defaults.yaml`` is the lowest layer of every assistant file in the directory, so
+    a file the export does not write (one for an assistant yet to be created, say) would change meaning."""
+    written = set(paths)
+    foreign = (
+        [p for p in discover(directory)[0] if p.with_suffix(".yaml") not in written]
+        if directory.is_dir()
+        else []
+    )
+    if foreign:
+        more = f" (and {counted(len(foreign) - 1, 'more file')})" if len(foreign) > 1 else ""
+        raise ReconcilerError(
+            f"{printable(str(foreign[0]))}{more} would inherit the new {DEFAULTS_KEY}.yaml too, and this export "
+            "does not write it; nothing was written. Move it out of --dir to export with --factor"
+        )
+
+
 def _stage(directory: Path, contents: list[tuple[Path, str]]) -> list[tuple[Path, Path]]:
     """Each text in a new hidden file of ``directory`` (``O_EXCL``: never an existing name or a link), so that
     putting them in place is one rename each; on failure the staged files are removed and nothing was written."""
@@ -477,8 +571,12 @@ def _stage(directory: Path, contents: list[tuple[Path, str]]) -> list[tuple[Path
 
 
 def report_export(directory: Path, files: list[ExportedFile], written: list[Path], stream: Writer) -> None:
-    stream.write(f"Exported {counted(len(written), 'assistant')} to {directory}/\n")
+    assistants = sum(1 for f in files if f.assistant_id is not None)
+    stream.write(f"Exported {counted(assistants, 'assistant')} to {directory}/\n")
     for exported, path in zip(files, written, strict=True):
+        if exported.assistant_id is None:
+            stream.write(f"  {path.name}: what at least half of the {exported.shared_by} assistants share\n")
+            continue
         extra = (
             f" (write-only, not exported: {', '.join(exported.write_only)})" if exported.write_only else ""
         )

@@ -106,6 +106,7 @@ class Session:
             if request.state and request.unmanaged
             else frozenset(),
             secret_names=request.secret_names,
+            factor=request.factor,
         )
         return export(account, chosen, Catalog(self.client.lookup) if names else None, self.token, layout)
 

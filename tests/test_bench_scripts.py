@@ -46,3 +46,19 @@ def test_the_emulator_scale_benchmark_runs_at_a_tiny_size() -> None:
     assert done.returncode == 0, done.stderr
     (row,) = [json.loads(line) for line in done.stdout.splitlines()]
     assert (row["assistants"], row["emulator"], row["updates"]) == (150, "this tree", [5])
+
+
+def test_the_layers_benchmark_runs_at_a_tiny_size() -> None:
+    """Layered and flat directories of the same assistants plan alike (it asserts so), against the emulator."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "layers_bench.py"), "--sizes", "30", "--runs", "1", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (row["assistants"], row["runs"]) == (30, 1)
+    assert row["validate"]["layered"]["median"] > 0
+    assert row["plan"]["flat"]["median"] > 0

@@ -1,5 +1,6 @@
-"""The merge of layered files (docs/contract.md#layers) against a small reference merge written out here, each
-layer read once per run, the plan's sources through a saved plan, and the JSON Schema of a layer."""
+"""The merge of layered files (docs/contract.md#layers) against a small reference merge written out here, random
+layer stacks applied through the CLI and planned again (empty), each layer read once per run, the plan's sources
+through a saved plan, and the JSON Schema of a layer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import MODE_SPECIFIC, OPTIONAL, assistant, property_settings
+from strategies import MODE_SPECIFIC, OPTIONAL, assistant, names, property_settings
+from support import emulator, plan_json, run
 
 import reconciler.files
 from reconciler.desired import load_directory
@@ -115,6 +117,54 @@ def test_the_merged_assistant_is_the_reference_merge(
         state = load_directory(directory, environ={})
     docs = [*([defaults] if defaults is not None else []), *layers, own]
     assert state.assistants[0].source.data == reference_merge(docs)
+
+
+def write_stack(
+    directory: Path, defaults: dict[str, Any] | None, layers: list[dict[str, Any]], chained: bool
+) -> dict[str, Any]:
+    """The layers on disk (chained: each extends the one before); the ``extends`` an assistant file then says."""
+    files = [f"_l{i}.yaml" for i in range(len(layers))]
+    directory.mkdir(parents=True, exist_ok=True)
+    if defaults is not None:
+        (directory / "_defaults.yaml").write_text(_yaml(defaults) or "{}\n")
+    for i, data in enumerate(layers):
+        lower = {"extends": files[i - 1]} if chained and i else {}
+        (directory / files[i]).write_text(_yaml({**lower, **data}) or "{}\n")
+    if chained:
+        return {"extends": files[-1]} if files else {}
+    return {"extends": files}
+
+
+@property_settings(examples=10)
+@given(
+    owns=st.lists(st.integers(0, 10**6).flatmap(lambda n: assistant(f"Stacked {n}")), min_size=1, max_size=3),
+    defaults=st.none() | layer(),
+    layers=st.lists(layer(), max_size=3),
+    chained=st.booleans(),
+)
+def test_a_random_layer_stack_applies_and_then_plans_empty(
+    owns: list[dict[str, Any]],
+    defaults: dict[str, Any] | None,
+    layers: list[dict[str, Any]],
+    chained: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """plan → apply → plan through the CLI against the emulator: what the merge sends is what it then reads."""
+    directory = tmp_path / f"stack{next(names)}"
+    extends = write_stack(directory, defaults, layers, chained)
+    for i, own in enumerate(owns):
+        own["name"] = f"{own['name']} {i}"
+        (directory / f"a{i}.yaml").write_text(_yaml({**extends, **own}))
+    with pytest.MonkeyPatch.context() as patch, emulator(patch):
+        before = plan_json(capsys, directory)
+        assert before["summary"]["create"] == len(owns)
+        code, _, err = run(capsys, "apply", "--dir", str(directory), "--auto-approve")
+        assert (code, err) == (0, "")
+        after = plan_json(capsys, directory)
+    changed = [c for c in after["changes"] if c["action"] != "noop"]
+    assert not changed, json.dumps(changed, indent=1)
+    assert after["summary"]["noop"] == len(owns)
 
 
 def test_each_layer_is_parsed_once_however_many_files_extend_it(
