@@ -358,12 +358,18 @@ def test_on_a_terminal_each_retry_is_a_line_on_stderr(
     assert code == 0
     assert "No changes" in out
     assert "retrying" not in out  # stdout is the plan
-    assert terminal.getvalue() == (
-        f"\r\x1b[Kretrying GET {server.url}/user/assistants/get: 503 (attempt 2 of 10)\n"
-        f"\r\x1b[Kretrying GET {server.url}/user/assistants/get: 503 (attempt 3 of 10)\n"
-    )
+    # on a loaded machine the run may last past the progress line's half second: that line comes and goes
+    # around the retries, and is no part of what this test pins
+    shown = [
+        row for row in on_screen(terminal.getvalue()) if row and not row.startswith("reading the platform")
+    ]
+    assert shown == [
+        f"retrying GET {server.url}/user/assistants/get: 503 (attempt 2 of 10)",
+        f"retrying GET {server.url}/user/assistants/get: 503 (attempt 3 of 10)",
+    ]
+    assert terminal.getvalue().count("\r\x1b[Kretrying GET ") == 2  # each erases the line first
     no_token(out, terminal.getvalue())
-    assert seconds < 2
+    assert seconds < 10  # two short backoffs, not a retry policy's long waits
 
 
 def test_without_a_terminal_retries_are_silent(
