@@ -15,6 +15,8 @@ DESCRIPTIONS: dict[str, str] = {
     # the reconciler's own keys
     "id": "Id of the assistant on the platform: binds this file to it. Without id the file is matched by name.",
     "ignore_changes": "API field names this file never manages: neither compared with the platform nor sent.",
+    "extra_fields": "API fields this version of reconciler does not know yet, by their API names: sent as "
+    "written, and compared with the platform when it returns them. A field it knows is refused here.",
     # the API's fields and the name keys standing for them (fields.py)
     **{field.name: field.description for field in FIELDS},
     **NAME_KEY_DESCRIPTIONS,
