@@ -13,7 +13,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO, cast
@@ -24,7 +24,7 @@ from reconciler import __version__
 from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file, run_apply
 from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.commandline import GlobalOptionsGroup, epilog
-from reconciler.desired import load_directory
+from reconciler.desired import DesiredState, load_directory
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
@@ -73,6 +73,7 @@ from reconciler.secret import Secret, run_secrets
 from reconciler.session import connect
 from reconciler.streams import Writer
 from reconciler.text import printable
+from reconciler.tolerance import unknown_tool_warnings
 from reconciler.yamlfile import ENV_NAME
 
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
@@ -159,9 +160,10 @@ def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
     problems: list[Problem] = []
     valid: list[Checked] = []
     checked = 0
+    said: set[str] = set()  # tool types warned about: once per run
     for each in directories:
         try:
-            state = load_directory(each, environ=environ)
+            state = loaded(each, environ=environ, said=said)
         except FilesInvalid as invalid:
             problems += invalid.problems
             checked += invalid.files_checked
@@ -169,6 +171,17 @@ def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
         checked += len(state.assistants)
         valid.append(Checked(str(each), len(state.assistants)))
     return Validation(tuple(valid), tuple(sorted(problems)), checked, environment_read=not no_env)
+
+
+def loaded(
+    directory: Path, *, environ: Mapping[str, str] | None, said: set[str] | None = None
+) -> DesiredState:
+    """The directory's files, loaded and checked; a built-in tool type this version does not know is said on
+    stderr, once, without failing the run (docs/contract.md#when-the-api-grows)."""
+    state = load_directory(directory, environ=environ)
+    for line in unknown_tool_warnings(state.assistants, said):
+        sys.stderr.write(f"warning: {printable(line)}\n")
+    return state
 
 
 def directories_of(paths: Sequence[Path], directory: Path, *, dir_given: bool) -> list[Path]:
@@ -217,7 +230,7 @@ def plan(
 ) -> int:
     """Read the platform and show what apply would change."""
     check_writable("--out", out)
-    state = load_directory(directory, environ=environment())
+    state = loaded(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
     then = read_baseline(directory, baseline, environ=environment()) if baseline is not None else None
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
@@ -306,7 +319,7 @@ def apply(
     if fmt == "json" and not (auto_approve or plan_file):
         raise UsageError("apply --format json asks nothing: give --auto-approve, or a PLAN_FILE")
     check_writable("--summary", summary)
-    state = load_directory(directory, environ=environment())
+    state = loaded(directory, environ=environment())
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
     )

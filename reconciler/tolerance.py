@@ -180,6 +180,13 @@ def _warning(assistant: DesiredAssistant, path: Path_, kind: str) -> Problem:
     if assistant.source.is_secret(path):
         shown, hint = "from the environment", ""
     else:
-        shown, hint = repr(kind), did_you_mean(kind, KNOWN_TOOLS, ignore_case=True)
+        shown, hint = repr(kind), _typo_of_known(kind)
     message = f"unknown tool type {shown} (this version of reconciler does not know it; it is sent as written){hint}"
     return assistant.source.problem(path, message)
+
+
+def _typo_of_known(kind: str) -> str:
+    """``; did you mean 'end_call'?`` for a type a letter or two from a known one (``end_cal``); a new type
+    that shares a word with one (``warm_call_transfer``) is no typo."""
+    near = [known for known in KNOWN_TOOLS if abs(len(known) - len(kind)) <= 2]
+    return did_you_mean(kind, near, ignore_case=True)
