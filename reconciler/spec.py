@@ -85,7 +85,7 @@ class UnknownTool(_Strict):
     """A built-in tool of a type this version of reconciler does not know: its type and flat values, sent as
     written."""
 
-    # The API grows new tool types (docs/api.md, "Account and growth"), and an account that uses one must still
+    # The API grows new tool types (docs/api.md#growth), and an account that uses one must still
     # export, validate and plan; tolerance.py says how its values are compared and warns about the type.
 
     model_config = ConfigDict(extra="allow")

@@ -1,6 +1,6 @@
 """PURE: what this version does when the API has grown past it (docs/contract.md#when-the-api-grows).
 
-The API adds built-in tool types and fields over time (docs/api.md, "Account and growth"). None of that may
+The API adds built-in tool types and fields over time (docs/api.md#growth). None of that may
 make a real account fail or drift:
 
 - a built-in tool of a type this version does not know is accepted in a file (``spec.UnknownTool``: its

@@ -247,3 +247,29 @@ def test_a_secret_in_extra_fields_is_masked_in_the_plan(
         code, _, err = run(capsys, "apply", "--auto-approve", "--dir", str(directory))
         assert code == 0, err
         assert writes(api)[-1][2]["crm_sync"] == "crm-secret-value-81f2"  # the real value is what is sent
+
+
+@pytest.mark.parametrize("read_mode", ["read", "symmetric"])
+def test_the_newer_emulator_takes_the_new_fields_and_tools_and_the_documented_one_drops_them(
+    read_mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {**PIPELINE, "folder_id": 4, "filler_config": {"words": ["um"]}, "tools": [WARM]}
+    with emulator(monkeypatch, read_mode=read_mode, api_version="newer") as api:
+        api.create(body)
+        (item,) = api.items()
+    assert (item["folder_id"], item["filler_config"], item["label_ids"]) == (4, {"words": ["um"]}, [])
+    assert item["compliance_blocked_at"] is None
+    assert item["inbound_webhook_url"] == f"https://app.gloriagent.ai/api/webhooks/inbound/{item['uuid']}"
+    flat = {k: v for k, v in WARM.items() if k != "type"}
+    if read_mode == "read":  # nested, and the id a string: the read shape
+        assert item["tools"] == [{"type": "warm_call_transfer", "data": {**flat, "outbound_phone_id": "7"}}]
+    else:
+        assert item["tools"] == [WARM]
+    with emulator(monkeypatch, read_mode=read_mode) as api:
+        api.create({**body, "tools": []})
+        (item,) = api.items()
+        with api.http() as http:
+            refused = http.post("/user/assistant", json=body)
+    assert not {"folder_id", "filler_config", "compliance_blocked_at", "inbound_webhook_url"} & set(item)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == {"tools.0.type": ["The selected tools.0.type is invalid."]}

@@ -1,4 +1,4 @@
-"""How the API grows (docs/api.md, "Account and growth"): ``--api-version newer`` makes the emulator behave as
+"""How the API grows (docs/api.md#growth): ``--api-version newer`` makes the emulator behave as
 sibling platforms on the same backend already do, so that a reconciler can be tested against an API that knows
 more than the reconciler does.
 
