@@ -75,6 +75,7 @@ from reconciler.secret import Secret, run_secrets
 from reconciler.session import connect
 from reconciler.streams import Writer
 from reconciler.text import printable
+from reconciler.tolerance import unknown_tool_warnings
 from reconciler.yamlfile import ENV_NAME
 
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
@@ -161,9 +162,10 @@ def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
     problems: list[Problem] = []
     valid: list[Checked] = []
     checked = 0
+    said: set[str] = set()  # tool types warned about: once per run
     for each in directories:
         try:
-            state = _loaded(each, environ=environ)
+            state = loaded(each, environ=environ, said=said)
         except FilesInvalid as invalid:
             problems += invalid.problems
             checked += invalid.files_checked
@@ -173,12 +175,17 @@ def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
     return Validation(tuple(valid), tuple(sorted(problems)), checked, environment_read=not no_env)
 
 
-def _loaded(directory: Path, *, environ: Mapping[str, str] | None) -> DesiredState:
-    """The directory's desired state, its warnings (a layer no assistant uses) on stderr: allowed, so the run
-    goes on, but said, since it is likely a mistake."""
+def loaded(
+    directory: Path, *, environ: Mapping[str, str] | None, said: set[str] | None = None
+) -> DesiredState:
+    """The directory's files, loaded and checked, and what is allowed but likely a mistake said on stderr
+    without failing the run: a layer no assistant uses, a built-in tool type this version does not know (once
+    per run, docs/contract.md#when-the-api-grows)."""
     state = load_directory(directory, environ=environ)
     for file, message in state.warnings:
         sys.stderr.write(f"{printable(f'warning: {file}: {message}')}\n")
+    for line in unknown_tool_warnings(state.assistants, said):
+        sys.stderr.write(f"warning: {printable(line)}\n")
     return state
 
 
@@ -228,7 +235,7 @@ def plan(
 ) -> int:
     """Read the platform and show what apply would change."""
     check_writable("--out", out)
-    state = _loaded(directory, environ=environment())
+    state = loaded(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
     then = read_baseline(directory, baseline, environ=environment()) if baseline is not None else None
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
@@ -317,7 +324,7 @@ def apply(
     if fmt == "json" and not (auto_approve or plan_file):
         raise UsageError("apply --format json asks nothing: give --auto-approve, or a PLAN_FILE")
     check_writable("--summary", summary)
-    state = _loaded(directory, environ=environment())
+    state = loaded(directory, environ=environment())
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
     )

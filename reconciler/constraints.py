@@ -159,6 +159,25 @@ class Matches(_Check):
 E164 = Matches(r"\+[1-9][0-9]{1,14}", "a phone number in E.164 form, like +14155550100")
 VARIABLE_NAME = Matches(r"[A-Za-z_][A-Za-z0-9_]*", "a name of ASCII letters, digits and _ usable as {{name}}")
 SCHEMA_NAME = Matches(r"[a-z0-9_]{3,16}", "3 to 16 characters of a-z, 0-9 and _")
+#: A field or tool type the API may add: its names are snake case (docs/contract.md#when-the-api-grows).
+API_NAME = Matches(r"[a-z][a-z0-9_]*", "a name of a-z, 0-9 and _ that starts with a letter, as the API's are")
+
+
+@dataclass(frozen=True)
+class FlatValue(_Check):
+    """A value of a built-in tool this version does not know: the API takes tools flat, so a scalar."""
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, dict | list):
+            raise PydanticCustomError(
+                "flat",
+                "must be a string, a number, true, false or null: a tool of a type this version does not "
+                "know is sent as written, and built-in tools are flat",
+            )
+        return value
+
+    def schema_extra(self) -> dict[str, Any]:
+        return {"type": ["string", "number", "boolean", "null"]}
 
 
 @cache

@@ -18,6 +18,8 @@ DESCRIPTIONS: dict[str, str] = {
     "extends": "Layer files this file builds on: one path or a list, relative to this file; later ones override "
     "earlier ones and this file's own keys override them all. _defaults.yaml in the directory is always the "
     "lowest layer.",
+    "extra_fields": "API fields this version of reconciler does not know yet, by their API names: sent as "
+    "written, and compared with the platform when it returns them. A field it knows is refused here.",
     # the API's fields and the name keys standing for them (fields.py)
     **{field.name: field.description for field in FIELDS},
     **NAME_KEY_DESCRIPTIONS,

@@ -22,6 +22,7 @@ from reconciler.files import SourceFile, discover, load_file
 from reconciler.layerfiles import LayerLoader
 from reconciler.secret import Secret
 from reconciler.spec import (
+    UNKNOWN_TOOL_TAG,
     AssistantSpec,
     CalendarIntegration,
     CallTransfer,
@@ -247,6 +248,8 @@ def _clean_path(data: Any, loc: tuple[int | str, ...]) -> Path_:
     for part in loc:
         if part == "[key]":  # pydantic's marker for "the key itself", which is already the last segment
             continue
+        if part == UNKNOWN_TOOL_TAG:
+            continue  # the fallback model's tag (spec.BuiltinTool)
         if isinstance(node, dict) and part not in node and node.get("type") == part:
             continue
         path.append(part)

@@ -33,6 +33,7 @@ from reconciler.plan import (
 from reconciler.record import RECORD_KEY, Digest, Ownership, encode_record, managed_of, ownership_of
 from reconciler.remote import RemoteAssistant, applies_to_mode
 from reconciler.spec import API_FIELDS
+from reconciler.tolerance import comparable, extra_of
 
 #: Tolerance for numbers: the API stores decimals; 0.7 and "0.70" are the same setting.
 EPSILON = 1e-9
@@ -52,7 +53,10 @@ class Diff:
 
 
 def same(field_name: str, desired: Any, current: Any) -> bool:
-    """Equal as the API means it: order-free sets, numbers within EPSILON, 1 == 1.0."""
+    """Equal as the API means it: order-free sets, numbers within EPSILON, 1 == 1.0; inside built-in tools
+    and fields this version does not know, "7" == 7 too (tolerance.py)."""
+    if field_name == "tools" or field_name not in API_FIELDS:
+        desired, current = comparable(desired), comparable(current)
     if desired == current and type(desired) is type(current):
         return True
     if desired is None or current is None:
@@ -83,6 +87,7 @@ def managed_values(
             values[name] = declared[name]
         elif name in CLEARED_TO and name in observed:
             values[name] = CLEARED_TO[name]
+    values.update(extra_of(declared))  # extra_fields: managed while the file declares them
     return values
 
 
@@ -96,13 +101,13 @@ def diff_update(
     mode = declared.get("mode", current.mode)
     wanted = managed_values(declared, ignore, mode, current.observed)
     changes = [
-        FieldChange(name, current.fields.get(name), value)
+        FieldChange(name, current.value(name), value)
         for name, value in wanted.items()
-        if name in current.observed and not same(name, value, current.fields.get(name))
+        if current.carries(name) and not same(name, value, current.value(name))
     ]
     if any(c.path == "mode" for c in changes):
         changes += _mode_resends(wanted, declared, changes, current)
-    write_only = {n: v for n, v in wanted.items() if n not in current.observed}
+    write_only = {n: v for n, v in wanted.items() if not current.carries(n)}
     fields, pending, unobservable = _write_only(write_only, current, digest)
     last = (current.record or {}).get("fields", {})
     changes += [
@@ -206,6 +211,7 @@ def diff_create(
     """
     mode = declared.get("mode")
     body = {n: v for n, v in declared.items() if n in API_FIELDS and applies_to_mode(n, mode)}
+    body.update(extra_of(declared))
     unseen = {n: digest(n, v) for n, v in sorted(body.items()) if n not in observed}
     changes = tuple(FieldChange(n, None, v, before_known=False) for n, v in body.items())
     record = encode_record(unseen, ownership, _not_clearable(body, declared)) if unseen or ownership else None

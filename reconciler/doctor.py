@@ -15,24 +15,17 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from reconciler.client import Client, Exchange
 from reconciler.errors import ApiError, ReconcilerError
 from reconciler.fields import FIELD_KINDS, LOOKUPS, WRITE_ONLY
 from reconciler.names import Catalog, Context
-from reconciler.spec import API_FIELDS, BuiltinTool
+from reconciler.spec import API_FIELDS
+from reconciler.tolerance import unknowns
 
 FORMAT_VERSION = 1
 
-#: Keys the list returns besides the Update fields (docs/api.md#read-shape-vs-write-shape): read-only, never managed.
-READ_ONLY = frozenset(
-    {"id", "uuid", "status", "user_id", "created_at", "updated_at", "deleted_at", "language"}
-)
-#: The built-in tool types this version knows (spec.BuiltinTool's members).
-TOOL_TYPES = frozenset(
-    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(BuiltinTool)[0])
-)
 #: The rate-limit headers worth reporting, as the API (Laravel's throttle) names them.
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "retry-after")
 
@@ -73,9 +66,7 @@ def survey(items: Sequence[dict[str, Any]]) -> Survey:
     booleans = sorted({n for n, v in values if FIELD_KINDS[n] == "bool" and type(v) is int})
     tools = [tool for item in items for tool in (item.get("tools") or []) if isinstance(tool, dict)]
     nested = any(isinstance(tool.get("data"), dict) for tool in tools)
-    kinds = {tool.get("type") for tool in tools}
-    unknown_types = sorted(str(kind) for kind in kinds if kind not in TOOL_TYPES)
-    unknown = sorted(keys - set(API_FIELDS) - READ_ONLY)
+    unknown = unknowns(items)  # the same view plan and export take of what this version does not know
     return Survey(
         len(items),
         returned,
@@ -83,8 +74,8 @@ def survey(items: Sequence[dict[str, Any]]) -> Survey:
         tuple(numbers),
         tuple(booleans),
         nested,
-        tuple(unknown),
-        tuple(unknown_types),
+        unknown.fields,
+        unknown.tool_types,
     )
 
 

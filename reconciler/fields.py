@@ -343,6 +343,14 @@ FIELDS: tuple[Field, ...] = (
 
 BY_NAME: dict[str, Field] = {field.name: field for field in FIELDS}
 
+#: What the list returns besides the Update fields, set by the platform (docs/api.md#read-shape-vs-write-shape):
+#: known, so neither ``doctor`` nor the escape hatch (``tolerance.py``) takes them for fields of a newer API.
+READ_ONLY: frozenset[str] = frozenset(
+    {"id", "uuid", "status", "user_id", "created_at", "updated_at", "deleted_at", "language"}
+)
+#: The file's key for API fields this version does not know yet: sent as written (docs/contract.md).
+EXTRA_FIELDS_KEY = "extra_fields"
+
 
 def _export_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     titles = dict.fromkeys(field.group for field in FIELDS)  # in order of first appearance

@@ -27,6 +27,7 @@ from reconciler.remote import Account, RemoteAssistant, canonical
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.text import display_path
+from reconciler.tolerance import api_path, extra_values
 
 
 def check_creates_trusted(plan: Plan, account: Account) -> None:
@@ -51,7 +52,8 @@ def select(state: DesiredState, targets: Sequence[str]) -> list[DesiredAssistant
 def desired_values(assistant: DesiredAssistant) -> dict[str, Any]:
     """The file's declared API fields, as the API would store them."""
     declared = assistant.spec.declared()
-    return {name: canonical(name, declared[name]) for name in API_FIELDS if name in declared}
+    values = {name: canonical(name, declared[name]) for name in API_FIELDS if name in declared}
+    return values | extra_values(declared)  # sent flat, by their API names
 
 
 @dataclass(frozen=True)
@@ -298,8 +300,8 @@ def _change(
         body=result.body,
         fields=tuple(_sourced(assistant, label(change)) for change in result.changes),
         fingerprint=target.fingerprint if target else None,
-        secret_paths=frozenset(display_path(p) for p in assistant.source.secret_paths),
-        secret_masks={display_path(p): mask for p, mask in assistant.source.masks.items()},
+        secret_paths=frozenset(display_path(api_path(p)) for p in assistant.source.secret_paths),
+        secret_masks={display_path(api_path(p)): mask for p, mask in assistant.source.masks.items()},
         notes=notes,
         pin=target.id if target and match and match.stale_id is not None else None,
     )

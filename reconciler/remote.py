@@ -22,6 +22,7 @@ from reconciler.constraints import api_trim
 from reconciler.fields import FIELD_KINDS, MODE_ONLY
 from reconciler.record import RECORD_KEY, parse_record
 from reconciler.spec import API_FIELDS
+from reconciler.tolerance import tool_value, unknown_fields
 
 #: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
@@ -99,7 +100,7 @@ def _tool(item: Any) -> Any:
         flat.update(item["data"])  # read shape: {"type": ..., "data": {...}}
     result: dict[str, Any] = {}
     for key, value in flat.items():
-        value = _boolean(value) if key in _TOOL_BOOLEANS else _text(value)
+        value = _boolean(value) if key in _TOOL_BOOLEANS else tool_value(key, _text(value))
         if value is not None:  # a tool object is replaced whole: an absent key and null are the same
             result[key] = value
     return result
@@ -138,6 +139,16 @@ class RemoteAssistant:
     observed: frozenset[str]  # API fields the item carried at all: the others are write-only
     record: dict[str, Any] | None  # the reconciler's bookkeeping, if any
     fingerprint: str  # changes whenever anything in the item changes (for stale-plan checks)
+    # fields this version does not know (tolerance.py): compared only when a file declares them (extra_fields)
+    unknown: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def carries(self, name: str) -> bool:
+        """Whether the item carried the field, known or not (a field it did not carry is write-only)."""
+        return name in self.observed or name in self.unknown
+
+    def value(self, name: str) -> Any:
+        """The canonical value of a field, known or not (None when the item did not carry it)."""
+        return self.fields[name] if name in self.fields else self.unknown.get(name)
 
 
 def normalise(item: dict[str, Any]) -> RemoteAssistant:
@@ -146,6 +157,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
     if ident is None:
         raise ValueError(f"not an assistant id: {item.get('id')!r}")
     mode = _text(item.get("mode"))
+    unknown = unknown_fields(item)
     observed = frozenset(f for f in API_FIELDS if f in item)
     fields = {f: canonical(f, item[f]) for f in observed if applies_to_mode(f, mode)}
     record = None
@@ -160,6 +172,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
         observed=observed,
         record=record,
         fingerprint=fingerprint(item),
+        unknown=unknown,
     )
 
 

@@ -14,6 +14,7 @@ from reconciler.constraints import api_trim
 from reconciler.fields import FIELD_KINDS, MODE_ONLY, MODE_ONLY_VALUES, MODES, REFERENCES
 from reconciler.spec import API_FIELDS, NAME_KEYS, NULL_ALLOWED, RESERVED_VARIABLE_PREFIX
 from reconciler.text import did_you_mean
+from reconciler.tolerance import extra_fields_rule
 
 Finding = tuple[tuple[str | int, ...], str]
 Rule = Callable[[dict[str, Any]], Iterator[Finding]]
@@ -151,6 +152,7 @@ RULES: tuple[Rule, ...] = (
     post_call_names,
     ignore_changes,
     reserved_variables,
+    extra_fields_rule,
 )
 
 

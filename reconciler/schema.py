@@ -22,9 +22,16 @@ from typing import Any
 
 from reconciler.constraints import NOT_BLANK, VARIABLE_NAME
 from reconciler.descriptions import DESCRIPTIONS
-from reconciler.fields import MODE_ONLY, MODE_ONLY_VALUES, MODES
+from reconciler.fields import EXTRA_FIELDS_KEY, MODE_ONLY, MODE_ONLY_VALUES, MODES, READ_ONLY
 from reconciler.layers import EXTENDS
-from reconciler.spec import API_FIELDS, NAME_KEYS, NULL_ALLOWED, RESERVED_VARIABLE_PREFIX, AssistantSpec
+from reconciler.spec import (
+    API_FIELDS,
+    NAME_KEYS,
+    NULL_ALLOWED,
+    OWN_KEYS,
+    RESERVED_VARIABLE_PREFIX,
+    AssistantSpec,
+)
 from reconciler.yamlfile import ENV_NAME
 
 Schema = dict[str, Any]
@@ -48,6 +55,7 @@ def json_schema() -> Schema:
     }
     properties["ignore_changes"]["items"] = {"enum": list(API_FIELDS)}  # rules.ignore_changes
     properties["variables"] = _variables()
+    properties[EXTRA_FIELDS_KEY] = _extra_fields(properties[EXTRA_FIELDS_KEY])
     properties["tools"]["items"] = _tool_by_type(properties["tools"]["items"], defs)
     properties[EXTENDS] = _extends()
     _describe(properties, "")
@@ -118,21 +126,48 @@ def _variables() -> Schema:
 
 
 def _tool_by_type(items: Schema, defs: dict[str, Schema]) -> Schema:
-    """``type`` picks the tool's own schema, so a typo is reported as the unknown key or value it is."""
+    """``type`` picks the tool's own schema, so a typo is reported as the unknown key or value it is; a type
+    none of them has is a tool this version does not know (``spec.UnknownTool``): flat values, any keys."""
     refs = [branch["$ref"] for branch in items["oneOf"]]
-    kinds = [defs[ref.rsplit("/", 1)[-1]]["properties"]["type"]["const"] for ref in refs]
+    types = {ref: defs[ref.rsplit("/", 1)[-1]]["properties"]["type"] for ref in refs}
+    known = {ref: kind["const"] for ref, kind in types.items() if "const" in kind}
+    (unknown,) = set(refs) - set(known)
+    kinds = list(known.values())
+    # "type": "object" in each condition too, so that an item that is not a mapping gets one error, not two
     return {
         "type": "object",
         "required": ["type"],
-        "properties": {"type": {"enum": kinds}},
-        # "type": "object" in the condition too, so that an item that is not a mapping gets one error, not two
+        "properties": {
+            "type": {"anyOf": [{"enum": kinds}, types[unknown]]}
+        },  # enum first: editors complete it
         "allOf": [
+            *(
+                {
+                    "if": {"type": "object", "required": ["type"], "properties": {"type": {"const": kind}}},
+                    "then": {"$ref": ref},
+                }
+                for ref, kind in known.items()
+            ),
             {
-                "if": {"type": "object", "required": ["type"], "properties": {"type": {"const": kind}}},
-                "then": {"$ref": ref},
-            }
-            for kind, ref in zip(kinds, refs, strict=True)
+                "if": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"not": {"enum": kinds}}},
+                },
+                "then": {"$ref": unknown},
+            },
         ],
+    }
+
+
+def _extra_fields(prop: Schema) -> Schema:
+    """Any field name the API may add, with any value; not one this version knows (tolerance.py)."""
+    (names,) = prop["patternProperties"]
+    known = sorted({*API_FIELDS, *NAME_KEYS, *OWN_KEYS, *READ_ONLY})
+    return {
+        "type": "object",
+        "propertyNames": {"pattern": names, "not": {"enum": known}},
+        "additionalProperties": True,
     }
 
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from reconciler import fields
 from reconciler.constraints import (
+    API_NAME,
     E164,
     SCHEMA_NAME,
     VARIABLE_NAME,
     Between,
+    FlatValue,
     PositiveId,
     Text,
     Timezone,
@@ -79,7 +81,50 @@ class CalendarIntegration(_Strict):
     calcom_event_slug: Name
 
 
-BuiltinTool = Annotated[CallTransfer | EndCall | DtmfInput | CalendarIntegration, Field(discriminator="type")]
+class UnknownTool(_Strict):
+    """A built-in tool of a type this version of reconciler does not know: its type and flat values, sent as
+    written."""
+
+    # The API grows new tool types (docs/api.md#growth), and an account that uses one must still
+    # export, validate and plan; tolerance.py says how its values are compared and warns about the type.
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Annotated[Any, FlatValue()]] = Field(init=False)
+
+    type: Annotated[str, API_NAME]
+
+
+KNOWN_TOOLS: dict[str, type[_Strict]] = {
+    "call_transfer": CallTransfer,
+    "end_call": EndCall,
+    "dtmf_input": DtmfInput,
+    "calendar_integration": CalendarIntegration,
+}
+#: The discriminator's tag for a tool whose type is none of ``KNOWN_TOOLS`` (it appears in pydantic's error
+#: locations, which ``desired`` drops).
+UNKNOWN_TOOL_TAG = "(unknown tool type)"
+
+
+def _tool_tag(value: Any) -> str | None:
+    """The model a tool item is checked against: its own type's, or the fallback; None when it has no type."""
+    if isinstance(value, BaseModel):  # serialising a validated tool
+        value = {"type": getattr(value, "type", None)}
+    if not isinstance(value, dict):
+        return UNKNOWN_TOOL_TAG  # reported as not a mapping
+    if "type" not in value:
+        return None
+    kind = value["type"]
+    return kind if isinstance(kind, str) and kind in KNOWN_TOOLS else UNKNOWN_TOOL_TAG
+
+
+BuiltinTool = Annotated[
+    Annotated[CallTransfer, Tag("call_transfer")]
+    | Annotated[EndCall, Tag("end_call")]
+    | Annotated[DtmfInput, Tag("dtmf_input")]
+    | Annotated[CalendarIntegration, Tag("calendar_integration")]
+    | Annotated[UnknownTool, Tag(UNKNOWN_TOOL_TAG)],
+    Discriminator(_tool_tag),
+]
 
 
 class PostCallField(_Strict):
@@ -96,6 +141,8 @@ class AssistantSpec(_Strict):
     # identity: the reconciler's own keys
     id: Id | None = None
     ignore_changes: Annotated[list[str], Unique()] | None = None
+    # API fields this version does not know yet, sent as written (tolerance.py; docs/contract.md)
+    extra_fields: dict[Annotated[str, API_NAME], Any] | None = None
 
     # identity and engine
     name: Annotated[str, Text(max_length=255)] | None = None
@@ -182,7 +229,7 @@ class AssistantSpec(_Strict):
         return self.model_dump(include=set(self.model_fields_set), mode="json")
 
 
-OWN_KEYS = frozenset({"id", "ignore_changes"})
+OWN_KEYS = frozenset({"id", "ignore_changes", fields.EXTRA_FIELDS_KEY})
 #: Name-reference keys and the id field each one stands for (docs/contract.md#name-references), in the model's order.
 NAME_KEYS: dict[str, str] = {
     key: fields.REFERENCES[key][0] for key in AssistantSpec.model_fields if key in fields.REFERENCES

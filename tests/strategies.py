@@ -112,3 +112,42 @@ def property_settings(examples: int) -> settings:
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
+
+
+#: Built-in tools of types the reconciler does not know, as a newer API takes them (emulator/growth.py).
+NEWER_TOOLS = st.lists(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"type": st.just("warm_call_transfer"), "supervisor_phone": st.sampled_from(["+14155550100"])},
+            optional={
+                "outbound_phone_id": st.sampled_from([7, 8]),
+                "description": text(["To a person.", "42"]),
+                "hold_music_volume": st.integers(0, 100),
+                "caller_id_mode": st.sampled_from(["assistant", "caller"]),
+            },
+        ),
+        st.fixed_dictionaries(
+            {"type": st.just("collect_keypad")},
+            optional={"timeout": st.integers(1, 30), "stop_key": st.sampled_from(["#", "*"])},
+        ),
+        st.fixed_dictionaries({"type": st.just("assistant_transfer"), "assistant_id": st.integers(1, 99)}),
+    ),
+    max_size=2,
+)
+#: Fields the reconciler does not know, as a newer API takes them.
+NEWER_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "folder_id": st.none() | st.integers(1, 9),
+    "label_ids": st.lists(st.integers(1, 9), max_size=2),
+    "filler_config": st.none() | st.fixed_dictionaries({"words": st.lists(st.sampled_from(["um", "uh"]))}),
+    "conversation_inactivity_timeout": st.integers(10, 3600),
+}
+
+
+@st.composite
+def newer_assistant(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    """An assistant of a newer API: new tool types among the known ones, and new fields."""
+    body = draw(assistant(name))
+    body["tools"] = [*body.get("tools", []), *draw(NEWER_TOOLS)]
+    chosen = draw(st.lists(st.sampled_from(sorted(NEWER_FIELDS)), unique=True))
+    body.update({key: draw(NEWER_FIELDS[key]) for key in chosen})
+    return body

@@ -173,3 +173,16 @@ def test_the_json_report_has_its_version_and_every_finding(
     assert report["format_version"] == 1
     assert all(_keys(f) == {"check", "status", "detail", "data"} for f in report["findings"])
     assert report["findings"][0]["data"] == {"name": "Demo Account", "email": "demo@example.com"}
+
+
+def test_against_a_newer_api_the_fields_this_version_does_not_know_are_listed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with emulator(monkeypatch, seed="demo", api_version="newer"):
+        code, out, _ = run(capsys, "doctor")
+    assert code == 0
+    assert (
+        "  note  unknown fields                fields this version does not know (plan ignores them): "
+        "compliance_blocked_at, conversation_inactivity_timeout, filler_config, folder_id, inbound_webhook_url, "
+        "label_ids"
+    ) in lines(out)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import assistant, names, property_settings
+from strategies import assistant, names, newer_assistant, property_settings
 from support import PIPELINE, TOKEN, Api, emulator, plan_json, run, write_files
 
 from reconciler.emulator.catalog import DEMO_ASSISTANTS
@@ -260,25 +260,34 @@ def test_ambiguous_name_lists_the_ids(
     )
 
 
-@pytest.fixture(scope="module", params=["read", "symmetric"])
-def account(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    with pytest.MonkeyPatch.context() as patch, emulator(patch, read_mode=request.param) as api:
-        yield api
+@pytest.fixture(scope="module", params=["read", "symmetric", "newer"])
+def account(request: pytest.FixtureRequest) -> Iterator[tuple[Api, bool]]:
+    """An emulated account, and whether it plays a newer API than the reconciler knows (read shape)."""
+    newer = request.param == "newer"
+    read_mode = "read" if newer else request.param
+    version = "newer" if newer else "documented"
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        emulator(patch, read_mode=read_mode, api_version=version) as api,
+    ):
+        yield api, newer
 
 
 @property_settings(25)
 @given(data=st.data())
 def test_generated_accounts_export_then_plan_empty(
     data: st.DataObject,
-    account: Api,
+    account: tuple[Api, bool],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("GLORIA_API_URL", account.url)
+    api, newer = account
+    monkeypatch.setenv("GLORIA_API_URL", api.url)
     monkeypatch.setenv("GLORIA_API_TOKEN", TOKEN)
+    generated = newer_assistant if newer else assistant
     ids = [
-        account.create(data.draw(assistant(f"Generated {next(names)}")))
+        api.create(data.draw(generated(f"Generated {next(names)}")))
         for _ in range(data.draw(st.integers(1, 3)))
     ]
     directory = tmp_path / f"x{next(names)}"

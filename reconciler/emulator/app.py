@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.faults import Fault, Faults, RateLimiter, Verdict
 from reconciler.emulator.framing import BadFraming, body_length, read_chunked, read_exactly
+from reconciler.emulator.growth import DOCUMENTED, Growth
 from reconciler.emulator.shape import ReadShape
 from reconciler.emulator.store import Store
 from reconciler.emulator.validation import Invalid
@@ -55,8 +56,14 @@ class Api:
     """Request → Response for one account; knows nothing about sockets."""
 
     def __init__(
-        self, store: Store, token: str, read_shape: ReadShape | None, ignored: frozenset[str] = frozenset()
+        self,
+        store: Store,
+        token: str,
+        read_shape: ReadShape | None,
+        ignored: frozenset[str] = frozenset(),
+        growth: Growth = DOCUMENTED,
     ) -> None:
+        self.growth = growth  # --api-version: what the API knows beyond its documented page (growth.py)
         self.store = store
         self._expected = _octets(f"Bearer {token}")
         self.read_shape = read_shape  # None: symmetric reads (exactly what is stored)
@@ -107,7 +114,7 @@ class Api:
 
     def create(self, request: Request, _: str) -> Response:
         with self.store.transaction() as store:
-            rules = Assistants(store.catalog(), store)
+            rules = Assistants(store.catalog(), store, self.growth)
             created = rules.create(request.body, store.now())
             created["id"] = store.insert(created)
         return Response(201, {"message": "Assistant created successfully", "data": _summary(created)})
@@ -117,7 +124,7 @@ class Api:
             current = store.get(int(raw_id)) if raw_id.isdigit() else None
             if current is None:
                 return _not_found()
-            rules = Assistants(store.catalog(), store)
+            rules = Assistants(store.catalog(), store, self.growth)
             updated = rules.update(current, self._without_ignored(request.body), store.now())
             store.put(current["id"], updated)
         return Response(200, {"message": "Assistant updated successfully", "data": _summary(updated)})
@@ -134,7 +141,8 @@ class Api:
         return Response(200, {"message": "Assistant deleted successfully"})
 
     def _render(self, stored: dict[str, Any]) -> dict[str, Any]:
-        return stored if self.read_shape is None else self.read_shape.render(stored)
+        rendered = stored if self.read_shape is None else self.read_shape.render(stored)
+        return self.growth.on_read(stored, rendered, read_shape=self.read_shape is not None)
 
     # --- the account ----------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from reconciler.emulator.growth import DOCUMENTED, Growth
 from reconciler.emulator.validation import (
     FIELDS,
     NULLABLE,
@@ -85,9 +86,15 @@ class Listed:
 class Assistants:
     """The rules of create and update over one account's catalog and its other assistants."""
 
-    def __init__(self, catalog: dict[str, Any], others: Others | Sequence[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        catalog: dict[str, Any],
+        others: Others | Sequence[dict[str, Any]],
+        growth: Growth = DOCUMENTED,
+    ) -> None:
         self.catalog = catalog
         self.others = Listed(others) if isinstance(others, Sequence) else others
+        self.growth = growth  # what this API version knows beyond the documented page (growth.py)
 
     # --- entry points ---------------------------------------------------------------------------------------
 
@@ -105,7 +112,7 @@ class Assistants:
         errors.raise_if_any()
         return {
             "id": None,
-            **{key: merged[key] for key in FIELDS},
+            **{key: merged[key] for key in (*FIELDS, *self.growth.fields)},
             "uuid": str(uuid.uuid4()),
             "status": "inactive",
             "user_id": 1,
@@ -131,12 +138,12 @@ class Assistants:
 
     def _clean(self, body: dict[str, Any], errors: Collector, skip: set[str]) -> dict[str, Any]:
         clean: dict[str, Any] = {}
-        for key in FIELDS:
+        for key in (*FIELDS, *self.growth.fields):
             if key not in body or key in skip:
                 continue
             value = body[key]
             if value is None:
-                if key in NULLABLE:
+                if key in NULLABLE or key in self.growth.nullable:
                     clean[key] = None
                 else:
                     errors.add(key, self._null_message(key))
@@ -158,6 +165,8 @@ class Assistants:
         return "The {attr} field is required."
 
     def _value(self, key: str, value: Any, errors: Collector) -> Any:
+        if key in self.growth.fields:
+            return self._grown(key, value, errors)
         if key in SCALARS:
             return errors.coerce(key, value, SCALARS[key])
         if key == "variables":
@@ -171,6 +180,19 @@ class Assistants:
             return [self._tool(f"tools.{i}", item, errors) for i, item in enumerate(value)]
         return [self._schema_item(f"post_call_schema.{i}", item, errors) for i, item in enumerate(value)]
 
+    def _grown(self, key: str, value: Any, errors: Collector) -> Any:
+        """A field of a newer API version (growth.py): its rule, a list of ids, or an object."""
+        if key in self.growth.scalars:
+            return errors.coerce(key, value, self.growth.scalars[key])
+        if key in self.growth.objects:
+            if not isinstance(value, dict):
+                errors.add(key, "The {attr} field must be an array.")
+            return value
+        if not isinstance(value, list):
+            errors.add(key, "The {attr} field must be an array.")
+            return None
+        return [errors.coerce(f"{key}.{i}", v, SCALARS["voice_id"]) for i, v in enumerate(value)]
+
     @staticmethod
     def _variables(value: Any, errors: Collector) -> dict[str, Any]:
         if value == []:
@@ -183,23 +205,24 @@ class Assistants:
                 errors.add(f"variables.{name}", "The {attr} field must be a string.")
         return dict(value)
 
-    @staticmethod
-    def _tool(prefix: str, item: Any, errors: Collector) -> dict[str, Any]:
+    def _tool(self, prefix: str, item: Any, errors: Collector) -> dict[str, Any]:
         if not isinstance(item, dict):
             errors.add(prefix, "The {attr} field must be an array.")
             return {}
+        kinds = {**TOOL_KEYS, **self.growth.tools}
+        required = {**TOOL_REQUIRED, **self.growth.tool_required}
         kind = item.get("type")
-        if kind not in TOOL_KEYS:
+        if kind not in kinds:
             errors.add(
                 f"{prefix}.type",
                 "The selected {attr} is invalid." if kind else "The {attr} field is required.",
             )
             return {}
         tool: dict[str, Any] = {"type": kind}
-        for key in TOOL_REQUIRED.get(kind, ()):
+        for key in required.get(kind, ()):
             if item.get(key) is None:
                 errors.add(f"{prefix}.{key}", "The {attr} field is required.")
-        for key, rule in TOOL_KEYS[kind].items():
+        for key, rule in kinds[kind].items():
             if key in item:  # a nested "" arrives here as null and is stored as null
                 tool[key] = None if item[key] is None else errors.coerce(f"{prefix}.{key}", item[key], rule)
         return tool
@@ -311,7 +334,7 @@ class Assistants:
 
     def _defaults(self, mode: str) -> dict[str, Any]:
         nulls = dict.fromkeys(NULLABLE)
-        return {**nulls, **DEFAULTS, **self._mode_defaults(mode)}
+        return {**nulls, **DEFAULTS, **self.growth.defaults, **self._mode_defaults(mode)}
 
     def _mode_defaults(self, mode: str) -> dict[str, Any]:
         values: dict[str, Any] = dict.fromkeys(MODE_RESET)

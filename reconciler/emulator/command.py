@@ -58,6 +58,14 @@ def emulator() -> None:
     show_default=True,
     help="read: the API's read shape; symmetric: exactly what is stored.",
 )
+@click.option(
+    "--api-version",
+    type=click.Choice(["documented", "newer"]),
+    default="documented",
+    show_default=True,
+    help="documented: the API page as written; newer: as sibling platforms show it growing (new fields, "
+    "read-only fields on every read, new built-in tool types whose ids read back as strings).",
+)
 @click.option("--latency-ms", type=click.IntRange(0), default=0, help="Delay before every response.")
 @click.option(
     "--error-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 500."
@@ -82,7 +90,7 @@ def emulator() -> None:
     show_default=True,
     help="Connections served at once (503 beyond).",
 )
-def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
+def serve(state: Path | None, seed: str, read_mode: str, api_version: str, **options: Any) -> int:
     """Serve the emulated API under /api until Ctrl-C."""
     from reconciler.emulator.server import DEFAULT_TOKEN, EMBEDDED_STATE, EmulatorOptions
     from reconciler.emulator.server import serve as start
@@ -92,6 +100,7 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         state=state or EMBEDDED_STATE,
         seed=cast(Any, seed),
         read_mode=cast(Any, read_mode),
+        api_version=cast(Any, api_version),
         access_log=True,
         **options,
     )
@@ -101,7 +110,8 @@ def serve(state: Path | None, seed: str, read_mode: str, **options: Any) -> int:
         raise CannotServe(cannot_listen(error, options["host"], options["port"])) from error
     source = click.get_current_context().get_parameter_source("seed")
     seed_given = source is not click.core.ParameterSource.DEFAULT
-    click.echo(f"gloriagent emulator listening on {server.url} ({read_mode} mode)")
+    newer = ", newer API" if api_version == "newer" else ""
+    click.echo(f"gloriagent emulator listening on {server.url} ({read_mode} mode{newer})")
     click.echo(f"  state {settings.state}: {describe_state(opened, seed, seed_given)}")
     click.echo(
         f"  try: curl -H 'Accept: application/json' -H 'Authorization: Bearer <token>' {server.url}/user/assistants/get"

@@ -18,6 +18,7 @@ from reconciler.emulator.app import LINGER_SECONDS, Api, Behaviour, RequestHandl
 from reconciler.emulator.assistants import Assistants
 from reconciler.emulator.catalog import catalog, demo_assistants
 from reconciler.emulator.faults import Faults, RateLimiter
+from reconciler.emulator.growth import VERSIONS, Version
 from reconciler.emulator.shape import ReadShape
 from reconciler.emulator.store import Store
 
@@ -33,6 +34,8 @@ class EmulatorOptions:
     reset: bool = False  # start the state file again from the seed even if it exists
     token: str = DEFAULT_TOKEN
     read_mode: Literal["read", "symmetric"] = "read"
+    # documented: the API page as written; newer: as siblings show the API growing (growth.py)
+    api_version: Version = "documented"
     latency_ms: int = 0
     error_rate: float = 0.0
     reset_rate: float = 0.0
@@ -104,7 +107,9 @@ class EmulatorServer(ThreadingHTTPServer):
         self._serving = threading.BoundedSemaphore(options.max_connections)
         self._turning_away = threading.BoundedSemaphore(TURNED_AWAY_AT_ONCE)
         shape = ReadShape() if options.read_mode == "read" else None
-        api = Api(store, options.token, shape, frozenset(options.ignored_fields))
+        api = Api(
+            store, options.token, shape, frozenset(options.ignored_fields), VERSIONS[options.api_version]
+        )
         behaviour = Behaviour(
             latency_ms=options.latency_ms,
             faults=Faults(options.error_rate, options.reset_rate, options.fault_seed),
