@@ -79,7 +79,9 @@ def test_a_new_state_file_is_seeded_and_says_so(tmp_path: Path) -> None:
     assert len(served.lines) == 3
     assert served.lines[2].startswith("  try: curl ")
     assert served.assistants == []
-    assert (served.code, served.err.splitlines()[-1]) == (130, "interrupted")
+    # seen once under heavy load: killed by the watchdog (-9) after a request's error report on stderr;
+    # the whole stderr in the message says what the server was doing when it next happens
+    assert (served.code, served.err.splitlines()[-1]) == (130, "interrupted"), served.err
 
 
 def test_seed_on_an_existing_state_file_is_ignored_and_says_so(tmp_path: Path) -> None:
