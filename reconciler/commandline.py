@@ -129,6 +129,7 @@ READS: dict[str, tuple[str, ...]] = {
     "apply": (*_API, "RECONCILER_OWNER", *_LIMITS, "XDG_CACHE_HOME", "${NAME}", *_COLOUR),
     "export": (*_API, "RECONCILER_OWNER", *_LIMITS, "${NAME}"),
     "show": _COLOUR,
+    "explain": ("${NAME}",),
     "serve": (),
 }
 
@@ -151,6 +152,7 @@ EXIT_CODES: dict[str, tuple[str, ...]] = {
     ),
     "export": (_OK, _ERROR, _INTERRUPTED),
     "show": ("0  the plan was shown", "1  the file is not a saved plan"),
+    "explain": ("0  the assistant was shown", "1  no file has the key, a problem in the file or its layers"),
     "serve": ("0  stopped", "1  an error (the port is taken, a bad option)", _INTERRUPTED),
 }
 
@@ -179,6 +181,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "export": (
         "reconciler export --unmanaged                     # every assistant no file manages yet",
         "reconciler export --id 42 --names --secret-name calcom_api_key=CAL_KEY",
+    ),
+    "explain": (
+        "reconciler explain sales-outbound",
+        "reconciler explain sales-outbound --dir accounts/staging --format json",
     ),
     "schema": ("reconciler schema > schema/assistant.schema.json",),
     "serve": (
