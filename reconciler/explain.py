@@ -1,7 +1,7 @@
 """PURE: ``reconciler explain KEY`` (docs/contract.md#layers) — one merged assistant, every field it sets with its
 value and the ``FILE:LINE`` it came from, and every API field it leaves out with the reason, as text or JSON.
 
-A field is left out for one of three reasons, in this order:
+A field is left out for one of three reasons (listed in this order, each in the order of ``fields.FIELDS``):
 - ``ignored``: ``ignore_changes`` names it, so no plan compares or sends it (a create still sends a value the
   files give it: a new assistant needs a first one);
 - ``other_mode``: it exists only in the other engine mode, so it is never managed (one that a layer sets is
@@ -9,6 +9,9 @@ A field is left out for one of three reasons, in this order:
   pipeline assistants without breaking the multimodal ones);
 - ``not_set``: no layer sets it, and what that means is the contract's rule for a missing key (cleared if it
   can be cleared, else the platform keeps its value; a write-only field is left as it is, as it cannot be read).
+And a variable an inherited layer sets that a higher document removes (``name: null``) is ``removed``.
+
+Each value is one row: a variable, a setting of one tool (``tools[0].calcom_api_key``), a list of scalars whole.
 
 Secrets are masked as a plan masks them (``plan.Change.masked``): a value from ``${NAME}`` reads ``(sensitive)``,
 and one mixing file text with a secret shows the text around the marker.
@@ -27,13 +30,16 @@ from reconciler.files import SourceFile
 from reconciler.plan import Action, Change
 from reconciler.secret import SENSITIVE
 from reconciler.streams import Writer
-from reconciler.text import display_path, printable
+from reconciler.text import Path_, display_path, printable
 
 FORMAT_VERSION = 1
 
 IGNORED = "ignored"
 OTHER_MODE = "other_mode"
 NOT_SET = "not_set"
+REMOVED = "removed"
+#: The reasons in the order the explanation lists them: what a file says first, what it does not say last.
+REASONS = (IGNORED, REMOVED, OTHER_MODE, NOT_SET)
 
 #: The longest value the text shows whole; longer ones end in ``...`` (the JSON has them all).
 SHOWN_WIDTH = 40
@@ -81,12 +87,19 @@ class Explanation:
         }
 
 
-def explain(merged: SourceFile, stack: Sequence[SourceFile] = ()) -> Explanation:
+def explain(
+    merged: SourceFile, stack: Sequence[SourceFile] = (), own: SourceFile | None = None
+) -> Explanation:
     """The explanation of ``merged`` (a valid assistant, merged on its layers), given the layers it was merged
-    on, lowest first (what the merge dropped is no longer in ``merged``: the layers still say it)."""
+    on, lowest first, and the assistant file as written (what the merge dropped or removed is no longer in
+    ``merged``: the documents still say it)."""
     masker = _masker(merged)
     settings = tuple(_settings(merged, masker))
-    left_out = tuple(_left_out(merged, _dropped(merged, stack)))
+    docs = (*stack, own) if own is not None else tuple(stack)
+    found = (*_left_out(merged, _dropped(merged, stack)), *_removed(merged, docs))
+    left_out = tuple(
+        sorted(found, key=lambda item: REASONS.index(item.reason))
+    )  # stable: fields' order within
     return Explanation(merged.key, os.path.relpath(merged.file), settings, left_out)
 
 
@@ -103,7 +116,7 @@ def _masker(source: SourceFile) -> Change:
     )
 
 
-def _where(source: SourceFile, path: tuple[str | int, ...]) -> str:
+def _where(source: SourceFile, path: Path_) -> str:
     file, line = source.origin_of(path)
     return f"{os.path.relpath(file)}:{line}"
 
@@ -119,19 +132,21 @@ def _order() -> list[str]:
 
 
 def _settings(source: SourceFile, masker: Change) -> Iterator[Setting]:
-    data = source.data
     for key in _order():
-        if key not in data:
-            continue
-        value = data[key]
-        if key == "variables" and isinstance(value, dict) and value:
-            for name, text in value.items():
-                path = ("variables", name)
-                yield Setting(
-                    display_path(path), masker.masked(text, display_path(path)), _where(source, path)
-                )
-        else:
-            yield Setting(key, masker.masked(value, key), _where(source, (key,)))
+        if key in source.data:
+            yield from _leaves(source, (key,), masker.masked(source.data[key], key))
+
+
+def _leaves(source: SourceFile, path: Path_, value: Any) -> Iterator[Setting]:
+    """One row per value a person reads on its own: a variable, a tool's setting; a list of scalars whole."""
+    if isinstance(value, dict) and value:
+        for name, item in value.items():
+            yield from _leaves(source, (*path, name), item)
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        for index, item in enumerate(value):
+            yield from _leaves(source, (*path, index), item)
+    else:
+        yield Setting(display_path(path), value, _where(source, path))
 
 
 def _field_of(key: str) -> str:
@@ -168,6 +183,23 @@ def _left_out(merged: SourceFile, dropped: dict[str, tuple[str, str]]) -> Iterat
             yield _other_mode(field, mode, dropped.get(field.name))
         else:
             yield LeftOut(field.name, NOT_SET, _not_set(field, mode))
+
+
+def _removed(merged: SourceFile, docs: Sequence[SourceFile]) -> Iterator[LeftOut]:
+    """Each inherited variable a higher document removes (``name: null``), at the last line that removes it."""
+    removed: dict[str, str] = {}
+    for doc in docs:
+        variables = doc.data.get("variables")
+        for name, value in (variables if isinstance(variables, dict) else {}).items():
+            if value is None:
+                removed[name] = _where(doc, ("variables", name))
+            else:
+                removed.pop(name, None)
+    kept = merged.data.get("variables") or {}
+    for name, where in removed.items():
+        if name not in kept:
+            path = display_path(("variables", name))
+            yield LeftOut(path, REMOVED, f"removed (null, {where})", where)
 
 
 def _ignored(merged: SourceFile, field: Field, position: int) -> LeftOut:

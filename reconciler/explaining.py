@@ -33,7 +33,7 @@ def explanation_of(directory: Path, key: str, *, environ: Mapping[str, str] | No
         raise FilesInvalid(problems, 1 + loader.files_read)
     own, _ = load_file(path, environ=environ)
     stack = loader.stack_of(path, own, []) if own is not None else ()
-    return explain(assistant.source, stack or ())
+    return explain(assistant.source, stack or (), own)
 
 
 def unknown_key(directory: Path, key: str, keys: list[str]) -> str:
