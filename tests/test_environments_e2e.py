@@ -99,24 +99,24 @@ def sources(account: str, key: str) -> list[tuple[str, str]]:
     mine = f"accounts/{account}"
     base = f"base/{key}.yaml"
     wide = (
-        [("record", f"{mine}/_defaults.yaml:3"), ("max_duration", f"{mine}/_defaults.yaml:4")]
+        [("record", f"{mine}/_defaults.yaml:4"), ("max_duration", f"{mine}/_defaults.yaml:5")]
         if account == "staging"
-        else [("record", f"{mine}/_defaults.yaml:3"), ("is_webhook_active", f"{mine}/_defaults.yaml:4")]
+        else [("record", f"{mine}/_defaults.yaml:4"), ("is_webhook_active", f"{mine}/_defaults.yaml:5")]
     )
     head = [("name", f"{base}:4"), ("type", f"{base}:5"), ("mode", f"{base}:6"), ("timezone", f"{base}:9")]
     head += [("initial_message", f"{base}:10"), ("system_prompt", f"{base}:11")]
-    head += [("variables", "base/_company.yaml:7")]
+    head += [("variables", "base/_company.yaml:8")]
     if key == "sales-outbound":
         return [
             *head,
             ("tools", f"{base}:15"),
-            ("speech_speed", "base/_company.yaml:4"),
+            ("speech_speed", "base/_company.yaml:5"),
             ("llm_temperature", f"{base}:14"),
-            ("allow_interruptions", "base/_company.yaml:5"),
-            ("fillers", "base/_company.yaml:6"),
+            ("allow_interruptions", "base/_company.yaml:6"),
+            ("fillers", "base/_company.yaml:7"),
             *wide,
             ("webhook_url", f"{mine}/{key}.yaml:3"),
-            ("language_id", "base/_company.yaml:3"),
+            ("language_id", "base/_company.yaml:4"),
             ("voice_id", f"{base}:7"),
             ("llm_model_id", f"{base}:8"),
         ]
@@ -124,11 +124,11 @@ def sources(account: str, key: str) -> list[tuple[str, str]]:
         *head,
         ("knowledgebase_mode", f"{base}:15"),
         ("tools", f"{base}:16"),
-        ("speech_speed", "base/_company.yaml:4"),
-        ("allow_interruptions", "base/_company.yaml:5"),
+        ("speech_speed", "base/_company.yaml:5"),
+        ("allow_interruptions", "base/_company.yaml:6"),
         *wide,
         ("webhook_url", f"{mine}/{key}.yaml:4"),
-        ("language_id", "base/_company.yaml:3"),
+        ("language_id", "base/_company.yaml:4"),
         ("voice_id", f"{base}:7"),
         ("multimodal_model_id", f"{base}:8"),
         ("knowledgebase_id", f"{base}:14"),
@@ -204,7 +204,7 @@ def promoted(account: str) -> str:
     return f"""\
 Changes shared by several assistants:
 
-  ~ speech_speed: 1.05 → 1.1 on 2 assistants (from base/_company.yaml:4)
+  ~ speech_speed: 1.05 → 1.1 on 2 assistants (from base/_company.yaml:5)
 
 reconciler will make these changes:
 
