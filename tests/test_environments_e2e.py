@@ -248,6 +248,11 @@ def test_an_environment_pair_planned_against_two_emulator_accounts(
             ], account
 
 
+def test_the_readme_quotes_the_promotion_plan_as_it_is() -> None:
+    readme = (EXAMPLE.parent.parent / "README.md").read_text()
+    assert f"```text\n{promoted('staging')}```" in readme
+
+
 def test_each_account_directory_of_the_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     for account in ("staging", "production"):
         assert run(capsys, "validate", "--dir", f"accounts/{account}") == (
