@@ -29,6 +29,8 @@ from reconciler.doctor import examine
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
+from reconciler.explain import Explanation, render_explanation_json, render_explanation_text
+from reconciler.explaining import explanation_of
 from reconciler.export import (
     ExportRequest,
     check_directory,
@@ -90,6 +92,12 @@ VALIDATION_FORMATS: dict[str, Callable[[Validation, Writer], None]] = {
     "github": render_validation_github,
 }
 """``validate --format`` beside ``text`` (which reports problems on stderr, as every error is reported)."""
+
+EXPLAIN_FORMATS: dict[str, Callable[[Explanation, Writer], None]] = {
+    "text": render_explanation_text,
+    "json": render_explanation_json,
+}
+"""How ``explain --format`` shows the merged assistant."""
 
 
 def style_for(stream: Writer) -> Style:
@@ -520,6 +528,22 @@ def _ask(question: str) -> str:
     except EOFError:
         sys.stdout.write("\n")  # end the prompt's line, so that the refusal gets a line of its own
         return ""
+
+
+@cli.command(
+    epilog=epilog("explain"),
+)
+@click.argument("key")
+@DIR_OPTION
+@click.option("--format", "fmt", type=click.Choice(list(EXPLAIN_FORMATS)), default="text", show_default=True)
+def explain(key: str, directory: Path, fmt: str) -> int:
+    """Show one assistant as its layers merge it: every field, its value and where it came from, offline.
+
+    Also every field it leaves out, and why: another engine mode's, not set in any layer, or ignore_changes.
+    Values from ${NAME} are shown as (sensitive).
+    """
+    EXPLAIN_FORMATS[fmt](explanation_of(directory, key, environ=environment()), sys.stdout)
+    return 0
 
 
 @cli.command(

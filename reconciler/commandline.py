@@ -130,6 +130,7 @@ READS: dict[str, tuple[str, ...]] = {
     "export": (*_API, "RECONCILER_OWNER", *_LIMITS, "${NAME}"),
     "show": _COLOUR,
     "doctor": (*_API, *_LIMITS),
+    "explain": ("${NAME}",),
     "serve": (),
 }
 
@@ -156,6 +157,7 @@ EXIT_CODES: dict[str, tuple[str, ...]] = {
         "0  this version can work with the account (findings marked note are worth reading)",
         "1  it cannot: no connection, a refused token, or a list that is not the API's",
     ),
+    "explain": ("0  the assistant was shown", "1  no file has the key, a problem in the file or its layers"),
     "serve": ("0  stopped", "1  an error (the port is taken, a bad option)", _INTERRUPTED),
 }
 
@@ -188,6 +190,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "export": (
         "reconciler export --unmanaged                     # every assistant no file manages yet",
         "reconciler export --id 42 --names --secret-name calcom_api_key=CAL_KEY",
+    ),
+    "explain": (
+        "reconciler explain sales-outbound",
+        "reconciler explain sales-outbound --dir accounts/staging --format json",
     ),
     "schema": ("reconciler schema > schema/assistant.schema.json",),
     "serve": (

@@ -167,10 +167,15 @@ needs_node = pytest.mark.skipif(
 )
 BOT = {"login": "github-actions[bot]", "type": "Bot"}  # who writes a comment with the workflow's GITHUB_TOKEN
 REPORT = MARKER + "\n### reconciler plan: 0 to create, 1 to update, 0 to delete, 2 unchanged\n"
+#: The marker line of the comment of the account ``production`` (one comment per account of the matrix).
+HEAD = MARKER + "<!-- account: production -->"
+COMMENT = HEAD + REPORT.removeprefix(MARKER)
 
 
-def comment_step_writes(comments: list[dict[str, Any]], tmp_path: Path) -> list[Any]:
-    """The writes the plan workflow's comment step makes on a pull request with these comments."""
+def comment_step_writes(
+    comments: list[dict[str, Any]], tmp_path: Path, account: str = "production"
+) -> list[Any]:
+    """The writes the plan workflow's comment step of ``account`` makes on a pull request with these comments."""
     report = tmp_path / "report.md"
     report.write_text(REPORT)
     given = tmp_path / "given.json"
@@ -179,7 +184,7 @@ def comment_step_writes(comments: list[dict[str, Any]], tmp_path: Path) -> list[
     harness.write_text(GITHUB_SCRIPT)
     done = subprocess.run(
         ["node", str(harness), str(given)],
-        env={**os.environ, "REPORT": str(report)},
+        env={**os.environ, "REPORT": str(report), "ACCOUNT": account},
         capture_output=True,
         text=True,
         timeout=60,
@@ -189,11 +194,11 @@ def comment_step_writes(comments: list[dict[str, Any]], tmp_path: Path) -> list[
     return list(json.loads(done.stdout))
 
 
-def update(comment_id: int) -> list[Any]:
-    return ["update", {"owner": "acme", "repo": "assistants", "comment_id": comment_id, "body": REPORT}]
+def update(comment_id: int, body: str = COMMENT) -> list[Any]:
+    return ["update", {"owner": "acme", "repo": "assistants", "comment_id": comment_id, "body": body}]
 
 
-CREATE = ["create", {"owner": "acme", "repo": "assistants", "issue_number": 7, "body": REPORT}]
+CREATE = ["create", {"owner": "acme", "repo": "assistants", "issue_number": 7, "body": COMMENT}]
 
 
 @needs_node
@@ -201,23 +206,98 @@ def test_the_plan_comment_updates_the_bots_comment_not_one_planted_before_it(tmp
     planted = {
         "id": 11,
         "user": {"login": "mallory", "type": "User"},
-        "body": MARKER + "\nLooks good, approve",
+        "body": HEAD + "\nLooks good, approve",
     }
-    ours = {"id": 12, "user": BOT, "body": MARKER + "\n### reconciler plan: the previous push"}
+    ours = {"id": 12, "user": BOT, "body": HEAD + "\n### reconciler plan: the previous push"}
     assert comment_step_writes([planted, ours], tmp_path) == [update(12)]
 
 
 @needs_node
 def test_a_comment_carrying_the_marker_is_never_taken_for_the_plan(tmp_path: Path) -> None:
     planted: list[dict[str, Any]] = [
-        {"id": 21, "user": {"login": "mallory", "type": "User"}, "body": MARKER},
-        {"id": 22, "user": {"login": "github-actions[bot]", "type": "User"}, "body": MARKER},
-        {"id": 23, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": MARKER},
-        {"id": 24, "user": BOT, "body": f"A workflow quoting the plan's marker: {MARKER}"},
-        {"id": 25, "user": None, "body": MARKER},  # a deleted account ("ghost")
+        {"id": 21, "user": {"login": "mallory", "type": "User"}, "body": f"{HEAD}\n"},
+        {"id": 22, "user": {"login": "github-actions[bot]", "type": "User"}, "body": f"{HEAD}\n"},
+        {"id": 23, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": f"{HEAD}\n"},
+        {"id": 24, "user": BOT, "body": f"A workflow quoting the plan's marker: {HEAD}\n"},
+        {"id": 25, "user": None, "body": f"{HEAD}\n"},  # a deleted account ("ghost")
         {"id": 26, "user": BOT, "body": None},
     ]
     assert comment_step_writes(planted, tmp_path) == [CREATE]  # a new comment; none of those is edited
+
+
+@needs_node
+def test_each_account_of_the_matrix_updates_its_own_comment(tmp_path: Path) -> None:
+    staging = {"id": 31, "user": BOT, "body": f"{MARKER}<!-- account: staging -->\n### the previous push"}
+    production = {"id": 32, "user": BOT, "body": f"{HEAD}\n### the previous push"}
+    eu = {"id": 33, "user": BOT, "body": f"{MARKER}<!-- account: production-eu -->\n### the previous push"}
+    comments = [staging, production, eu]
+    assert comment_step_writes(comments, tmp_path, "production") == [update(32)]
+    staging_body = f"{MARKER}<!-- account: staging -->" + REPORT.removeprefix(MARKER)
+    assert comment_step_writes(comments, tmp_path, "staging") == [update(31, staging_body)]
+    assert comment_step_writes([production], tmp_path, "production-eu") == [
+        ["create", {"owner": "acme", "repo": "assistants", "issue_number": 7, "body": HEAD.replace(
+            "production", "production-eu") + REPORT.removeprefix(MARKER)}]
+    ]  # fmt: skip
+
+
+# --- one job per account directory (README, "Environments") --------------------------------------------------
+
+
+def test_plan_apply_and_drift_run_once_per_account_directory() -> None:
+    matrices = []
+    for name, mode in (("plan.yml", "pr-plan"), ("apply.yml", "apply"), ("drift.yml", "drift")):
+        workflow = load(WORKFLOWS / name)
+        (job,) = workflow["jobs"].values()
+        # a failed account must not cancel another's job: for apply, that would stop a write half-way
+        assert job["strategy"]["fail-fast"] is False, name
+        matrices.append(job["strategy"]["matrix"])
+        assert job["environment"] == "${{ matrix.account }}", (
+            name
+        )  # each account's secrets, its environment's
+        assert "(${{ matrix.account }})" in job["name"], name
+        step = action_step(workflow)
+        assert (step["with"]["mode"], step["with"]["directory"]) == (mode, "${{ matrix.directory }}"), name
+    # the same accounts everywhere: what a pull request plans is what the merge applies and drift watches
+    assert matrices == [{"include": [{"account": "production", "directory": "assistants.d"}]}] * 3
+    apply = load(WORKFLOWS / "apply.yml")
+    assert apply["concurrency"] == {
+        "group": "reconciler-apply",
+        "cancel-in-progress": False,
+    }  # one run, all jobs
+    plan = load(WORKFLOWS / "plan.yml")
+    (upload,) = [s for s in steps(plan) if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert upload["with"]["name"] == "reconciler-plan-${{ matrix.account }}"  # names are unique per run
+    (comment,) = [s for s in steps(plan) if s.get("uses", "").startswith("actions/github-script")]
+    assert comment["env"]["ACCOUNT"] == "${{ matrix.account }}"
+
+
+def test_pr_plan_of_each_account_of_the_example_shows_a_change_to_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "environments"
+    shutil.copytree(ROOT / "examples" / "environments", tree)
+    company = tree / "base" / "_company.yaml"
+    company.write_text(company.read_text().replace("speech_speed: 1.05", "speech_speed: 1.1"))
+    headings = {}
+    for account, offset in (("staging", 0), ("production", 500)):
+        out = tmp_path / account
+        out.mkdir()
+        with emulator(monkeypatch, seed="demo", catalog_offset=offset):
+            code, outputs, log = run_sh(
+                "pr-plan",
+                out,
+                cwd=tree,
+                RECONCILER_DIR=f"accounts/{account}",
+                RECONCILER_OUT=str(out / "out"),
+            )
+        assert (code, outputs["exitcode"]) == (0, "2"), log
+        report = Path(outputs["report"]).read_text()
+        headings[account] = report.splitlines()[:2]
+        assert "+ speech_speed: 1.1 on 2 assistants (from base/_company.yaml:5)\n" in report, report
+    assert headings == {
+        account: [MARKER, "### reconciler plan: 0 to create, 2 to update, 0 to delete, 0 unchanged"]
+        for account in ("staging", "production")
+    }
 
 
 # --- no merge is ever left unapplied (README, "Why every merge is applied") ---------------------------------
@@ -255,7 +335,7 @@ def test_an_apply_applies_main_as_it_is_when_it_starts() -> None:
     assert reconciler == action_step(workflow)
     assert reconciler["with"] == {
         "mode": "apply",
-        "directory": "assistants.d",
+        "directory": "${{ matrix.directory }}",
         "force": "${{ inputs.force || false }}",
     }
 
@@ -289,7 +369,8 @@ def test_drift_workflow_keeps_one_issue() -> None:
     assert "workflow_dispatch" in workflow["on"]
     assert action_step(workflow)["with"]["mode"] == "drift"
     script = workflow["jobs"]["drift"]["steps"][-1]["with"]["script"]
-    assert "const title = 'Drift detected';" in script
+    assert "const title = `Drift detected in ${process.env.ACCOUNT}`;" in script
+    assert workflow["jobs"]["drift"]["steps"][-1]["env"]["ACCOUNT"] == "${{ matrix.account }}"
     assert "process.env.EXITCODE === '2'" in script
     assert "state: 'closed'" in script
 
