@@ -129,6 +129,7 @@ READS: dict[str, tuple[str, ...]] = {
     "apply": (*_API, "RECONCILER_OWNER", *_LIMITS, "XDG_CACHE_HOME", "${NAME}", *_COLOUR),
     "export": (*_API, "RECONCILER_OWNER", *_LIMITS, "${NAME}"),
     "show": _COLOUR,
+    "adopt": (*_API, "RECONCILER_OWNER", *_LIMITS, "${NAME}"),
     "serve": (),
 }
 
@@ -151,6 +152,12 @@ EXIT_CODES: dict[str, tuple[str, ...]] = {
     ),
     "export": (_OK, _ERROR, _INTERRUPTED),
     "show": ("0  the plan was shown", "1  the file is not a saved plan"),
+    "adopt": (
+        "0  every value that can be adopted was written (or, with --dry-run, shown); what cannot is on stderr",
+        "1  an error (a file changed on disk since it was read, an edit that cannot be made safely, bad usage, "
+        "an API failure): nothing was written",
+        _INTERRUPTED,
+    ),
     "serve": ("0  stopped", "1  an error (the port is taken, a bad option)", _INTERRUPTED),
 }
 
@@ -181,6 +188,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reconciler export --id 42 --names --secret-name calcom_api_key=CAL_KEY",
     ),
     "schema": ("reconciler schema > schema/assistant.schema.json",),
+    "adopt": (
+        "reconciler adopt --dry-run             # the edits as a unified diff; nothing is written",
+        "reconciler adopt --target support --field system_prompt",
+    ),
     "serve": (
         "reconciler emulator serve --port 8080 --seed demo   # then GLORIA_API_URL=http://127.0.0.1:8080/api",
     ),

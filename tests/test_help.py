@@ -32,6 +32,7 @@ READS = {
     ("apply",): [*API, "RECONCILER_OWNER", *LIMITS, "XDG_CACHE_HOME", "${NAME}", *COLOUR],
     ("export",): [*API, "RECONCILER_OWNER", *LIMITS, "${NAME}"],
     ("show",): COLOUR,
+    ("adopt",): [*API, "RECONCILER_OWNER", *LIMITS, "${NAME}"],
     ("emulator", "serve"): [],
 }
 
