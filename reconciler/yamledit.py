@@ -205,9 +205,11 @@ def _added(text: str, mapping: yaml.MappingNode, key: str, value: Any, ending: s
     block = yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**9)
     lines = [(" " * column + line if line else "") for line in block.rstrip("\n").split("\n")]
     at = _content_end(text, mapping.value[-1][1])
-    broken = text[at - 1 : at] in ("\n", "\r")
-    new = ending.join(lines)
-    return Edit(at, at, new + ending if broken else ending + new)
+    if text[at - 1 : at] in ("\n", "\r"):  # after a block scalar: at the start of the next line
+        return Edit(at, at, ending.join(lines) + ending)
+    found = re.compile(r"\r\n|\r|\n").search(text, at)  # after the last entry's line, its comment included
+    at = found.start() if found else len(text)
+    return Edit(at, at, ending + ending.join(lines))
 
 
 def _replacements(text: str, key_node: yaml.Node, node: yaml.Node, value: Any, ending: str) -> Iterator[Edit]:
@@ -225,7 +227,9 @@ def _replacements(text: str, key_node: yaml.Node, node: yaml.Node, value: Any, e
         return
     lead = " " if start == key_node.end_mark.index + 1 or text[start - 1 : start] == ":" else ""
     if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">") and isinstance(value, str):
-        literal = _literal(value, _block_indent(text, node, key_node), ending)
+        indent = _block_indent(text, node, key_node)
+        literal = _folded(value, indent, ending) if node.style == ">" else None
+        literal = literal or _literal(value, indent, ending)
         if literal is not None:
             yield Edit(start, end, literal if text[end - 1 : end] in ("\n", "\r") else literal.rstrip("\r\n"))
     broken = (
@@ -276,6 +280,14 @@ def _literal(value: str, indent: str, ending: str) -> str | None:
     body = value if chomp == "-" else value[:-1]
     lines = [(indent + line if line else "") for line in body.split("\n")]
     return f"|{chomp}{ending}" + "".join(line + ending for line in lines)
+
+
+def _folded(value: str, indent: str, ending: str) -> str | None:
+    """One line of text as a folded block (``>``, ``>-``), as the file had it; None for anything else."""
+    line = value.rstrip("\n")
+    if not line or "\n" in line or line[0] in " \t" or value.endswith("\n\n") or not indent:
+        return None
+    return f">{'' if value.endswith(chr(10)) else '-'}{ending}{indent}{line}{ending}"
 
 
 def _inline(value: Any, style: str | None = None) -> Iterator[str]:
