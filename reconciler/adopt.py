@@ -26,6 +26,7 @@ from reconciler import names
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.export import SECRET_KEY, secret_url
+from reconciler.fields import WRITE_ONLY
 from reconciler.files import Origin, SourceFile
 from reconciler.layers import NAME_KEY_OF, TWINS
 from reconciler.plan import Action, FieldChange, Plan
@@ -78,6 +79,7 @@ def adoption(
     """The edits that make the files hold the platform's values of ``plan``'s drifted fields, for the assistants
     ``keys`` (None: all) and the API fields ``fields`` (empty: all)."""
     chosen = set(keys) if keys is not None else None
+    fields = frozenset(fields)
     by_key = {a.key: a for a in state.assistants}
     remotes = {r.id: r for r in account.assistants}
     wanted: list[Wanted] = []
@@ -94,6 +96,7 @@ def adoption(
             found = _wanted(assistant, remotes[change.id], item, catalog)
             wanted += [w for w in found if isinstance(w, Wanted)]
             notes += [n for n in found if isinstance(n, str)]
+    notes += [f"--field {name}: {WRITE_ONLY_NOTE}" for name in sorted(set(fields) & WRITE_ONLY)]
     placed, adopted = _placed(wanted, state.assistants)
     files, refused = _edited(placed, texts)
     return Adoption(files, tuple(adopted), tuple(notes), tuple(refused))

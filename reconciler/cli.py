@@ -561,16 +561,22 @@ def adopted_fields(given: Sequence[str]) -> frozenset[str]:
     return frozenset(NAME_KEYS.get(name, name) for name in given)
 
 
+def _nothing(done: Adoption) -> str:
+    if done.notes:
+        return "Nothing adopted: the differences above are left to you.\n"
+    return "Nothing to adopt: the platform holds the files' values.\n"
+
+
 def dry_run_line(done: Adoption) -> str:
     if not done.files:
-        return "Nothing to adopt: the platform holds the files' values.\n"
+        return _nothing(done)
     files = counted(len(done.files), "file")
     return f"Dry run: {counted(done.fields, 'field')} to adopt into {files}; nothing was written.\n"
 
 
 def adopted_line(done: Adoption) -> str:
     if not done.files:
-        return "Nothing to adopt: the platform holds the files' values.\n"
+        return _nothing(done)
     return f"Adopted {counted(done.fields, 'field')} into {counted(len(done.files), 'file')}.\n"
 
 

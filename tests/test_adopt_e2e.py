@@ -275,3 +275,46 @@ def test_nothing_to_adopt_says_so(
         code, out, err = run(capsys, "adopt", "--dir", "d")
     assert (code, out, err) == (0, "Nothing to adopt: the platform holds the files' values.\n", "")
     assert texts()["d/a.yaml"] == short("A")
+
+
+def test_a_platform_value_that_holds_a_credential_is_never_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = {"d/a.yaml": short("A") + "webhook_url: https://hooks.example/a\n"}
+    write(files)
+    with emulator(monkeypatch) as api:
+        ids = created(capsys, api)
+        api.update(ids["A"], {"webhook_url": "https://hooks.example/a?token=s3cr3t-4b1d"})
+        code, out, err = run(capsys, "adopt", "--dir", "d")
+    assert (code, out) == (0, "Nothing adopted: the differences above are left to you.\n")
+    assert err == (
+        "d/a.yaml:10: webhook_url: the platform's value holds a credential: not written; write it as ${NAME} "
+        "by hand\n"
+    )
+    assert texts() == files
+
+
+def test_a_write_only_field_cannot_be_adopted_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write({"d/a.yaml": short("A")})
+    with emulator(monkeypatch) as api:
+        created(capsys, api)
+        code, out, err = run(capsys, "adopt", "--dir", "d", "--field", "custom_tools")
+    assert (code, out) == (0, "Nothing adopted: the differences above are left to you.\n")
+    assert (
+        err == "--field tool_ids: write-only (the API never returns it): cannot be adopted; left as it is\n"
+    )
+
+
+def test_a_literal_dollar_brace_from_the_dashboard_stays_literal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write({"d/a.yaml": short("A")})
+    with emulator(monkeypatch) as api:
+        ids = created(capsys, api)
+        api.update(ids["A"], {"system_prompt": "Quote ${PRICE} as it is."})
+        code, _, err = run(capsys, "adopt", "--dir", "d")
+        assert (code, err) == (0, "")
+        assert drifted(capsys) == {}
+    assert "system_prompt: Quote $${PRICE} as it is.\n" in texts()["d/a.yaml"]
