@@ -94,7 +94,10 @@ def test_permissions_are_granted_per_job_only() -> None:
         "ci.yml": {"test": {"contents": "read"}},
         "plan.yml": {"plan": {"contents": "read", "pull-requests": "write"}},
         "apply.yml": {"apply": {"contents": "read"}},
-        "drift.yml": {"drift": {"actions": "read", "contents": "read", "issues": "write"}},
+        "drift.yml": {
+            # contents and pull-requests: the pull-request mode pushes reconciler/drift and opens its pull request
+            "drift": {"actions": "read", "contents": "write", "issues": "write", "pull-requests": "write"}
+        },
     }
     for name, jobs in expected.items():
         workflow = load(WORKFLOWS / name)
@@ -305,13 +308,14 @@ def test_composite_action_passes_inputs_through_the_environment() -> None:
         "baseline",
         "force",
         "prune",
+        "drift",
         "python-version",
     }
     run = action["runs"]["steps"][-1]
     assert run["run"] == 'bash "$GITHUB_ACTION_PATH/run.sh" "$RECONCILER_MODE"'
     assert "${{" not in run["run"]  # no input is spliced into script text
     assert run["env"]["RECONCILER_MODE"] == "${{ inputs.mode }}"
-    assert set(action["outputs"]) == {"exitcode", "report", "plan"}
+    assert set(action["outputs"]) == {"exitcode", "report", "plan", "adopted", "body"}
 
 
 def pre_commit(changed: list[str], repo: Path) -> subprocess.CompletedProcess[str]:
