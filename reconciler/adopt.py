@@ -18,6 +18,7 @@ writing them is ``adoptfiles``'.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from reconciler.yamledit import Change, edited_file
 
 SECRET_NOTE = "the platform has a different value for a secret; update {names}"
 WRITE_ONLY_NOTE = "write-only (the API never returns it): cannot be adopted; left as it is"
+MODE_NOTE = "the platform has another engine mode: not adopted (the file's mode-only fields change with it); edit it by hand"
 CREDENTIAL_NOTE = "the platform's value holds a credential: not written; write it as ${NAME} by hand"
 
 
@@ -88,6 +90,10 @@ def adoption(
         assistant = by_key.get(change.key)
         if assistant is None or (chosen is not None and change.key not in chosen):
             continue
+        if change.action == Action.CREATE:
+            notes.append(
+                f"{change.file}: {change.key} is not on the platform (the plan creates it): nothing to adopt"
+            )
         if change.action != Action.UPDATE or change.id not in remotes:
             continue
         for item in change.fields:
@@ -97,7 +103,7 @@ def adoption(
             wanted += [w for w in found if isinstance(w, Wanted)]
             notes += [n for n in found if isinstance(n, str)]
     notes += [f"--field {name}: {WRITE_ONLY_NOTE}" for name in sorted(set(fields) & WRITE_ONLY)]
-    placed, adopted = _placed(wanted, state.assistants)
+    placed, adopted = _placed(wanted, state.assistants, str(state.directory))
     files, refused = _edited(placed, texts)
     return Adoption(files, tuple(adopted), tuple(notes), tuple(refused))
 
@@ -113,6 +119,8 @@ def _wanted(
         return [_note(source, (_file_key(source, item.path) or item.path,), item.path, WRITE_ONLY_NOTE)]
     if item.reason is not None:
         return []  # re-sent after a mode change, or bookkeeping: not a value the platform changed
+    if item.path == "mode":  # the file's mode-only fields would no longer fit it: a person decides
+        return [_note(source, ("mode",), "mode", MODE_NOTE)]
     if item.path == "variables" and "variables" in source.data:
         return [
             w for name in _drifted(item) for w in _one(assistant, remote, ("variables", name), item, catalog)
@@ -246,7 +254,7 @@ def _note(source: SourceFile, path: Path_, shown: str, message: str) -> str:
 
 
 def _placed(
-    wanted: Sequence[Wanted], assistants: Sequence[DesiredAssistant]
+    wanted: Sequence[Wanted], assistants: Sequence[DesiredAssistant], directory: str
 ) -> tuple[dict[str, list[Change]], list[str]]:
     """Each file's changes, and a report line per value: a layer's line once for all who share the new value."""
     placed: dict[str, list[Change]] = {}
@@ -263,21 +271,26 @@ def _placed(
         users = sorted(
             a.key for a in assistants if _set_in(a.source, path) and a.source.origin_of(path) == origin
         )
-        agree = {item.key for item in items} == set(users) and len(
-            {_same(i.change.value) for i in items}
-        ) == 1
         layer, line = origin
+        # a layer outside the directory may be the base of other directories (accounts/*/): never edited here
+        inside = os.path.normpath(os.path.dirname(layer) or ".") == os.path.normpath(directory)
+        agree = (
+            inside
+            and {item.key for item in items} == set(users)
+            and len({_same(i.change.value) for i in items}) == 1
+        )
         if agree:
             first = items[0]
             placed.setdefault(layer, []).append(Change(path, first.change.key, first.change.value))
             adopted.append(f"adopted {first.field} of {', '.join(users)} into {layer}:{line}")
             continue
         others = [k for k in users if k not in {i.key for i in items}]
-        why = (
-            f"{', '.join(others)} also {'uses' if len(others) == 1 else 'use'} {layer}:{line} and did not change"
-            if others
-            else f"the assistants that use {layer}:{line} have different values on the platform"
-        )
+        if not inside:
+            why = f"{layer}:{line} is outside {directory}, and other directories may use it"
+        elif others:
+            why = f"{', '.join(others)} also {'uses' if len(others) == 1 else 'use'} {layer}:{line} and did not change"
+        else:
+            why = f"the assistants that use {layer}:{line} have different values on the platform"
         for item in items:
             placed.setdefault(item.file, []).append(item.change)
             adopted.append(f"adopted {item.field} of {item.key} into {item.file} as an override ({why})")

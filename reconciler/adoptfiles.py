@@ -19,6 +19,7 @@ from pathlib import Path
 from reconciler.adopt import Adoption
 from reconciler.desired import DesiredAssistant
 from reconciler.errors import ReconcilerError
+from reconciler.output import redacted
 from reconciler.pinning import replace_file
 from reconciler.text import printable
 
@@ -45,6 +46,17 @@ def _unchanged(file: str, digest: str) -> bytes:
             f"{printable(file)} changed on disk since it was read; nothing was written. Run adopt again"
         )
     return raw
+
+
+def check_no_secret(adoption: Adoption) -> None:
+    """Refuse edits that would put a secret the run knows (the token, a value from ``${NAME}``) into a file that
+    held none: the secret policy of every file the tool writes (``output.redacted``)."""
+    for file, (before, after) in sorted(adoption.files.items()):
+        old, new = before.decode("utf-8"), after.decode("utf-8")
+        if redacted(new) != new and redacted(old) == old:
+            raise ReconcilerError(
+                f"{printable(file)}: the platform's value holds a secret this run knows; nothing was written"
+            )
 
 
 def unified_diff(adoption: Adoption) -> str:

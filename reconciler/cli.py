@@ -22,7 +22,7 @@ import click
 
 from reconciler import __version__
 from reconciler.adopt import Adoption, adoption
-from reconciler.adoptfiles import read_texts, unified_diff, write_adoption
+from reconciler.adoptfiles import check_no_secret, read_texts, unified_diff, write_adoption
 from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file, run_apply
 from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.commandline import GlobalOptionsGroup, epilog
@@ -539,6 +539,7 @@ def adopt(
         sys.stderr.write(printable(f"error: {refusal}; nothing was written") + "\n")
     if done.refused:
         return 1
+    check_no_secret(done)
     if dry_run:
         for line in done.adopted:
             sys.stderr.write(printable("would adopt" + line.removeprefix("adopted")) + "\n")

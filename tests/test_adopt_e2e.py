@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Api, emulator, run
+from support import TOKEN, Api, emulator, run
 
 from reconciler.session import Session
 
@@ -318,3 +318,49 @@ def test_a_literal_dollar_brace_from_the_dashboard_stays_literal(
         assert (code, err) == (0, "")
         assert drifted(capsys) == {}
     assert "system_prompt: Quote $${PRICE} as it is.\n" in texts()["d/a.yaml"]
+
+
+def test_a_layer_outside_the_directory_is_never_edited_from_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = "speech_speed: 1.0\n"
+    own = {k: "extends: ../base/_common.yaml\n" + short(k.upper()) for k in ("a", "b")}
+    write({"base/_common.yaml": base, **{f"d/{k}.yaml": text for k, text in own.items()}})
+    with emulator(monkeypatch) as api:
+        ids = created(capsys, api)
+        for name in ("A", "B"):
+            api.update(ids[name], {"speech_speed": 1.1})
+        code, out, err = run(capsys, "adopt", "--dir", "d")
+        assert (code, err) == (0, "")
+        assert drifted(capsys) == {}
+    why = "(base/_common.yaml:1 is outside d, and other directories may use it)"
+    assert out.splitlines() == [
+        f"adopted speech_speed of a into d/a.yaml as an override {why}",
+        f"adopted speech_speed of b into d/b.yaml as an override {why}",
+        "Adopted 2 fields into 2 files.",
+    ]
+    assert Path("base/_common.yaml").read_text() == base
+
+
+def test_an_assistant_not_on_the_platform_has_nothing_to_adopt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write({"d/a.yaml": short("A")})
+    with emulator(monkeypatch) as api:
+        code, out, err = run(capsys, "adopt", "--dir", "d", "--target", "a")
+        assert api.journal() == []
+    assert (code, out) == (0, "Nothing adopted: the differences above are left to you.\n")
+    assert err == "d/a.yaml: a is not on the platform (the plan creates it): nothing to adopt\n"
+
+
+def test_a_platform_value_holding_the_token_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write({"d/a.yaml": short("A")})
+    with emulator(monkeypatch) as api:
+        ids = created(capsys, api)
+        api.update(ids["A"], {"system_prompt": f"Your key is {TOKEN}."})
+        code, out, err = run(capsys, "adopt", "--dir", "d")
+    assert (code, out) == (1, "")
+    assert err == "error: d/a.yaml: the platform's value holds a secret this run knows; nothing was written\n"
+    assert texts()["d/a.yaml"] == short("A")
