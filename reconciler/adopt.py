@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import names
 from reconciler.constraints import api_trim
 from reconciler.desired import DesiredAssistant, DesiredState
+from reconciler.errors import Problem
 from reconciler.export import SECRET_KEY, secret_url
 from reconciler.fields import WRITE_ONLY
 from reconciler.files import Origin, SourceFile
@@ -34,6 +35,7 @@ from reconciler.plan import Action, FieldChange, Plan
 from reconciler.remote import Account, RemoteAssistant
 from reconciler.text import Path_, display_path
 from reconciler.yamledit import Change, edited_file
+from reconciler.yamlfile import parse
 
 SECRET_NOTE = "the platform has a different value for a secret; update {names}"
 WRITE_ONLY_NOTE = "write-only (the API never returns it): cannot be adopted; left as it is"
@@ -99,7 +101,9 @@ def adoption(
         for item in change.fields:
             if fields and item.path not in fields:
                 continue
-            found = _wanted(assistant, remotes[change.id], item, catalog)
+            found = _wanted(
+                assistant, remotes[change.id], item, catalog, _layered_variables(assistant, texts)
+            )
             wanted += [w for w in found if isinstance(w, Wanted)]
             notes += [n for n in found if isinstance(n, str)]
     notes += [f"--field {name}: {WRITE_ONLY_NOTE}" for name in sorted(set(fields) & WRITE_ONLY)]
@@ -111,8 +115,24 @@ def adoption(
 # ---- what to write -------------------------------------------------------------------------------------------
 
 
+def _layered_variables(assistant: DesiredAssistant, texts: Mapping[str, bytes]) -> frozenset[str]:
+    """The variables some layer of the assistant sets: a variable the platform removed is removed from the
+    assistant file only when no layer sets it too (else ``null`` there, which removes the inherited one)."""
+    found: set[str] = set()
+    for layer, _ in assistant.source.layers:
+        parsed = parse(texts.get(layer, b""), layer, None)
+        variables = parsed.data.get("variables") if not isinstance(parsed, Problem) else None
+        if isinstance(variables, dict):
+            found |= {name for name, value in variables.items() if value is not None}
+    return frozenset(found)
+
+
 def _wanted(
-    assistant: DesiredAssistant, remote: RemoteAssistant, item: FieldChange, catalog: names.Catalog
+    assistant: DesiredAssistant,
+    remote: RemoteAssistant,
+    item: FieldChange,
+    catalog: names.Catalog,
+    inherited: frozenset[str] = frozenset(),
 ) -> list[Wanted | str]:
     source = assistant.source
     if not item.before_known:
@@ -123,7 +143,9 @@ def _wanted(
         return [_note(source, ("mode",), "mode", MODE_NOTE)]
     if item.path == "variables" and "variables" in source.data:
         return [
-            w for name in _drifted(item) for w in _one(assistant, remote, ("variables", name), item, catalog)
+            w
+            for name in _drifted(item)
+            for w in _one(assistant, remote, ("variables", name), item, catalog, inherited)
         ]
     return _one(assistant, remote, (_file_key(source, item.path) or item.path,), item, catalog)
 
@@ -140,18 +162,24 @@ def _one(
     path: Path_,
     item: FieldChange,
     catalog: names.Catalog,
+    inherited: frozenset[str] = frozenset(),
 ) -> list[Wanted | str]:
     source = assistant.source
     shown = display_path(path)  # as the file names it: ``voice``, ``variables.greeting``
     if _secret_under(source, path):
         return [_note(source, path, shown, SECRET_NOTE.format(names=", ".join(_variables_of(source, path))))]
-    value = item.before.get(path[1]) if len(path) > 1 else item.before
+    value = (item.before or {}).get(path[1]) if len(path) > 1 else item.before
     if _holds_credential(value, path[-1]):
         return [_note(source, path, shown, CREDENTIAL_NOTE)]
     value = _with_ending(value, _at(source.data, path))
     origin = source.origin_of(path) if _set_in(source, path) else None
     key, written = _written(str(path[-1]), item.path, value, remote, catalog)
-    return [Wanted(assistant.key, source.file, shown, path, origin, Change(path, key, _escaped(written)))]
+    # a variable the platform no longer has: its line goes, unless a layer would then give it again (or it is
+    # a layer's line: _placed removes it there, or writes null in each assistant file)
+    gone = len(path) > 1 and path[1] not in (item.before or {})
+    remove = gone and (origin is None or origin[0] != source.file or path[1] not in inherited)
+    change = Change(path, key, _escaped(written), remove=remove)
+    return [Wanted(assistant.key, source.file, shown, path, origin, change)]
 
 
 def _with_ending(value: Any, old: Any) -> Any:
@@ -281,7 +309,7 @@ def _placed(
         )
         if agree:
             first = items[0]
-            placed.setdefault(layer, []).append(Change(path, first.change.key, first.change.value))
+            placed.setdefault(layer, []).append(first.change)
             adopted.append(f"adopted {first.field} of {', '.join(users)} into {layer}:{line}")
             continue
         others = [k for k in users if k not in {i.key for i in items}]
@@ -291,8 +319,8 @@ def _placed(
             why = f"{', '.join(others)} also {'uses' if len(others) == 1 else 'use'} {layer}:{line} and did not change"
         else:
             why = f"the assistants that use {layer}:{line} have different values on the platform"
-        for item in items:
-            placed.setdefault(item.file, []).append(item.change)
+        for item in items:  # a variable removed is an override too: null removes the inherited one
+            placed.setdefault(item.file, []).append(replace(item.change, remove=False))
             adopted.append(f"adopted {item.field} of {item.key} into {item.file} as an override ({why})")
     return placed, adopted
 

@@ -52,6 +52,7 @@ class Change:
     path: Path_
     key: str
     value: Any
+    remove: bool = False  # the key and its value go, with their lines (``value`` is then None)
 
 
 def ending_of(text: str) -> str:
@@ -108,7 +109,8 @@ def expected(before: dict[str, Any], changes: Sequence[Change]) -> dict[str, Any
         for part in change.path[:-1]:
             node = node.setdefault(part, {})
         node.pop(change.path[-1], None)
-        node[change.key] = _unescaped(change.value)
+        if not change.remove:
+            node[change.key] = _unescaped(change.value)
     return data  # type: ignore[no-any-return]
 
 
@@ -183,6 +185,9 @@ def candidates(text: str, change: Change) -> Iterator[list[Edit]]:
             yield [_added(text, mapping, change.key, change.value, ending)]
         return
     key_node, value_node = pair
+    if change.remove:
+        yield [_removed(text, key_node, value_node)]
+        return
     renamed = (
         [Edit(key_node.start_mark.index, key_node.end_mark.index, change.key)]
         if change.key != key_node.value
@@ -190,6 +195,16 @@ def candidates(text: str, change: Change) -> Iterator[list[Edit]]:
     )
     for edit in _replacements(text, key_node, value_node, change.value, ending):
         yield [*renamed, edit]
+
+
+def _removed(text: str, key_node: yaml.Node, node: yaml.Node) -> Edit:
+    """The lines of one key and its value, from the key's line to the end of the value's last line."""
+    start = text.rfind("\n", 0, key_node.start_mark.index) + 1
+    end = _content_end(text, node)
+    if text[end - 1 : end] not in ("\n", "\r"):
+        found = re.compile(r"\r\n|\r|\n").search(text, end)
+        end = found.end() if found else len(text)
+    return Edit(start, end, "")
 
 
 def _appended(text: str, key: str, value: Any, ending: str) -> Edit:

@@ -364,3 +364,19 @@ def test_a_platform_value_holding_the_token_is_refused(
     assert (code, out) == (1, "")
     assert err == "error: d/a.yaml: the platform's value holds a secret this run knows; nothing was written\n"
     assert texts()["d/a.yaml"] == short("A")
+
+
+def test_a_variable_removed_in_the_dashboard_leaves_the_file_or_is_nulled_over_its_layer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    defaults = "variables:\n  company: Acme\n"
+    own = short("A") + "variables:\n  offer: spring  # until May\n  region: EU\n# the end\n"
+    write({"d/_defaults.yaml": defaults, "d/a.yaml": own, "d/b.yaml": short("B")})
+    with emulator(monkeypatch) as api:
+        ids = created(capsys, api)
+        api.update(ids["A"], {"variables": {"region": "EU"}})
+        code, out, err = run(capsys, "adopt", "--dir", "d")
+        assert (code, err) == (0, ""), out
+        assert drifted(capsys) == {}
+    assert texts()["d/a.yaml"] == short("A") + "variables:\n  region: EU\n  company: null\n# the end\n"
+    assert texts()["d/_defaults.yaml"] == defaults
