@@ -21,6 +21,8 @@ from typing import TextIO, cast
 import click
 
 from reconciler import __version__
+from reconciler.adopt import Adoption, adoption
+from reconciler.adoptfiles import check_no_secret, read_texts, unified_diff, write_adoption
 from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file, run_apply
 from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.commandline import GlobalOptionsGroup, epilog
@@ -60,6 +62,7 @@ from reconciler.options import (
 )
 from reconciler.output import COLOUR_CHOICES, ProgressLine, Redactor, check_writable, wants_colour, write_text
 from reconciler.plan import Plan
+from reconciler.reconcile import select
 from reconciler.render import (
     Style,
     render_json,
@@ -75,8 +78,9 @@ from reconciler.results import Pinned
 from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
 from reconciler.session import connect
+from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.streams import Writer
-from reconciler.text import printable
+from reconciler.text import counted, did_you_mean, printable
 from reconciler.tolerance import unknown_tool_warnings
 from reconciler.yamlfile import ENV_NAME
 
@@ -544,6 +548,94 @@ def explain(key: str, directory: Path, fmt: str) -> int:
     """
     EXPLAIN_FORMATS[fmt](explanation_of(directory, key, environ=environment()), sys.stdout)
     return 0
+
+
+@cli.command(
+    epilog=epilog("adopt"),
+)
+@DIR_OPTION
+@TARGET_OPTION
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="PATH",
+    help="Only this field (an API field or a name key: voice, system_prompt). Repeatable.",
+)
+@click.option("--dry-run", is_flag=True, help="Print the edits as a unified diff and write nothing.")
+@OWNER_OPTION
+@api_options
+def adopt(
+    directory: Path,
+    targets: tuple[str, ...],
+    fields: tuple[str, ...],
+    dry_run: bool,
+    owner: str | None,
+    emulator: bool,
+    api_url: str | None,
+) -> int:
+    """Keep the dashboard's changes: write the platform's values into the files and lines that set them.
+
+    Each drifted field goes where its value was set: the assistant file, or the layer it came from when every
+    assistant that uses that line has the same new value on the platform (else into each assistant file, as an
+    override). Only the values change: comments, key order, quoting and blank lines stay. A value from
+    ${NAME} is never written (the report names the variable to update), nor a write-only field.
+    """
+    wanted = adopted_fields(fields)
+    state = loaded(directory, environ=environment())
+    keys = [a.key for a in select(state, targets)]
+    options = run_options(directory, (), False, owner, 1.0)
+    with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
+        account = session.read(progress)
+        result = session.plan_against(state, account, options)
+        texts = read_texts(state.assistants)
+        done = adoption(result, state, account, session.catalog(), texts, keys=keys, fields=wanted)
+    for note in done.notes:
+        sys.stderr.write(printable(note) + "\n")
+    for refusal in done.refused:
+        sys.stderr.write(printable(f"error: {refusal}; nothing was written") + "\n")
+    if done.refused:
+        return 1
+    check_no_secret(done)
+    if dry_run:
+        for line in done.adopted:
+            sys.stderr.write(printable("would adopt" + line.removeprefix("adopted")) + "\n")
+        sys.stdout.write(unified_diff(done))
+        sys.stderr.write(dry_run_line(done))
+        return 0
+    write_adoption(done)
+    for line in done.adopted:
+        sys.stdout.write(printable(line) + "\n")
+    sys.stdout.write(adopted_line(done))
+    return 0
+
+
+def adopted_fields(given: Sequence[str]) -> frozenset[str]:
+    """``--field`` values as API fields (a name key stands for its id field); an unknown one is a usage error."""
+    known = {*API_FIELDS, *NAME_KEYS}
+    for name in given:
+        if name not in known:
+            raise UsageError(f"--field {printable(name)!r}: no such field{did_you_mean(name, known)}")
+    return frozenset(NAME_KEYS.get(name, name) for name in given)
+
+
+def _nothing(done: Adoption) -> str:
+    if done.notes:
+        return "Nothing adopted: the differences above are left to you.\n"
+    return "Nothing to adopt: the platform holds the files' values.\n"
+
+
+def dry_run_line(done: Adoption) -> str:
+    if not done.files:
+        return _nothing(done)
+    files = counted(len(done.files), "file")
+    return f"Dry run: {counted(done.fields, 'field')} to adopt into {files}; nothing was written.\n"
+
+
+def adopted_line(done: Adoption) -> str:
+    if not done.files:
+        return _nothing(done)
+    return f"Adopted {counted(done.fields, 'field')} into {counted(len(done.files), 'file')}.\n"
 
 
 @cli.command(

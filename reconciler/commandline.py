@@ -131,6 +131,7 @@ READS: dict[str, tuple[str, ...]] = {
     "show": _COLOUR,
     "doctor": (*_API, *_LIMITS),
     "explain": ("${NAME}",),
+    "adopt": (*_API, "RECONCILER_OWNER", *_LIMITS, "${NAME}"),
     "serve": (),
 }
 
@@ -158,6 +159,12 @@ EXIT_CODES: dict[str, tuple[str, ...]] = {
         "1  it cannot: no connection, a refused token, or a list that is not the API's",
     ),
     "explain": ("0  the assistant was shown", "1  no file has the key, a problem in the file or its layers"),
+    "adopt": (
+        "0  every value that can be adopted was written (or, with --dry-run, shown); what cannot is on stderr",
+        "1  an error (a file changed on disk since it was read, an edit that cannot be made safely, bad usage, "
+        "an API failure): nothing was written",
+        _INTERRUPTED,
+    ),
     "serve": ("0  stopped", "1  an error (the port is taken, a bad option)", _INTERRUPTED),
 }
 
@@ -196,6 +203,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "reconciler explain sales-outbound --dir accounts/staging --format json",
     ),
     "schema": ("reconciler schema > schema/assistant.schema.json",),
+    "adopt": (
+        "reconciler adopt --dry-run             # the edits as a unified diff; nothing is written",
+        "reconciler adopt --target support --field system_prompt",
+    ),
     "serve": (
         "reconciler emulator serve --port 8080 --seed demo   # then GLORIA_API_URL=http://127.0.0.1:8080/api",
     ),

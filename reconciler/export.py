@@ -414,7 +414,7 @@ def _hide_secrets(
             return {k: walk(v, k, secret or bool(SECRET_KEY.search(k))) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v, label, secret) for v in value]
-        if isinstance(value, str) and (secret or _secret_url(value)):
+        if isinstance(value, str) and (secret or secret_url(value)):
             variable = variable_for(value, prefix, "VALUE" if _reveals(label, token) else label)
             secrets[variable] = Secret(value.replace("$${", "${"))
             return "${" + variable + "}"
@@ -436,7 +436,7 @@ def _reveals(text: str, token: Secret | None) -> bool:
     return bool(letters) and letters in re.sub(r"[\W_]+", "", text.casefold())
 
 
-def _secret_url(value: str) -> bool:
+def secret_url(value: str) -> bool:
     """A URL that carries a credential: ``https://user:pass@host`` or ``?token=...``, ``?sig=...``."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):

@@ -92,7 +92,7 @@ def _pin_one(pin: Pin, digest: str) -> str | None:
     if isinstance(edited, str):
         return f"{shown}: {edited}: not pinned"
     try:
-        _replace(path, edited, stat.S_IMODE(status.st_mode))
+        replace_file(path, edited, stat.S_IMODE(status.st_mode))
     except OSError as exc:
         return f"cannot write {shown}: {exc.strerror or exc}; not pinned"
     return None
@@ -149,7 +149,7 @@ def _inserted(lines: list[str], assistant_id: int) -> str:
     return "".join([*above, f"id: {assistant_id}{ending}", *lines[at:]])
 
 
-def _replace(path: Path, content: bytes, mode: int) -> None:
+def replace_file(path: Path, content: bytes, mode: int) -> None:
     """``content`` in place of ``path`` in one rename: a new temporary file beside it (``O_EXCL``, never a link),
     with the file's mode, then ``os.replace``, which replaces a link itself should one appear meanwhile."""
     temporary = path.parent / f".{path.name}.{os.urandom(8).hex()}.tmp"

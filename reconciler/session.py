@@ -63,6 +63,10 @@ class Session:
         check_creates_trusted(plan, account)
         return plan
 
+    def catalog(self) -> Catalog:
+        """The account's lookups (names ↔ ids), fetched as they are needed."""
+        return Catalog(self.client.lookup)
+
     def _plan(self, state: DesiredState, account: Account, options: Options | None = None) -> Plan:
         return build_plan(
             state,

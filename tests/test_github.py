@@ -94,7 +94,10 @@ def test_permissions_are_granted_per_job_only() -> None:
         "ci.yml": {"test": {"contents": "read"}},
         "plan.yml": {"plan": {"contents": "read", "pull-requests": "write"}},
         "apply.yml": {"apply": {"contents": "read"}},
-        "drift.yml": {"drift": {"actions": "read", "contents": "read", "issues": "write"}},
+        "drift.yml": {
+            # contents and pull-requests: the pull-request mode pushes reconciler/drift and opens its pull request
+            "drift": {"actions": "read", "contents": "write", "issues": "write", "pull-requests": "write"}
+        },
     }
     for name, jobs in expected.items():
         workflow = load(WORKFLOWS / name)
@@ -258,7 +261,10 @@ def test_plan_apply_and_drift_run_once_per_account_directory() -> None:
         step = action_step(workflow)
         assert (step["with"]["mode"], step["with"]["directory"]) == (mode, "${{ matrix.directory }}"), name
     # the same accounts everywhere: what a pull request plans is what the merge applies and drift watches
-    assert matrices == [{"include": [{"account": "production", "directory": "assistants.d"}]}] * 3
+    accounts = [[(e["account"], e["directory"]) for e in m["include"]] for m in matrices]
+    assert accounts == [[("production", "assistants.d")]] * 3
+    drift = load(WORKFLOWS / "drift.yml")["jobs"]["drift"]["strategy"]["matrix"]["include"]
+    assert [e["branch"] for e in drift] == ["reconciler/drift"]  # pull-request mode: a branch per account
     apply = load(WORKFLOWS / "apply.yml")
     assert apply["concurrency"] == {
         "group": "reconciler-apply",
@@ -386,13 +392,14 @@ def test_composite_action_passes_inputs_through_the_environment() -> None:
         "baseline",
         "force",
         "prune",
+        "drift",
         "python-version",
     }
     run = action["runs"]["steps"][-1]
     assert run["run"] == 'bash "$GITHUB_ACTION_PATH/run.sh" "$RECONCILER_MODE"'
     assert "${{" not in run["run"]  # no input is spliced into script text
     assert run["env"]["RECONCILER_MODE"] == "${{ inputs.mode }}"
-    assert set(action["outputs"]) == {"exitcode", "report", "plan"}
+    assert set(action["outputs"]) == {"exitcode", "report", "plan", "adopted", "body"}
 
 
 def pre_commit(changed: list[str], repo: Path) -> subprocess.CompletedProcess[str]:

@@ -52,6 +52,7 @@ def test_rendering_matches_its_golden_file(name: str, kind: str) -> None:
 
 def test_every_golden_file_belongs_to_a_rendering() -> None:
     expected = {f"{name}.{kind}" for name in PLANS for kind in RENDERINGS}
+    expected.add("adopt.diff")  # adopt --dry-run's diff, checked by test_adopt_golden.py
     assert {p.name for p in GOLDEN.iterdir()} == expected
 
 

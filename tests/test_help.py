@@ -33,6 +33,7 @@ READS = {
     ("export",): [*API, "RECONCILER_OWNER", *LIMITS, "${NAME}"],
     ("show",): COLOUR,
     ("explain",): ["${NAME}"],
+    ("adopt",): [*API, "RECONCILER_OWNER", *LIMITS, "${NAME}"],
     ("emulator", "serve"): [],
 }
 

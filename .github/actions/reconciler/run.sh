@@ -5,9 +5,10 @@
 #
 # Environment: RECONCILER_DIR (default assistants.d), RECONCILER_TARGETS (globs separated by blanks),
 # RECONCILER_NO_ENV / RECONCILER_FORCE / RECONCILER_PRUNE (true|false), RECONCILER_BASELINE (a git ref, pr-plan),
-# RECONCILER_OUT (report folder),
+# RECONCILER_OUT (report folder), RECONCILER_DRIFT (drift: issue | pull-request), RECONCILER_GIT_TOKEN (drift
+# pull-request: the token git pushes the branch with; never printed),
 # GLORIA_API_TOKEN and GLORIA_API_URL, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY (set by GitHub).
-# Outputs (to $GITHUB_OUTPUT): exitcode, report, plan.
+# Outputs (to $GITHUB_OUTPUT): exitcode, report, plan; drift pull-request: adopted (true|false), branch, body.
 set -uo pipefail
 
 mode="${1:?usage: run.sh validate|pr-plan|apply|drift}"
@@ -67,6 +68,57 @@ validation_report() {  # $1: title, $2: file with the problems
   output report "$report"
 }
 
+# Drift as a pull request: adopt the platform's values into the files, commit them on one branch, push it
+# (force: the branch always holds one commit on top of the files as they are now). The pull request's body is
+# the plan of what it adopts, then what adopt left alone (secrets to update by hand). Nothing adopted (only
+# secrets drifted): adopted=false, and the workflow keeps the issue.
+adopt_into_branch() {
+  local branch=${RECONCILER_DRIFT_BRANCH:-reconciler/drift}  # one per account directory (drift.yml's matrix)
+  if ! reconciler adopt --dir "$dir" "${targets[@]}" > "$out/adopt.txt" 2> "$out/adopt-notes.txt"; then
+    cat "$out/adopt-notes.txt" >&2
+    return 1
+  fi
+  if git -C "$dir" diff --quiet; then
+    output adopted false
+    return 0
+  fi
+  git -C "$dir" switch --quiet --force-create "$branch" || return 1
+  git -C "$dir" add --update || return 1
+  git -C "$dir" -c user.name="github-actions[bot]" \
+    -c user.email="41898282+github-actions[bot]@users.noreply.github.com" \
+    commit --quiet --message "reconciler adopt" --message "$(cat "$out/adopt.txt")" || return 1
+  push "$branch" || return 1
+  {
+    cat "$report"
+    if [ -s "$out/adopt-notes.txt" ]; then
+      local fence
+      fence=$(fence_for "$out/adopt-notes.txt")
+      echo
+      echo "Left as they are (resolve them by hand):"
+      echo
+      echo "${fence}text"
+      cat "$out/adopt-notes.txt"
+      echo "$fence"
+    fi
+  } > "$out/pull-request.md"
+  output adopted true
+  output branch "$branch"
+  output body "$out/pull-request.md"
+}
+
+# The token reaches git as a header in the environment (GIT_CONFIG_*), never on a command line or in .git/config.
+push() {  # $1: branch
+  if [ -n "${RECONCILER_GIT_TOKEN:-}" ]; then
+    local basic
+    basic=$(printf 'x-access-token:%s' "$RECONCILER_GIT_TOKEN" | base64 | tr -d '\n')
+    GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.https://github.com/.extraheader" \
+      GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic" \
+      git -C "$dir" push --quiet --force origin "HEAD:refs/heads/$1"
+  else
+    git -C "$dir" push --quiet --force origin "HEAD:refs/heads/$1"
+  fi
+}
+
 case "$mode" in
   validate)
     reconciler validate --dir "$dir" --no-env --format github
@@ -117,6 +169,9 @@ case "$mode" in
     output exitcode "$code"
     [ "$code" -eq 1 ] && exit 1
     output report "$report"
+    if [ "$code" -eq 2 ] && [ "${RECONCILER_DRIFT:-issue}" = pull-request ]; then
+      adopt_into_branch || exit 1
+    fi
     exit 0
     ;;
   *)
