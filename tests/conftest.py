@@ -14,3 +14,10 @@ def _private_lock_directory(
     """apply takes its lock under $XDG_CACHE_HOME: in tests, a directory of the test's, never the user's cache."""
     cache: Path = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's own directory as the working directory: files are written and shown relative to it."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -103,6 +103,15 @@ def emulator(
             yield Api(url, path)
 
 
+def write_tree(files: dict[str, str]) -> None:
+    """Each file at its path, relative to the working directory (a test's own, see ``in_tmp``), with its
+    folders: a repository of assistant files and the layers they extend."""
+    for name, text in files.items():
+        path = Path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def write_files(directory: Path, files: dict[str, str]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for old in directory.glob("*.yaml"):

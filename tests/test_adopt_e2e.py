@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import TOKEN, Api, emulator, run
+from support import TOKEN, Api, emulator, run, write_tree
 
 from reconciler.session import Session
 
@@ -41,17 +41,7 @@ def short(name: str) -> str:
     return f"name: {name}\n{HEAD}voice_id: 101\nsystem_prompt: You are {name}.\n"
 
 
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write(files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = Path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+pytestmark = pytest.mark.usefixtures("in_tmp")  # conftest: the test's directory is the working one
 
 
 def texts() -> dict[str, str]:
@@ -79,7 +69,7 @@ def created(capsys: pytest.CaptureFixture[str], api: Api) -> dict[str, int]:
 def test_a_prompt_changed_in_the_dashboard_is_adopted_into_its_block_scalar(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_defaults.yaml": DEFAULTS, "d/support.yaml": SUPPORT})
+    write_tree({"d/_defaults.yaml": DEFAULTS, "d/support.yaml": SUPPORT})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         prompt = "You are the support line of Acme.\nBe brief, and kind.\nOffer a callback.\n"
@@ -101,7 +91,7 @@ def test_a_prompt_changed_in_the_dashboard_is_adopted_into_its_block_scalar(
 def test_a_default_changed_on_every_assistant_that_shares_it_is_adopted_into_the_layer(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_defaults.yaml": DEFAULTS, "d/a.yaml": short("A"), "d/b.yaml": short("B")})
+    write_tree({"d/_defaults.yaml": DEFAULTS, "d/a.yaml": short("A"), "d/b.yaml": short("B")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         for name in ("A", "B"):
@@ -120,7 +110,7 @@ def test_a_default_changed_on_every_assistant_that_shares_it_is_adopted_into_the
 def test_a_default_changed_on_some_of_its_assistants_is_an_override_in_their_files(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {"d/_defaults.yaml": DEFAULTS, "d/a.yaml": short("A"), "d/b.yaml": short("B"), "d/c.yaml": short("C")}
     )
     with emulator(monkeypatch) as api:
@@ -147,7 +137,7 @@ def test_a_default_changed_on_some_of_its_assistants_is_an_override_in_their_fil
 def test_a_shared_default_with_different_new_values_is_an_override_in_each_file(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_defaults.yaml": DEFAULTS, "d/a.yaml": short("A"), "d/b.yaml": short("B")})
+    write_tree({"d/_defaults.yaml": DEFAULTS, "d/a.yaml": short("A"), "d/b.yaml": short("B")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"speech_speed": 0.9})
@@ -171,7 +161,7 @@ def test_a_secret_is_reported_and_left_as_it_is(
 ) -> None:
     monkeypatch.setenv("HOOK_URL", "https://hooks.example/first-7c1d")
     files = {"d/a.yaml": short("A") + "webhook_url: ${HOOK_URL}\nspeech_speed: 1.0\n"}
-    write(files)
+    write_tree(files)
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"webhook_url": "https://hooks.example/second-9e2f", "speech_speed": 1.1})
@@ -189,7 +179,7 @@ def test_a_secret_is_reported_and_left_as_it_is(
 def test_dry_run_prints_the_diff_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_defaults.yaml": DEFAULTS, "d/support.yaml": SUPPORT})
+    write_tree({"d/_defaults.yaml": DEFAULTS, "d/support.yaml": SUPPORT})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["Support"], {"system_prompt": "Be brief.\n"})
@@ -218,7 +208,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(
 def test_a_file_changed_on_disk_while_the_platform_was_read_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"system_prompt": "You are Alpha."})
@@ -238,7 +228,7 @@ def test_a_file_changed_on_disk_while_the_platform_was_read_is_refused(
 def test_a_target_that_no_file_manages_is_an_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         code, out, err = run(capsys, "adopt", "--dir", "d", "--target", "nobody")
         assert api.journal() == []
@@ -249,7 +239,7 @@ def test_a_target_that_no_file_manages_is_an_error(
 def test_target_and_field_choose_what_is_adopted(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A"), "d/b.yaml": short("B")})
+    write_tree({"d/a.yaml": short("A"), "d/b.yaml": short("B")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         for name in ("A", "B"):
@@ -269,7 +259,7 @@ def test_an_unknown_field_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
 def test_nothing_to_adopt_says_so(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         created(capsys, api)
         code, out, err = run(capsys, "adopt", "--dir", "d")
@@ -281,7 +271,7 @@ def test_a_platform_value_that_holds_a_credential_is_never_written(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = {"d/a.yaml": short("A") + "webhook_url: https://hooks.example/a\n"}
-    write(files)
+    write_tree(files)
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"webhook_url": "https://hooks.example/a?token=s3cr3t-4b1d"})
@@ -297,7 +287,7 @@ def test_a_platform_value_that_holds_a_credential_is_never_written(
 def test_a_write_only_field_cannot_be_adopted_and_says_so(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         created(capsys, api)
         code, out, err = run(capsys, "adopt", "--dir", "d", "--field", "custom_tools")
@@ -310,7 +300,7 @@ def test_a_write_only_field_cannot_be_adopted_and_says_so(
 def test_a_literal_dollar_brace_from_the_dashboard_stays_literal(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"system_prompt": "Quote ${PRICE} as it is."})
@@ -325,7 +315,7 @@ def test_a_layer_outside_the_directory_is_never_edited_from_it(
 ) -> None:
     base = "speech_speed: 1.0\n"
     own = {k: "extends: ../base/_common.yaml\n" + short(k.upper()) for k in ("a", "b")}
-    write({"base/_common.yaml": base, **{f"d/{k}.yaml": text for k, text in own.items()}})
+    write_tree({"base/_common.yaml": base, **{f"d/{k}.yaml": text for k, text in own.items()}})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         for name in ("A", "B"):
@@ -345,7 +335,7 @@ def test_a_layer_outside_the_directory_is_never_edited_from_it(
 def test_an_assistant_not_on_the_platform_has_nothing_to_adopt(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         code, out, err = run(capsys, "adopt", "--dir", "d", "--target", "a")
         assert api.journal() == []
@@ -356,7 +346,7 @@ def test_an_assistant_not_on_the_platform_has_nothing_to_adopt(
 def test_a_platform_value_holding_the_token_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": short("A")})
+    write_tree({"d/a.yaml": short("A")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"system_prompt": f"Your key is {TOKEN}."})
@@ -371,7 +361,7 @@ def test_a_variable_removed_in_the_dashboard_leaves_the_file_or_is_nulled_over_i
 ) -> None:
     defaults = "variables:\n  company: Acme\n"
     own = short("A") + "variables:\n  offer: spring  # until May\n  region: EU\n# the end\n"
-    write({"d/_defaults.yaml": defaults, "d/a.yaml": own, "d/b.yaml": short("B")})
+    write_tree({"d/_defaults.yaml": defaults, "d/a.yaml": own, "d/b.yaml": short("B")})
     with emulator(monkeypatch) as api:
         ids = created(capsys, api)
         api.update(ids["A"], {"variables": {"region": "EU"}})

@@ -52,10 +52,7 @@ FILES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("in_tmp")  # conftest: the test's directory is the working one
 
 
 def test_the_dry_run_diff_matches_its_golden_file(

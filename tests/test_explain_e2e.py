@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import run
+from support import run, write_tree
 
 CORE = "type: outbound\nmode: pipeline\nlanguage_id: 1\nvoice_id: 101\nllm_model_id: 2\ntimezone: Europe/Berlin\n"
 PROMPTS = "initial_message: Hello there.\nsystem_prompt: You are helpful.\n"
@@ -70,13 +70,6 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def write(files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = Path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 def explain(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     code, out, err = run(capsys, "explain", *argv)
     assert (code, err) == (0, ""), err
@@ -89,7 +82,7 @@ def special(text: str) -> list[str]:
 
 
 def test_defaults_only(capsys: pytest.CaptureFixture[str]) -> None:
-    write({"d/_defaults.yaml": DEFAULTS, "d/a.yaml": f"name: A\n{CORE}{PROMPTS}"})
+    write_tree({"d/_defaults.yaml": DEFAULTS, "d/a.yaml": f"name: A\n{CORE}{PROMPTS}"})
     assert explain(capsys, "a", "--dir", "d") == (
         """\
 a (d/a.yaml)
@@ -114,7 +107,7 @@ left out:
 def test_a_chain_of_three_layers_names_the_layer_each_value_won_in(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write(
+    write_tree(
         {
             "profiles/_base.yaml": f"{CORE}speech_speed: 0.9\nvariables:\n  tier: base\n",
             "profiles/_sales.yaml": "extends: _base.yaml\nname: Sales\n"
@@ -148,7 +141,7 @@ left out:
 def test_a_mode_only_field_of_a_layer_is_left_out_of_a_multimodal_assistant_and_the_layer_named(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "fillers: true\nllm_model: GPT-4o\n",
             "d/rt.yaml": "name: RT\ntype: outbound\nmode: multimodal\nlanguage_id: 1\nvoice_id: 201\n"
@@ -181,7 +174,7 @@ def test_a_mode_only_field_of_a_layer_is_left_out_of_a_multimodal_assistant_and_
 def test_ignore_changes_and_a_removed_variable_are_listed_with_the_lines_that_say_so(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": f"{DEFAULTS}  region: eu\nignore_changes: [record]\n",
             "d/a.yaml": f"name: A\n{CORE}{PROMPTS}ignore_changes: [voice_id, ambient_sound]\n"
@@ -223,7 +216,7 @@ def test_a_secret_is_never_shown_whole_or_in_part(
 ) -> None:
     monkeypatch.setenv("CAL_KEY", SECRET_KEY)
     monkeypatch.setenv("HOOK_TOKEN", SECRET_HOOK)
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "webhook_url: https://hooks.example/in?token=${HOOK_TOKEN}\n",
             "d/a.yaml": f"name: A\n{CORE}{PROMPTS}tools:\n  - type: calendar_integration\n"
@@ -250,7 +243,7 @@ def test_a_secret_in_a_bad_file_is_named_by_its_variable(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MODE", "pipelined-secretly")
-    write({"d/a.yaml": f"name: A\n{CORE.replace('mode: pipeline', 'mode: ${MODE}')}{PROMPTS}"})
+    write_tree({"d/a.yaml": f"name: A\n{CORE.replace('mode: pipeline', 'mode: ${MODE}')}{PROMPTS}"})
     code, out, err = run(capsys, "explain", "a", "--dir", "d")
     assert (code, out) == (1, "")
     assert "pipelined-secretly" not in err
@@ -258,7 +251,7 @@ def test_a_secret_in_a_bad_file_is_named_by_its_variable(
 
 
 def test_format_json(capsys: pytest.CaptureFixture[str]) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": f"{DEFAULTS}fillers: true\n",
             "d/rt.yaml": "name: RT\ntype: inbound\nmode: multimodal\nlanguage_id: 1\nvoice: Alloy\n"
@@ -325,7 +318,7 @@ def test_format_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_an_unknown_key_is_one_line_with_the_closest_key(capsys: pytest.CaptureFixture[str]) -> None:
-    write({"d/sales-outbound.yaml": f"name: A\n{CORE}{PROMPTS}", "d/_defaults.yaml": DEFAULTS})
+    write_tree({"d/sales-outbound.yaml": f"name: A\n{CORE}{PROMPTS}", "d/_defaults.yaml": DEFAULTS})
     assert run(capsys, "explain", "sales-outbond", "--dir", "d") == (
         1,
         "",
@@ -340,7 +333,7 @@ def test_an_unknown_key_is_one_line_with_the_closest_key(capsys: pytest.CaptureF
 
 
 def test_a_file_with_problems_prints_them_as_validate_does(capsys: pytest.CaptureFixture[str]) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "speech_speed: 3\n",
             "d/a.yaml": f"name: A\n{CORE}{PROMPTS}record: maybe\n",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import PIPELINE, Api, emulator, run
+from support import PIPELINE, Api, emulator, run, write_tree
 
 HEAD = "".join(f"{key}: {json.dumps(value)}\n" for key, value in PIPELINE.items() if key != "name")
 REALTIME = (
@@ -20,17 +20,7 @@ REALTIME = (
 )
 
 
-@pytest.fixture(autouse=True)
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def write(files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = Path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+pytestmark = pytest.mark.usefixtures("in_tmp")  # conftest: the test's directory is the working one
 
 
 def plan(capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def refused(capsys: pytest.CaptureFixture[str], api: Api, expected: list[str], f
 def test_defaults_only_reach_every_assistant_and_an_edit_updates_them_all(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "speech_speed: 1.05\nrecord: true\n",
             "d/a.yaml": f"name: A\n{HEAD}",
@@ -99,7 +89,7 @@ def test_defaults_only_reach_every_assistant_and_an_edit_updates_them_all(
         apply(capsys)
         assert plan(capsys)["summary"] == {"create": 0, "update": 0, "delete": 0, "noop": 2}
 
-        write({"d/_defaults.yaml": "speech_speed: 1.1\nrecord: true\n"})
+        write_tree({"d/_defaults.yaml": "speech_speed: 1.1\nrecord: true\n"})
         updated = plan(capsys)
         for key in ("a", "b"):
             assert change(updated, key)["fields"] == [
@@ -121,7 +111,7 @@ def test_defaults_only_reach_every_assistant_and_an_edit_updates_them_all(
 def test_a_profile_chain_of_three_layers_applies_depth_first_and_the_file_wins(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "base/_common.yaml": f"{HEAD}speech_speed: 0.8\nvoice_stability: 0.1\nllm_temperature: 0.1\n",
             "base/_sales.yaml": "extends: _common.yaml\nspeech_speed: 0.9\nvoice_stability: 0.2\n",
@@ -153,7 +143,7 @@ def test_a_profile_chain_of_three_layers_applies_depth_first_and_the_file_wins(
 def test_variables_merge_key_by_key_and_null_removes_an_inherited_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "variables:\n  company: Acme\n  region: EU\n  tier: gold\n",
             "d/a.yaml": f"name: A\n{HEAD}variables:\n  region: null\n  tier: silver\n",
@@ -169,7 +159,7 @@ def test_variables_merge_key_by_key_and_null_removes_an_inherited_key(
 def test_a_list_is_replaced_whole_by_a_higher_layer(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "secondary_language_ids: [2, 3]\ntool_ids: [31, 32]\n",
             "d/a.yaml": f"name: A\n{HEAD}secondary_language_ids: [4]\n",
@@ -188,7 +178,7 @@ def test_a_name_key_overrides_an_inherited_id_key(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     head = HEAD.replace("voice_id: 101\n", "")
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "voice_id: 102\n",
             "d/a.yaml": f"name: A\n{head}voice: Maya\n",
@@ -205,7 +195,7 @@ def test_a_name_key_overrides_an_inherited_id_key(
 def test_a_mode_only_field_from_a_layer_is_left_out_for_the_other_mode(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "fillers: true\nllm_model: GPT-4.1\n",
             "d/pipe.yaml": f"name: Pipe\n{HEAD.replace('llm_model_id: 2', 'record: true')}",
@@ -216,7 +206,7 @@ def test_a_mode_only_field_from_a_layer_is_left_out_for_the_other_mode(
         created = plan(capsys)
         apply(capsys)
         again = plan(capsys)
-        write({"d/real.yaml": f"name: Real\n{REALTIME}fillers: false\n"})
+        write_tree({"d/real.yaml": f"name: Real\n{REALTIME}fillers: false\n"})
         code, out, err = run(capsys, "validate", "--dir", "d")
     pipe, real = change(created, "pipe")["body"], change(created, "real")["body"]
     assert (pipe["fillers"], pipe["llm_model_id"]) == (True, 2)
@@ -235,12 +225,12 @@ def test_a_mode_only_field_from_a_layer_is_left_out_for_the_other_mode(
 def test_a_cleared_field_has_no_source_and_a_file_without_layers_no_sources_at_all(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/a.yaml": f"name: A\n{HEAD}webhook_url: https://hooks.example.com/a\n"})
+    write_tree({"d/a.yaml": f"name: A\n{HEAD}webhook_url: https://hooks.example.com/a\n"})
     with emulator(monkeypatch):
         apply(capsys)
-        write({"d/a.yaml": f"extends: _base.yaml\nname: A\n{HEAD}", "d/_base.yaml": "record: true\n"})
+        write_tree({"d/a.yaml": f"extends: _base.yaml\nname: A\n{HEAD}", "d/_base.yaml": "record: true\n"})
         item = change(plan(capsys), "a")
-        write({"d/a.yaml": f"name: A\n{HEAD}record: true\n"})
+        write_tree({"d/a.yaml": f"name: A\n{HEAD}record: true\n"})
         Path("d/_base.yaml").unlink()
         flat = change(plan(capsys), "a")
     assert item["fields"] == [
@@ -257,7 +247,7 @@ def test_secrets_from_a_layer_stay_secrets(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("HOOK_TOKEN", "s3cret-hook-token")
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "webhook_url: https://hooks.example.com/${HOOK_TOKEN}\n",
             "d/a.yaml": f"name: A\n{HEAD}",
@@ -279,7 +269,7 @@ def test_secrets_from_a_layer_stay_secrets(
 def test_a_layer_no_assistant_uses_is_a_warning(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_old.yaml": "record: true\n", "d/a.yaml": f"name: A\n{HEAD}"})
+    write_tree({"d/_old.yaml": "record: true\n", "d/a.yaml": f"name: A\n{HEAD}"})
     code, out, err = run(capsys, "validate", "--dir", "d")
     assert (code, out, err) == (
         0,
@@ -294,7 +284,7 @@ def test_a_layer_no_assistant_uses_is_a_warning(
 def test_each_bad_layer_input_is_one_problem_with_file_and_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], in_tmp: Path
 ) -> None:
-    write(
+    write_tree(
         {
             "d/missing.yaml": f"name: Missing\n{HEAD}extends: [_ok.yaml, ../base/_gone.yaml]\n",
             "d/absolute.yaml": f"name: Absolute\n{HEAD}extends: /etc/passwd\n",
@@ -333,7 +323,7 @@ def test_each_bad_layer_input_is_one_problem_with_file_and_line(
 def test_a_layer_is_checked_field_by_field_at_its_own_lines_even_where_overridden(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_defaults.yaml": "record: true\nspeech_speed: 5\nambient_sound: loud\n",
             "d/a.yaml": f"name: A\n{HEAD}speech_speed: 1.0\n",
@@ -357,7 +347,7 @@ def test_cross_field_rules_run_on_the_merged_assistant_and_name_each_origin(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     head = HEAD.replace('mode: "pipeline"\n', "")
-    write(
+    write_tree(
         {
             "base/_pipeline.yaml": "record: true\nllm_model_id: 2\n",
             "d/a.yaml": f"extends: ../base/_pipeline.yaml\nname: A\n{head.replace('llm_model_id: 2', 'record: false')}",
@@ -381,7 +371,7 @@ def test_cross_field_rules_run_on_the_merged_assistant_and_name_each_origin(
 def test_two_files_that_merge_to_the_same_name_are_reported_as_today(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write(
+    write_tree(
         {
             "d/_shared.yaml": "name: Shared\n",
             "d/a.yaml": f"extends: _shared.yaml\n{HEAD}",
@@ -403,12 +393,12 @@ def test_two_files_that_merge_to_the_same_name_are_reported_as_today(
 def test_editing_a_layer_makes_a_saved_plan_stale(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_defaults.yaml": "record: true\n", "d/a.yaml": f"name: A\n{HEAD}"})
+    write_tree({"d/_defaults.yaml": "record: true\n", "d/a.yaml": f"name: A\n{HEAD}"})
     with emulator(monkeypatch) as api:
         code, _, _ = run(capsys, "plan", "--dir", "d", "--out", "plan.json")
         assert code == 0
         saved = json.loads(Path("plan.json").read_text())
-        write({"d/_defaults.yaml": "record: false\n"})
+        write_tree({"d/_defaults.yaml": "record: false\n"})
         code, out, err = run(capsys, "apply", "plan.json", "--dir", "d")
         assert api.journal() == []
     assert saved["file_digests"].keys() == {"a.yaml", "_defaults.yaml"}
@@ -423,7 +413,7 @@ def test_editing_a_layer_makes_a_saved_plan_stale(
 def test_a_saved_plan_of_layered_files_applies_and_keeps_its_sources(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write({"d/_defaults.yaml": "record: true\n", "d/a.yaml": f"name: A\n{HEAD}"})
+    write_tree({"d/_defaults.yaml": "record: true\n", "d/a.yaml": f"name: A\n{HEAD}"})
     with emulator(monkeypatch) as api:
         code, shown, _ = run(capsys, "plan", "--dir", "d", "--out", "plan.json")
         saved = json.loads(Path("plan.json").read_text())
