@@ -16,30 +16,16 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
 from reconciler import __version__
-from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file, run_apply
-from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.commandline import GlobalOptionsGroup, epilog
-from reconciler.desired import DesiredState, load_directory
-from reconciler.doctor import examine
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
 from reconciler.explain import Explanation, render_explanation_json, render_explanation_text
-from reconciler.explaining import explanation_of
-from reconciler.export import (
-    ExportRequest,
-    check_directory,
-    files_in,
-    report_export,
-    schema_reference,
-    write_exported,
-)
-from reconciler.files import environment
 from reconciler.machine import (
     Checked,
     Validation,
@@ -70,15 +56,19 @@ from reconciler.render import (
     render_report_markdown,
     render_text,
 )
-from reconciler.render.doctor import render_doctor_json, render_doctor_text
 from reconciler.results import Pinned
-from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
-from reconciler.session import connect
 from reconciler.streams import Writer
 from reconciler.text import printable
-from reconciler.tolerance import unknown_tool_warnings
-from reconciler.yamlfile import ENV_NAME
+
+if TYPE_CHECKING:
+    from reconciler.applying import Applied
+    from reconciler.desired import DesiredState
+
+# Start-up (issue 19): what only some commands need is imported inside them — the HTTP client, the applier, the
+# diff, export, the files' parser and pydantic — so that ``--help``, ``schema`` and ``validate`` (a pre-commit
+# hook) do not pay for the libraries they never use. Above: the command line itself and the light core.
+# tests/test_layers.py checks that ``--help`` and ``validate`` load neither httpx nor DeepDiff.
 
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
     "text": lambda plan, stream: render_text(plan, stream, style_for(stream)),
@@ -166,6 +156,8 @@ def validate(directory: Path, no_env: bool, fmt: str, paths: tuple[Path, ...]) -
 
 def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
     """Every directory loaded, its problems collected rather than raised: all of them are reported at once."""
+    from reconciler.files import environment
+
     environ = None if no_env else environment()
     problems: list[Problem] = []
     valid: list[Checked] = []
@@ -189,6 +181,9 @@ def loaded(
     """The directory's files, loaded and checked, and what is allowed but likely a mistake said on stderr
     without failing the run: a layer no assistant uses, a built-in tool type this version does not know (once
     per run, docs/contract.md#when-the-api-grows)."""
+    from reconciler.desired import load_directory
+    from reconciler.tolerance import unknown_tool_warnings
+
     state = load_directory(directory, environ=environ)
     for file, message in state.warnings:
         sys.stderr.write(f"{printable(f'warning: {file}: {message}')}\n")
@@ -242,6 +237,10 @@ def plan(
     api_url: str | None,
 ) -> int:
     """Read the platform and show what apply would change."""
+    from reconciler.baseline import read_baseline, snapshots, with_origins
+    from reconciler.files import environment
+    from reconciler.session import connect
+
     check_writable("--out", out)
     state = loaded(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
@@ -332,6 +331,10 @@ def apply(
     if fmt == "json" and not (auto_approve or plan_file):
         raise UsageError("apply --format json asks nothing: give --auto-approve, or a PLAN_FILE")
     check_writable("--summary", summary)
+    from reconciler.applying import ApplyRequest, ApplyView, run_apply
+    from reconciler.files import environment
+    from reconciler.session import connect
+
     state = loaded(directory, environ=environment())
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
@@ -404,6 +407,8 @@ def _append(path: Path | None, text: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(list(PLAN_FORMATS)), default="text", show_default=True)
 def show(plan_file: Path, fmt: str) -> int:
     """Show a plan saved by plan --out, offline, as plan shows it (nothing is checked against the platform)."""
+    from reconciler.applying import read_plan_file
+
     PLAN_FORMATS[fmt](read_plan_file(plan_file), sys.stdout)
     return 0
 
@@ -415,6 +420,10 @@ def show(plan_file: Path, fmt: str) -> int:
 @api_options
 def doctor(fmt: str, emulator: bool, api_url: str | None) -> int:
     """Check the connection, the token and what the platform returns, reading only (a first contact)."""
+    from reconciler.doctor import examine
+    from reconciler.render.doctor import render_doctor_json, render_doctor_text
+    from reconciler.session import connect
+
     with connect(emulator=emulator, api_url=api_url) as session:
         diagnosis = examine(session.client, session.identity if not emulator else "the embedded emulator")
     (render_doctor_json if fmt == "json" else render_doctor_text)(diagnosis, sys.stdout)
@@ -471,6 +480,16 @@ def export_command(
         raise UsageError(
             "--factor needs --all (and no --id): _defaults.yaml holds what the whole account shares"
         )
+    from reconciler.export import (
+        ExportRequest,
+        check_directory,
+        files_in,
+        report_export,
+        schema_reference,
+        write_exported,
+    )
+    from reconciler.session import connect
+
     check_writable("--dir", directory, directory=True)
     check_directory(directory)  # before reading the platform, and again when writing
     state = files_in(directory, strict=unmanaged)
@@ -488,6 +507,8 @@ def export_command(
 
 def secret_names_of(values: Sequence[str]) -> dict[str, str]:
     """``--secret-name FIELD=NAME`` options as FIELD → NAME; NAME as a ``${NAME}`` placeholder allows it."""
+    from reconciler.yamlfile import ENV_NAME
+
     names: dict[str, str] = {}
     for value in values:
         field, _, name = value.partition("=")
@@ -542,6 +563,9 @@ def explain(key: str, directory: Path, fmt: str) -> int:
     Also every field it leaves out, and why: another engine mode's, not set in any layer, or ignore_changes.
     Values from ${NAME} are shown as (sensitive).
     """
+    from reconciler.explaining import explanation_of
+    from reconciler.files import environment
+
     EXPLAIN_FORMATS[fmt](explanation_of(directory, key, environ=environment()), sys.stdout)
     return 0
 
@@ -551,6 +575,8 @@ def explain(key: str, directory: Path, fmt: str) -> int:
 )
 def schema() -> int:
     """Print the JSON Schema of an assistant file (for yaml-language-server)."""
+    from reconciler.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
     return 0
 
