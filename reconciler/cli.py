@@ -7,6 +7,7 @@ during the imports too. Exit codes follow the contract:
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
@@ -25,7 +26,6 @@ from reconciler.commandline import GlobalOptionsGroup, epilog
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
-from reconciler.explain import Explanation, render_explanation_json, render_explanation_text
 from reconciler.machine import (
     Checked,
     Validation,
@@ -46,16 +46,6 @@ from reconciler.options import (
 )
 from reconciler.output import COLOUR_CHOICES, ProgressLine, Redactor, check_writable, wants_colour, write_text
 from reconciler.plan import Plan
-from reconciler.render import (
-    Style,
-    render_json,
-    render_markdown,
-    render_pins,
-    render_pins_markdown,
-    render_report,
-    render_report_markdown,
-    render_text,
-)
 from reconciler.results import Pinned
 from reconciler.secret import Secret, run_secrets
 from reconciler.streams import Writer
@@ -64,16 +54,30 @@ from reconciler.text import printable
 if TYPE_CHECKING:
     from reconciler.applying import Applied
     from reconciler.desired import DesiredState
+    from reconciler.explain import Explanation
+    from reconciler.render import Style
 
 # Start-up (issue 19): what only some commands need is imported inside them — the HTTP client, the applier, the
-# diff, export, the files' parser and pydantic — so that ``--help``, ``schema`` and ``validate`` (a pre-commit
+# diff, export, the renderers, the files' parser and pydantic — so that ``--help``, ``schema`` and ``validate`` (a pre-commit
 # hook) do not pay for the libraries they never use. Above: the command line itself and the light core.
 # tests/test_layers.py checks that ``--help`` and ``validate`` load neither httpx nor DeepDiff.
 
+
+def _imported(module: str, name: str) -> Callable[..., None]:
+    """A renderer imported when it first renders: a command that shows no plan (validate) does not load them."""
+
+    def render(*args: Any, **kwargs: Any) -> None:
+        getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return render
+
+
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
-    "text": lambda plan, stream: render_text(plan, stream, style_for(stream)),
-    "json": render_json,
-    "markdown": render_markdown,
+    "text": lambda plan, stream: _imported("reconciler.render", "render_text")(
+        plan, stream, style_for(stream)
+    ),
+    "json": _imported("reconciler.render", "render_json"),
+    "markdown": _imported("reconciler.render", "render_markdown"),
 }
 """How ``plan --format`` and ``show --format`` show a plan: a new format is a renderer and a row here."""
 
@@ -84,14 +88,16 @@ VALIDATION_FORMATS: dict[str, Callable[[Validation, Writer], None]] = {
 """``validate --format`` beside ``text`` (which reports problems on stderr, as every error is reported)."""
 
 EXPLAIN_FORMATS: dict[str, Callable[[Explanation, Writer], None]] = {
-    "text": render_explanation_text,
-    "json": render_explanation_json,
+    "text": _imported("reconciler.explain", "render_explanation_text"),
+    "json": _imported("reconciler.explain", "render_explanation_json"),
 }
 """How ``explain --format`` shows the merged assistant."""
 
 
 def style_for(stream: Writer) -> Style:
     """The colours of what goes to ``stream``, as ``--color`` and the environment decide (``wants_colour``)."""
+    from reconciler.render import Style
+
     ctx = click.get_current_context(silent=True)
     flags = (ctx.find_object(RunFlags) if ctx else None) or RunFlags()
     return Style(colour=wants_colour(cast(TextIO, stream), flags.colour))
@@ -239,6 +245,7 @@ def plan(
     """Read the platform and show what apply would change."""
     from reconciler.baseline import read_baseline, snapshots, with_origins
     from reconciler.files import environment
+    from reconciler.render import render_json
     from reconciler.session import connect
 
     check_writable("--out", out)
@@ -333,6 +340,7 @@ def apply(
     check_writable("--summary", summary)
     from reconciler.applying import ApplyRequest, ApplyView, run_apply
     from reconciler.files import environment
+    from reconciler.render import render_text
     from reconciler.session import connect
 
     state = loaded(directory, environ=environment())
@@ -368,6 +376,8 @@ def apply(
 
 def _show_applied(applied: Applied, out: TextIO, style: Style) -> None:
     """What the apply did, as text: the report of the writes (or why there were none), then the pins."""
+    from reconciler.render import render_pins, render_report
+
     if applied.already_applied:
         out.write("This plan is applied already: the platform holds every change it makes. Nothing to do.\n")
     if applied.report is not None:
@@ -380,6 +390,8 @@ def _summarise(applied: Applied, summary: Path | None) -> None:
     """``--summary``: the same result as markdown, appended (whatever the format of stdout)."""
     if summary is None:
         return
+    from reconciler.render import render_pins_markdown, render_report_markdown
+
     text = io.StringIO()
     if applied.already_applied:
         text.write("### reconciler apply: the saved plan is applied already, nothing to do\n")
