@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from reconciler.__main__ import tune_collector
 from reconciler.client import Client
 from reconciler.desired import load_directory
 from reconciler.emulator.assistants import Assistants
@@ -123,6 +124,7 @@ def measure(count: int, latency_ms: int, *, baseline: bool = False) -> dict[str,
     """One plan of ``count`` assistants; with ``baseline``, also the naive one-assistant-per-request read."""
     with tempfile.TemporaryDirectory() as tmp:
         state, files = prepare(Path(tmp), count)
+        tune_collector()  # as the console script does after its imports
         with emulator_process(state, latency_ms) as url:
             cpu, start = cpu_seconds(), time.perf_counter()
             desired = load_directory(files, environ={})

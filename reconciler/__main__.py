@@ -6,9 +6,24 @@ enough: raised inside an extension module's initialisation it can abort the inte
 during the imports a Ctrl-C is only noted, and acted on as soon as they are done.
 """
 
+import gc
 import signal
 import sys
 from typing import NoReturn
+
+#: The collector's thresholds for a run (generation 0, 1, 2). Python's (700, 10, 10) suit a long-lived program
+#: that makes garbage as it goes; a run builds tens of thousands of small objects that live until it ends (the
+#: files' values, the platform's assistants, the plan), and at 700 the collector walked them again and again:
+#: 18% of a plan's CPU (issue 19). Measured at 10,000 assistants: 1.19 s of collection -> 0.24 s, peak RSS the same.
+THRESHOLDS = (50_000, 50, 100)
+
+
+def tune_collector() -> None:
+    """Collect as a short run needs: what is loaded by now (the modules) lives until the end, so the collector
+    need not walk it again (``gc.freeze``), and it waits for more new objects before it looks at all.
+    Only the console script does this: a program that calls ``cli.main`` keeps its own collector."""
+    gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
 
 
 def run() -> NoReturn:
@@ -23,6 +38,7 @@ def run() -> NoReturn:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     if noted:
         _interrupted()
+    tune_collector()
     try:
         code = main()
     except KeyboardInterrupt:  # outside the commands, which report it themselves

@@ -7,6 +7,7 @@ during the imports too. Exit codes follow the contract:
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -16,32 +17,15 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
 from reconciler import __version__
-from reconciler.adopt import Adoption, adoption
-from reconciler.adoptfiles import check_no_secret, read_texts, unified_diff, write_adoption
-from reconciler.applying import Applied, ApplyRequest, ApplyView, read_plan_file, run_apply
-from reconciler.baseline import read_baseline, snapshots, with_origins
 from reconciler.commandline import GlobalOptionsGroup, epilog
-from reconciler.desired import DesiredState, load_directory
-from reconciler.doctor import examine
 from reconciler.emulator.command import emulator
 from reconciler.errorhandling import RunFlags, debug_log, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError, UsageError
-from reconciler.explain import Explanation, render_explanation_json, render_explanation_text
-from reconciler.explaining import explanation_of
-from reconciler.export import (
-    ExportRequest,
-    check_directory,
-    files_in,
-    report_export,
-    schema_reference,
-    write_exported,
-)
-from reconciler.files import environment
 from reconciler.machine import (
     Checked,
     Validation,
@@ -62,32 +46,39 @@ from reconciler.options import (
 )
 from reconciler.output import COLOUR_CHOICES, ProgressLine, Redactor, check_writable, wants_colour, write_text
 from reconciler.plan import Plan
-from reconciler.reconcile import select
-from reconciler.render import (
-    Style,
-    render_json,
-    render_markdown,
-    render_pins,
-    render_pins_markdown,
-    render_report,
-    render_report_markdown,
-    render_text,
-)
-from reconciler.render.doctor import render_doctor_json, render_doctor_text
 from reconciler.results import Pinned
-from reconciler.schema import json_schema
 from reconciler.secret import Secret, run_secrets
-from reconciler.session import connect
-from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.streams import Writer
 from reconciler.text import counted, did_you_mean, printable
-from reconciler.tolerance import unknown_tool_warnings
-from reconciler.yamlfile import ENV_NAME
+
+if TYPE_CHECKING:
+    from reconciler.adopt import Adoption
+    from reconciler.applying import Applied
+    from reconciler.desired import DesiredState
+    from reconciler.explain import Explanation
+    from reconciler.render import Style
+
+# Start-up (issue 19): what only some commands need is imported inside them — the HTTP client, the applier, the
+# diff, export, the renderers, the files' parser and pydantic — so that ``--help``, ``schema`` and ``validate`` (a pre-commit
+# hook) do not pay for the libraries they never use. Above: the command line itself and the light core.
+# tests/test_layers.py checks that ``--help`` and ``validate`` load neither httpx nor DeepDiff.
+
+
+def _imported(module: str, name: str) -> Callable[..., None]:
+    """A renderer imported when it first renders: a command that shows no plan (validate) does not load them."""
+
+    def render(*args: Any, **kwargs: Any) -> None:
+        getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return render
+
 
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
-    "text": lambda plan, stream: render_text(plan, stream, style_for(stream)),
-    "json": render_json,
-    "markdown": render_markdown,
+    "text": lambda plan, stream: _imported("reconciler.render", "render_text")(
+        plan, stream, style_for(stream)
+    ),
+    "json": _imported("reconciler.render", "render_json"),
+    "markdown": _imported("reconciler.render", "render_markdown"),
 }
 """How ``plan --format`` and ``show --format`` show a plan: a new format is a renderer and a row here."""
 
@@ -98,14 +89,16 @@ VALIDATION_FORMATS: dict[str, Callable[[Validation, Writer], None]] = {
 """``validate --format`` beside ``text`` (which reports problems on stderr, as every error is reported)."""
 
 EXPLAIN_FORMATS: dict[str, Callable[[Explanation, Writer], None]] = {
-    "text": render_explanation_text,
-    "json": render_explanation_json,
+    "text": _imported("reconciler.explain", "render_explanation_text"),
+    "json": _imported("reconciler.explain", "render_explanation_json"),
 }
 """How ``explain --format`` shows the merged assistant."""
 
 
 def style_for(stream: Writer) -> Style:
     """The colours of what goes to ``stream``, as ``--color`` and the environment decide (``wants_colour``)."""
+    from reconciler.render import Style
+
     ctx = click.get_current_context(silent=True)
     flags = (ctx.find_object(RunFlags) if ctx else None) or RunFlags()
     return Style(colour=wants_colour(cast(TextIO, stream), flags.colour))
@@ -170,6 +163,8 @@ def validate(directory: Path, no_env: bool, fmt: str, paths: tuple[Path, ...]) -
 
 def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
     """Every directory loaded, its problems collected rather than raised: all of them are reported at once."""
+    from reconciler.files import environment
+
     environ = None if no_env else environment()
     problems: list[Problem] = []
     valid: list[Checked] = []
@@ -193,6 +188,9 @@ def loaded(
     """The directory's files, loaded and checked, and what is allowed but likely a mistake said on stderr
     without failing the run: a layer no assistant uses, a built-in tool type this version does not know (once
     per run, docs/contract.md#when-the-api-grows)."""
+    from reconciler.desired import load_directory
+    from reconciler.tolerance import unknown_tool_warnings
+
     state = load_directory(directory, environ=environ)
     for file, message in state.warnings:
         sys.stderr.write(f"{printable(f'warning: {file}: {message}')}\n")
@@ -246,6 +244,11 @@ def plan(
     api_url: str | None,
 ) -> int:
     """Read the platform and show what apply would change."""
+    from reconciler.baseline import read_baseline, snapshots, with_origins
+    from reconciler.files import environment
+    from reconciler.render import render_json
+    from reconciler.session import connect
+
     check_writable("--out", out)
     state = loaded(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
@@ -336,6 +339,11 @@ def apply(
     if fmt == "json" and not (auto_approve or plan_file):
         raise UsageError("apply --format json asks nothing: give --auto-approve, or a PLAN_FILE")
     check_writable("--summary", summary)
+    from reconciler.applying import ApplyRequest, ApplyView, run_apply
+    from reconciler.files import environment
+    from reconciler.render import render_text
+    from reconciler.session import connect
+
     state = loaded(directory, environ=environment())
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
@@ -369,6 +377,8 @@ def apply(
 
 def _show_applied(applied: Applied, out: TextIO, style: Style) -> None:
     """What the apply did, as text: the report of the writes (or why there were none), then the pins."""
+    from reconciler.render import render_pins, render_report
+
     if applied.already_applied:
         out.write("This plan is applied already: the platform holds every change it makes. Nothing to do.\n")
     if applied.report is not None:
@@ -381,6 +391,8 @@ def _summarise(applied: Applied, summary: Path | None) -> None:
     """``--summary``: the same result as markdown, appended (whatever the format of stdout)."""
     if summary is None:
         return
+    from reconciler.render import render_pins_markdown, render_report_markdown
+
     text = io.StringIO()
     if applied.already_applied:
         text.write("### reconciler apply: the saved plan is applied already, nothing to do\n")
@@ -408,6 +420,8 @@ def _append(path: Path | None, text: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(list(PLAN_FORMATS)), default="text", show_default=True)
 def show(plan_file: Path, fmt: str) -> int:
     """Show a plan saved by plan --out, offline, as plan shows it (nothing is checked against the platform)."""
+    from reconciler.applying import read_plan_file
+
     PLAN_FORMATS[fmt](read_plan_file(plan_file), sys.stdout)
     return 0
 
@@ -419,6 +433,10 @@ def show(plan_file: Path, fmt: str) -> int:
 @api_options
 def doctor(fmt: str, emulator: bool, api_url: str | None) -> int:
     """Check the connection, the token and what the platform returns, reading only (a first contact)."""
+    from reconciler.doctor import examine
+    from reconciler.render.doctor import render_doctor_json, render_doctor_text
+    from reconciler.session import connect
+
     with connect(emulator=emulator, api_url=api_url) as session:
         diagnosis = examine(session.client, session.identity if not emulator else "the embedded emulator")
     (render_doctor_json if fmt == "json" else render_doctor_text)(diagnosis, sys.stdout)
@@ -475,6 +493,16 @@ def export_command(
         raise UsageError(
             "--factor needs --all (and no --id): _defaults.yaml holds what the whole account shares"
         )
+    from reconciler.export import (
+        ExportRequest,
+        check_directory,
+        files_in,
+        report_export,
+        schema_reference,
+        write_exported,
+    )
+    from reconciler.session import connect
+
     check_writable("--dir", directory, directory=True)
     check_directory(directory)  # before reading the platform, and again when writing
     state = files_in(directory, strict=unmanaged)
@@ -492,6 +520,8 @@ def export_command(
 
 def secret_names_of(values: Sequence[str]) -> dict[str, str]:
     """``--secret-name FIELD=NAME`` options as FIELD → NAME; NAME as a ``${NAME}`` placeholder allows it."""
+    from reconciler.yamlfile import ENV_NAME
+
     names: dict[str, str] = {}
     for value in values:
         field, _, name = value.partition("=")
@@ -546,6 +576,9 @@ def explain(key: str, directory: Path, fmt: str) -> int:
     Also every field it leaves out, and why: another engine mode's, not set in any layer, or ignore_changes.
     Values from ${NAME} are shown as (sensitive).
     """
+    from reconciler.explaining import explanation_of
+    from reconciler.files import environment
+
     EXPLAIN_FORMATS[fmt](explanation_of(directory, key, environ=environment()), sys.stdout)
     return 0
 
@@ -581,6 +614,12 @@ def adopt(
     override). Only the values change: comments, key order, quoting and blank lines stay. A value from
     ${NAME} is never written (the report names the variable to update), nor a write-only field.
     """
+    from reconciler.adopt import adoption
+    from reconciler.adoptfiles import check_no_secret, read_texts, unified_diff, write_adoption
+    from reconciler.files import environment
+    from reconciler.reconcile import select
+    from reconciler.session import connect
+
     wanted = adopted_fields(fields)
     state = loaded(directory, environ=environment())
     keys = [a.key for a in select(state, targets)]
@@ -612,6 +651,8 @@ def adopt(
 
 def adopted_fields(given: Sequence[str]) -> frozenset[str]:
     """``--field`` values as API fields (a name key stands for its id field); an unknown one is a usage error."""
+    from reconciler.spec import API_FIELDS, NAME_KEYS
+
     known = {*API_FIELDS, *NAME_KEYS}
     for name in given:
         if name not in known:
@@ -643,6 +684,8 @@ def adopted_line(done: Adoption) -> str:
 )
 def schema() -> int:
     """Print the JSON Schema of an assistant file (for yaml-language-server)."""
+    from reconciler.schema import json_schema
+
     click.echo(json.dumps(json_schema(), indent=2))
     return 0
 

@@ -36,8 +36,20 @@ _TRIM = re.compile(rf"^[{TRIMMED}]+|[{TRIMMED}]+$")
 NOT_BLANK = rf"[^{TRIMMED}]"
 
 
+#: TRIMMED beyond ``\s`` (which matches exactly the characters ``str.isspace`` accepts).
+_INVISIBLE = frozenset("\ufeff\u200b\u200e")
+
+
 def api_trim(text: str) -> str:
+    """``text`` as the API stores it, trimmed at both ends. Called about 36 times an assistant: most strings
+    have nothing to trim, and looking at their two ends is ten times cheaper than the regex (issue 19)."""
+    if text and not (_trimmed(text[0]) or _trimmed(text[-1])):
+        return text
     return _TRIM.sub("", text)
+
+
+def _trimmed(char: str) -> bool:
+    return char.isspace() or char in _INVISIBLE
 
 
 class _Check:

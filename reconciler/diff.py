@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.fields import CLEARED_TO, KEPT_WHEN_LEFT_OUT, RESET_BY_MODE_CHANGE, UNORDERED
 from reconciler.plan import (
     NO_LONGER_MANAGED,
@@ -61,6 +59,8 @@ def same(field_name: str, desired: Any, current: Any) -> bool:
         return True
     if desired is None or current is None:
         return False
+    from deepdiff import DeepDiff  # a tenth of a second to import: only for values that are not plainly equal
+
     unordered = field_name in UNORDERED
     result = DeepDiff(
         current,

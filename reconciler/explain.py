@@ -23,14 +23,16 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.fields import FIELDS, MODE_ONLY, MODES, REFERENCES, WRITE_ONLY, Field
-from reconciler.files import SourceFile
 from reconciler.plan import Action, Change
 from reconciler.secret import SENSITIVE
 from reconciler.streams import Writer
 from reconciler.text import Path_, display_path, printable
+
+if TYPE_CHECKING:
+    from reconciler.files import SourceFile  # the files' parser (PyYAML): the renderers need only its shape
 
 FORMAT_VERSION = 1
 

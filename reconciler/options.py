@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler.errorhandling import RunFlags
 from reconciler.limits import RUN_DEADLINE, seconds
 from reconciler.plan import Safety
-from reconciler.reconcile import Options
-from reconciler.session import owner_of
+
+if TYPE_CHECKING:
+    from reconciler.reconcile import Options
 
 DIR_OPTION = click.option(
     "--dir",
@@ -85,6 +86,9 @@ SAFETY_OPTION = click.option(
 def run_options(
     directory: Path, targets: tuple[str, ...], prune: bool, owner: str | None, share: float
 ) -> Options:
+    from reconciler.reconcile import Options  # the planner and the session: only commands that plan load them
+    from reconciler.session import owner_of
+
     return Options(
         targets=targets,
         owner=owner or owner_of(directory, required=prune),

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler import cli
+from reconciler import desired
 from reconciler.cli import main
 from reconciler.files import load_file
 
@@ -151,7 +151,7 @@ def test_unexpected_error_is_one_line_without_debug(
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "load_directory", boom)
+    monkeypatch.setattr(desired, "load_directory", boom)
     assert main(["validate"]) == 1
     assert (
         capsys.readouterr().err
@@ -167,7 +167,7 @@ def test_ctrl_c_exits_130(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Captur
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "load_directory", interrupted)
+    monkeypatch.setattr(desired, "load_directory", interrupted)
     assert main(["validate"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli
+from reconciler import desired
 from reconciler.cli import main
 from reconciler.errorhandling import RunFlags, handle_errors
 from reconciler.errors import FilesInvalid, Problem, ReconcilerError
@@ -51,7 +51,7 @@ def test_an_option_value_spelled_debug_does_not_turn_debug_on(
         raise RuntimeError("boom")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "load_directory", boom)
+    monkeypatch.setattr(desired, "load_directory", boom)
     assert main(["validate", "--dir", "--debug"]) == 1
     assert capsys.readouterr().err == (
         "unexpected error: RuntimeError: boom (run again with --debug for the traceback)\n"
