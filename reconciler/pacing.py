@@ -25,7 +25,8 @@ announced limit (``Window``), never assumed:
 
 With no limit announced at all, the requests in flight (``in_flight``, the ``--parallelism`` to start with) double
 each time as many answers came back fast (within twice the fastest, or 50 ms more), up to ``max_in_flight``; the
-first rate-limit header or 429 brings them back to the start (a 429 halves them), and a slow answer halves them.
+first rate-limit header or 429 brings them back to the start (a 429 that names no limit halves them), and a slow
+answer halves them.
 
 A header that is not a number the API could mean is ignored, never trusted: ``²`` passes ``str.isdigit`` and a
 5,000-digit number breaks ``int()``. What is learned is said under ``--debug`` (the ``reconciler.pacing`` logger).
@@ -116,7 +117,7 @@ class Window:
     low: int | None = None  # the fewest remaining any answer showed in the current window
     opened: float | None = None  # the earliest send of a request counted in the current window
     ends: float | None = None  # when the current window is known to be over
-    probing: bool = False  # its budget is spent and its length unknown: one request is out to find the end
+    probing: int | None = None  # the thread whose request went alone to find the end of a spent window
 
     def learn(self, bound: float, source: str) -> None:
         """Keep the tightest upper bound of the length."""
@@ -129,7 +130,7 @@ class Window:
 
     def roll(self) -> None:
         """The window is over: a new one opens with the next request."""
-        self.left, self.low, self.opened, self.ends, self.probing = None, None, None, None, False
+        self.left, self.low, self.opened, self.ends, self.probing = None, None, None, None, None
 
 
 @dataclass
@@ -192,6 +193,9 @@ class Pacer:
                 with self._lock:
                     self._flying -= 1
                     self._sends.pop(threading.get_ident(), None)
+                    for window in self.windows.values():  # a probe that failed: the next one may go
+                        if window.probing == threading.get_ident():
+                            window.probing = None
                     self._lock.notify_all()
         finally:
             if probing:
@@ -227,7 +231,7 @@ class Pacer:
                 start = max(start, window.opened + window.seconds)
                 if now >= window.opened + window.seconds:
                     window.roll()
-            elif window.probing:
+            elif window.probing is not None:
                 return None
         return start
 
@@ -235,7 +239,7 @@ class Pacer:
         for window in self.windows.values():
             if window.left is not None:
                 if window.left <= 0 and window.seconds is None:
-                    window.probing = True
+                    window.probing = threading.get_ident()
                 window.left -= 1
         self._next_start = max(now, self._next_start) + self.interval
         self._flying += 1
@@ -267,7 +271,7 @@ class Pacer:
             others = max(0, self._flying - 1)  # this one still counts as flying until its slot ends
             known = limit in self.windows
             window = self._window(limit)
-            probe = window is not None and window.probing
+            probe = window is not None and window.probing == threading.get_ident()
             if window is not None:
                 self._track(window, remaining, reset, sent, now, others, status)
             if status == 429:
@@ -297,7 +301,8 @@ class Pacer:
         status: int,
     ) -> None:
         """Follow one window's budget through an answer that names it; a ``Remaining`` back up is a new one."""
-        window.probing = False
+        if window.probing == threading.get_ident():  # the probe's answer: the others may go on
+            window.probing = None
         if remaining is not None:
             # every request a window admits leaves a different number: the same one again, or more than the
             # requests in flight can explain, is a new window
@@ -311,8 +316,9 @@ class Pacer:
             if window.low is None:  # the first answer of a window: one of the requests out now opened it
                 full = remaining >= window.limit - 1 - others
                 window.opened = min([sent, *self._sends.values()]) if full or back_up else None
-            if not stale:
+            if not stale and status != 429:  # a refusal counts nothing: it says nothing of the count
                 window.low = remaining if window.low is None else min(window.low, remaining)
+            if not stale:
                 window.left = remaining - others
         if reset is not None:
             self._ends(window, now + reset, "X-RateLimit-Reset")
@@ -354,7 +360,7 @@ class Pacer:
         if limited and not self.announced:
             self.announced = True
             self._set_in_flight(self._start_in_flight, "a rate limit is announced")
-        if status == 429:
+        if status == 429 and not self.windows:  # no limit to pace by: fewer at once is all there is
             self._set_in_flight(max(1, self.in_flight // 2), "a 429")
             return
         if self.announced or elapsed is None or status >= 500:

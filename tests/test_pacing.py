@@ -274,4 +274,15 @@ def test_the_first_sign_of_a_limit_ends_the_growth() -> None:
     assert p.in_flight == 4
     with p.slot():
         p.observe(429, {"retry-after": "1"}, elapsed=0.05)
-    assert p.in_flight == 2
+    assert p.in_flight == 4  # a limit is known: the pacing slows down, not the requests at once
+
+
+def test_a_429_that_names_no_limit_halves_the_requests_in_flight() -> None:
+    p, _ = ticking(in_flight=4, max_in_flight=16)
+    for _ in range(4):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+    assert p.in_flight == 8
+    with p.slot():
+        p.observe(429, {"retry-after": "1"}, elapsed=0.05)
+    assert p.in_flight == 2  # back to the start, and half of it
