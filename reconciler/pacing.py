@@ -115,6 +115,7 @@ class Window:
     seconds: float | None = None
     left: int | None = None  # requests left in the current window, less those in flight; None: not known
     low: int | None = None  # the fewest remaining any answer showed in the current window
+    low_at: float = 0.0  # when that answer came
     opened: float | None = None  # the earliest send of a request counted in the current window
     ends: float | None = None  # when the current window is known to be over
     probing: int | None = None  # the thread whose request went alone to find the end of a spent window
@@ -304,11 +305,11 @@ class Pacer:
         if window.probing == threading.get_ident():  # the probe's answer: the others may go on
             window.probing = None
         if remaining is not None:
-            # every request a window admits leaves a different number: the same one again, or more than the
-            # requests in flight can explain, is a new window
-            again = remaining == window.low and status != 429
-            back_up = window.low is not None and (remaining > window.low + others or again)
-            stale = window.low is not None and remaining + others + 1 < window.low  # from a window gone
+            # A request sent after the answer that showed the fewest left, in the same window, leaves fewer still
+            # (every request a window admits leaves a different number): the same or more is a new window. One
+            # sent before it may be answered late with more left: old news (answers overtake each other).
+            old_news = window.low is not None and sent <= window.low_at and remaining >= window.low
+            back_up = window.low is not None and not old_news and remaining >= window.low and status != 429
             if back_up:
                 if window.opened is not None:  # the new window opened before this answer
                     window.learn(now - window.opened, "X-RateLimit-Remaining going back up")
@@ -316,9 +317,12 @@ class Pacer:
             if window.low is None:  # the first answer of a window: one of the requests out now opened it
                 full = remaining >= window.limit - 1 - others
                 window.opened = min([sent, *self._sends.values()]) if full or back_up else None
-            if not stale and status != 429:  # a refusal counts nothing: it says nothing of the count
-                window.low = remaining if window.low is None else min(window.low, remaining)
-            if not stale:
+            fewer = window.low is None or remaining < window.low
+            if (
+                fewer and not old_news and status != 429
+            ):  # a refusal counts nothing: it says nothing of the count
+                window.low, window.low_at = remaining, now
+            if not old_news:
                 window.left = remaining - others
         if reset is not None:
             self._ends(window, now + reset, "X-RateLimit-Reset")
