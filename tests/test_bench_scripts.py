@@ -7,6 +7,7 @@ of it and runs nothing heavy.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,20 @@ def test_every_benchmark_script_starts(script: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+def test_the_pacing_benchmark_runs_at_a_tiny_size() -> None:
+    done = subprocess.run(
+        [sys.executable, "pacing_bench.py", "--updates", "5", "--runs", "1", "--scenarios", "a,d"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "bench",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "5 updates, 1 runs each; min / median / max"
+    assert lines[3].startswith("| a | 600 per 60 s | ")
+    assert " of the limit | 0 / 0 / 0 | " in lines[3]  # no answer 429
+    assert lines[4].startswith("| d | no limit, 50 ms a request | ")
