@@ -24,9 +24,9 @@ announced limit (``Window``), never assumed:
   never for longer than ``max_pause`` (``limits.MAX_RETRY_AFTER``).
 
 With no limit announced at all, the requests in flight (``in_flight``, the ``--parallelism`` to start with) double
-each time as many answers came back fast (within twice the fastest, or 50 ms more), up to ``max_in_flight``; the
-first rate-limit header or 429 brings them back to the start (a 429 that names no limit halves them), and a slow
-answer halves them.
+each time as many answers came back and they typically took at most twice the fastest, up to ``max_in_flight``;
+past four times the fastest they halve (not below the start); the first rate-limit header or 429 brings them back
+to the start (a 429 that names no limit halves them).
 
 A header that is not a number the API could mean is ignored, never trusted: ``²`` passes ``str.isdigit`` and a
 5,000-digit number breaks ``int()``. What is learned is said under ``--debug`` (the ``reconciler.pacing`` logger).
@@ -55,7 +55,9 @@ MARGIN = 0.97  # share of the learned rate to use
 BACKOFF = 0.9  # pace multiplier after a 429 the budget did not explain
 RECOVER_AFTER = 10  # answers without a 429 that give back 1% of the pace
 MAX_IN_FLIGHT = 16  # how far the requests in flight grow when no limit is announced (issue 19: 16-32)
-FAST_SLACK = 0.05  # seconds an answer may take beyond the fastest and still count as fast
+GROW_BELOW = 2.0  # answers typically within this many times the fastest: more requests in flight
+SHRINK_ABOVE = 4.0  # beyond this many times: fewer (the server queues more than it serves)
+FAST_SLACK = 0.01  # seconds beyond those multiples that still count: on loopback the fastest is a millisecond
 EPOCH = 1_000_000_000.0  # an X-RateLimit-Reset above this is a Unix time, below it a number of seconds
 
 _LIMIT = re.compile(r"[0-9]{1,9}", re.ASCII)  # a billion requests a window is already no limit at all
@@ -150,8 +152,9 @@ class Pacer:
     most_in_flight: int = 0  # the most requests that were in flight at once
     _start_in_flight: int = 0
     _flying: int = 0
-    _fast: int = 0  # fast answers in a row, towards the next growth
+    _round: int = 0  # answers since the requests in flight last changed
     _fastest: float = math.inf
+    _typical: float | None = None  # a moving average of the answers' time
     _calm: int = 0  # answers since the last 429, towards the next recovery
     _next_start: float = 0.0
     _paused_until: float = 0.0
@@ -360,7 +363,11 @@ class Pacer:
             self.factor = min(1.0, self.factor * 1.01)
 
     def _grow(self, status: int, limited: bool, elapsed: float | None) -> None:
-        """More requests in flight while no limit is announced and the answers stay fast; fewer at any sign."""
+        """More requests in flight while no limit is announced and the answers stay fast; fewer at any sign.
+
+        Fast and slow are the answers' typical time (a moving average: one slow answer is noise) against the
+        fastest: within ``GROW_BELOW`` times it, the server is not queueing; past ``SHRINK_ABOVE`` times, it is.
+        At most one change a round (as many answers as are in flight), as TCP changes its window once a trip."""
         if limited and not self.announced:
             self.announced = True
             self._set_in_flight(self._start_in_flight, "a rate limit is announced")
@@ -370,19 +377,20 @@ class Pacer:
         if self.announced or elapsed is None or status >= 500:
             return
         self._fastest = min(self._fastest, elapsed)
-        if elapsed > max(2 * self._fastest, self._fastest + FAST_SLACK):
-            self._fast = 0
-            self._set_in_flight(
-                max(self._start_in_flight, self.in_flight // 2), f"an answer took {elapsed * 1e3:.0f} ms"
-            )
+        self._typical = elapsed if self._typical is None else 0.8 * self._typical + 0.2 * elapsed
+        self._round += 1
+        if self._round < self.in_flight:
             return
-        self._fast += 1
-        if self._fast >= self.in_flight and self.in_flight < self.max_in_flight:
-            self._fast = 0
-            fastest = f"answers within {self._fastest * 1e3:.0f} ms and no rate limit announced"
-            self._set_in_flight(min(self.max_in_flight, 2 * self.in_flight), fastest)
+        typical, fastest = self._typical * 1e3, self._fastest * 1e3
+        if self._typical > SHRINK_ABOVE * self._fastest + FAST_SLACK:
+            why = f"answers in {typical:.0f} ms, the fastest in {fastest:.0f} ms"
+            self._set_in_flight(max(self._start_in_flight, self.in_flight // 2), why)
+        elif self._typical <= GROW_BELOW * self._fastest + FAST_SLACK and self.in_flight < self.max_in_flight:
+            why = f"answers in {typical:.0f} ms, the fastest in {fastest:.0f} ms, and no rate limit announced"
+            self._set_in_flight(min(self.max_in_flight, 2 * self.in_flight), why)
 
     def _set_in_flight(self, count: int, why: str) -> None:
+        self._round = 0
         if count != self.in_flight:
             log.debug("requests in flight: %d -> %d (%s)", self.in_flight, count, why)
             self.in_flight = count

@@ -255,8 +255,28 @@ def test_requests_in_flight_grow_while_no_limit_is_announced_and_answers_stay_fa
             p.observe(200, {}, elapsed=0.05)
     assert p.in_flight == 16  # the cap
     with p.slot():
-        p.observe(200, {}, elapsed=0.5)  # slow: half
+        p.observe(200, {}, elapsed=0.5)  # one slow answer is noise
+    assert p.in_flight == 16
+
+
+def test_requests_in_flight_halve_once_a_round_when_answers_slow_down() -> None:
+    p, _ = ticking(in_flight=4, max_in_flight=16)
+    for elapsed in [0.05] * 12:
+        with p.slot():
+            p.observe(200, {}, elapsed=elapsed)
+    assert p.in_flight == 16
+    for _ in range(16):  # the server queues: answers six times as slow; a round of them is needed
+        with p.slot():
+            p.observe(200, {}, elapsed=0.3)
     assert p.in_flight == 8
+    for _ in range(8):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.3)
+    assert p.in_flight == 4
+    for _ in range(8):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.3)
+    assert p.in_flight == 4  # never below the start
 
 
 def test_the_first_sign_of_a_limit_ends_the_growth() -> None:
