@@ -7,6 +7,7 @@ sent one request every 12 s, and ``RECONCILER_DEADLINE=40`` ends such a run long
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,32 @@ def test_writes_in_flight_grow_when_no_limit_is_announced_and_not_when_one_is_gi
         code, out, err, _ = apply(capsys, directory, "--parallelism", "4")
     assert code == 0, out + err
     assert "requests in flight" not in err  # asked for 4: 4 it is
+
+
+def test_a_neighbour_sharing_the_budget_is_seen_in_remaining_and_waited_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another client on the same token takes 3 of every 10 requests a second: ``X-RateLimit-Remaining`` shows the
+    budget going sooner than the even spacing planned, and the pacer waits for the window's end instead of sending
+    into a 429."""
+    state, directory = assistants(tmp_path, monkeypatch, 30)
+    monkeypatch.setenv("RECONCILER_DEADLINE", "60")
+    stop = threading.Event()
+    with emulator(monkeypatch, state=state, rate_limit=10, rate_window=1.0) as api:
+
+        def neighbour() -> None:
+            with api.http() as http:
+                while not stop.wait(0.33):
+                    http.get("/user/tools")
+
+        thread = threading.Thread(target=neighbour, daemon=True)
+        thread.start()
+        try:
+            code, out, err, took = apply(capsys, directory)
+        finally:
+            stop.set()
+            thread.join(5)
+    assert code == 0, out + err
+    assert "Apply: 30 applied, 0 failed; read back: 0 not converged." in out
+    assert 1 <= len(answered(err, 429)) <= 3
+    assert took < 30  # 35 requests or so at the 7 a second the neighbour leaves
