@@ -7,8 +7,8 @@ left (``X-RateLimit-Remaining``); a 429 adds ``Retry-After`` (and may add ``X-Ra
 length is not announced (a sibling documents 100 a minute *and* 20 per 10 seconds), so it is learned, per
 announced limit (``Window``), never assumed:
 
-- until a window's length is known, its budget is spent as it comes: requests go while ``Remaining`` (less the
-  requests in flight) is above 0; when it is spent, one request goes alone, and the 429 it gets says, with
+- until a window's length is known, its budget is spent as it comes, ``LEARNING_IN_FLIGHT`` requests at a time:
+  requests go while ``Remaining`` (less the requests in flight) is above 0; when it is spent, one request goes alone, and the 429 it gets says, with
   ``Retry-After`` or ``X-RateLimit-Reset``, when the window ends: the others wait until then;
 - the length is bounded from above, never guessed low: by the time from the earliest request that can have
   opened the window to the end a 429 or ``X-RateLimit-Reset`` names, or to the answer that shows ``Remaining``
@@ -54,6 +54,9 @@ log = logging.getLogger("reconciler.pacing")
 MARGIN = 0.97  # share of the learned rate to use
 BACKOFF = 0.9  # pace multiplier after a 429 the budget did not explain
 RECOVER_AFTER = 10  # answers without a 429 that give back 1% of the pace
+#: requests in flight while a limit's window is not known yet: a limit that the successes do not name (a burst)
+#: refuses every request that is out when its budget ends
+LEARNING_IN_FLIGHT = 2
 MAX_IN_FLIGHT = 16  # how far the requests in flight grow when no limit is announced (issue 19: 16-32)
 GROW_BELOW = 2.0  # answers typically within this many times the fastest: more requests in flight
 SHRINK_ABOVE = 4.0  # beyond this many times: fewer (the server queues more than it serves)
@@ -220,7 +223,8 @@ class Pacer:
 
     def _earliest(self, now: float) -> float | None:
         """When this request may start, None to wait for another's answer (under the lock)."""
-        if self._flying >= self.in_flight:
+        learning = any(w.seconds is None for w in self.windows.values())
+        if self._flying >= (min(self.in_flight, LEARNING_IN_FLIGHT) if learning else self.in_flight):
             return None
         mine = threading.get_ident() == self._paused_by
         start = max(now, self._next_start, 0.0 if mine else self._paused_until)

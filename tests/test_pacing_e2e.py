@@ -116,7 +116,7 @@ def test_writes_in_flight_grow_when_no_limit_is_announced_and_not_when_one_is_gi
     assert code == 0, out + err
     grown = re.findall(r"^debug: reconciler\.pacing: requests in flight: (\d+) -> (\d+) \((.*)\)$", err, re.M)
     assert [(a, b) for a, b, _ in grown][:2] == [("4", "8"), ("8", "16")]
-    assert re.fullmatch(r"answers in 5\d ms, the fastest in 5\d ms, and no rate limit announced", grown[0][2])
+    assert re.fullmatch(r"answers in \d+ ms, the fastest in \d+ ms, and no rate limit announced", grown[0][2])
     write_files(
         directory, {f"u{i:03d}": pipeline_file(f"U{i:03d}", "speech_speed: 1.1\n") for i in range(40)}
     )
