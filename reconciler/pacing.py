@@ -51,7 +51,7 @@ from reconciler.limits import MAX_RETRY_AFTER
 
 log = logging.getLogger("reconciler.pacing")
 
-MARGIN = 0.97  # share of the learned rate to use
+MARGIN = 0.99  # share of the learned rate to use: the lengths are upper bounds, this absorbs jitter
 BACKOFF = 0.9  # pace multiplier after a 429 the budget did not explain
 RECOVER_AFTER = 10  # answers without a 429 that give back 1% of the pace
 #: requests in flight while a limit's window is not known yet: a limit that the successes do not name (a burst)
