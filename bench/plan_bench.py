@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,7 +83,9 @@ def prepare(
 
 
 @contextmanager
-def emulator_process(state: Path, latency_ms: int, rate_limit: int = 0) -> Iterator[str]:
+def emulator_process(
+    state: Path, latency_ms: int, rate_limit: int = 0, extra: Sequence[str] = ()
+) -> Iterator[str]:
     """The emulator in its own process, as the real API would be: it must not share our GIL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -99,7 +101,7 @@ def emulator_process(state: Path, latency_ms: int, rate_limit: int = 0) -> Itera
         "--state",
         str(state),
     ]
-    command += ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit)]
+    command += ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/api"
     try:

@@ -86,7 +86,10 @@ class Applier:
     def __init__(self, client: Client, state: DesiredState, *, concurrency: int = 4) -> None:
         self.client = client
         self.by_key = {a.key: a for a in state.assistants}
-        self.concurrency = max(1, concurrency)
+        # workers for as many writes as the pacer may let fly (it grows them while no limit is announced), unless
+        # the caller asks for fewer than the client's own
+        grown = client.pacer.max_in_flight if concurrency >= client.concurrency else concurrency
+        self.concurrency = max(1, concurrency, grown)
 
     def run(self, plan: Plan, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Every change of the plan, reported in the plan's order; Ctrl-C raises ``ApplyInterrupted``."""

@@ -73,6 +73,9 @@ def _imported(module: str, name: str) -> Callable[..., None]:
     return render
 
 
+#: writes in flight an apply starts with; the pacer grows them while the API announces no rate limit
+DEFAULT_PARALLELISM = 4
+
 PLAN_FORMATS: dict[str, Callable[[Plan, Writer], None]] = {
     "text": lambda plan, stream: _imported("reconciler.render", "render_text")(
         plan, stream, style_for(stream)
@@ -299,7 +302,10 @@ def saved_note(out: Path, directory: Path, *, emulator: bool, api_url: str | Non
 @OWNER_OPTION
 @SAFETY_OPTION
 @click.option(
-    "--parallelism", type=click.IntRange(1, 32), default=4, show_default=True, help="Writes in flight."
+    "--parallelism",
+    type=click.IntRange(1, 32),
+    help="Writes in flight.  [default: 4, growing up to 16 while the API announces no rate limit and answers "
+    "fast]",
 )
 @click.option(
     "--summary",
@@ -322,7 +328,7 @@ def apply(
     prune: bool,
     owner: str | None,
     max_update_share: float,
-    parallelism: int,
+    parallelism: int | None,
     summary: Path | None,
     pin_ids: bool,
     emulator: bool,
@@ -348,7 +354,13 @@ def apply(
     request = ApplyRequest(
         state, run_options(directory, targets, prune, owner, max_update_share), plan_file, force, pin_ids
     )
-    with connect(emulator=emulator, api_url=api_url, writable=True, concurrency=parallelism) as session:
+    with connect(
+        emulator=emulator,
+        api_url=api_url,
+        writable=True,
+        concurrency=parallelism or DEFAULT_PARALLELISM,
+        fixed=parallelism is not None,  # the writes in flight a user asks for are not grown
+    ) as session:
         out = sys.stdout if fmt == "text" else sys.stderr  # json: stdout holds the report only
         style = style_for(out)
         view = ApplyView(

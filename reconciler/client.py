@@ -29,7 +29,7 @@ import httpx
 from reconciler import __version__, diagnosis, listing
 from reconciler.errors import ApiError, ListingError, ReadOnlyError, ReconcilerError
 from reconciler.limits import Deadline, Limits, seconds
-from reconciler.pacing import Pacer, retry_after
+from reconciler.pacing import MAX_IN_FLIGHT, Pacer, body_retry_after, retry_after
 from reconciler.secret import Secret, masked
 from reconciler.wire import ASK_FOR, SILENT, SLOW, UNANSWERED, Answer, Bounds, Failed, TooSlow, exchange
 
@@ -142,6 +142,7 @@ class Client:
         *,
         writable: bool = False,
         concurrency: int = 8,
+        max_in_flight: int | None = None,  # how far the pacer may grow the requests in flight
         timeout: float = READ_TIMEOUT,
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
@@ -161,14 +162,23 @@ class Client:
         self.clock = clock
         self.on_retry = on_retry  # told "retrying GET https://…/user/assistants/get: 503 (attempt 3 of 10)"
         self.deadline = Deadline(self.limits.run_deadline, clock)  # the run's: it starts with the client
-        self.pacer = pacer or Pacer(sleep=self.retry.sleep, max_pause=self.limits.max_retry_after)
+        self.pacer = pacer or Pacer(
+            sleep=self.retry.sleep,
+            max_pause=self.limits.max_retry_after,
+            in_flight=self.concurrency,
+            max_in_flight=max(self.concurrency, MAX_IN_FLIGHT if max_in_flight is None else max_in_flight),
+        )
+        #: the update verb: the API page hides it, siblings document PUT; a 405 naming another in its Allow
+        #: header switches to that one for the rest of the run (``update``)
+        self.update_method = "PUT"
         self._bounds = Bounds(timeout, CONNECT_TIMEOUT, self.limits.max_response_bytes)
         self.requests = 0
         # when a list: every answer's method, path, status, headers and seconds are added to it (``doctor``)
         self.exchanges: list[Exchange] | None = None
         self._lookups: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._base = check_api_url(base_url)
-        self._http = _http_client(self._base, self._token, timeout, self.concurrency, transport)
+        connections = max(self.concurrency, self.pacer.max_in_flight)
+        self._http = _http_client(self._base, self._token, timeout, connections, transport)
 
     def __repr__(self) -> str:
         return f"Client({self._http.base_url!s}, writable={self.writable})"
@@ -218,7 +228,22 @@ class Client:
 
     def update(self, assistant_id: int, body: dict[str, Any]) -> Any:
         # An update carries absolute values, so repeating it is safe: it is retried like a read.
-        return self._write("PUT", f"/user/assistant/{assistant_id}", body, retry=True)
+        path = f"/user/assistant/{assistant_id}"
+        method = self.update_method
+        try:
+            return self._write(method, path, body, retry=True)
+        except ApiError as error:
+            other = _other_update_method(method, error)
+            if other is None:
+                raise
+            allowed = ", ".join(error.allow)
+        if self.update_method == method:  # the first worker to learn it says so; the others just follow
+            self.update_method = other
+            log.debug(
+                "%s %s answered 405 (Allow: %s): updates use %s for the rest of the run",
+                *(method, path, allowed, other),
+            )
+        return self._write(self.update_method, path, body, retry=True)
 
     def create(self, body: dict[str, Any]) -> Any:
         # Never retried blindly: a create whose answer was lost may have happened (see apply.py).
@@ -248,6 +273,7 @@ class Client:
                 retry_after=error.retry_after,
                 request=error.request,
                 reason=error.reason,
+                allow=error.allow,
             ) from error.__cause__
 
     def _attempts(self, method: str, path: str, *, retry: bool, **kwargs: Any) -> Any:
@@ -359,8 +385,10 @@ class Client:
                 raise self._too_slow(budget, answered=slow.answered) from slow.__cause__
             finally:
                 self.pacer.seen = True  # an answer or a failure: either way stop probing one at a time
-            self.pacer.observe(response.status_code, {k.lower(): v for k, v in response.headers.items()})
-        took = time.perf_counter() - start
+            waited = _body_retry_after(response) if response.status_code == 429 else None
+            took = time.perf_counter() - start
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            self.pacer.observe(response.status_code, headers, waited=waited, elapsed=took)
         log.debug("%s %s -> %s (%.0f ms)", method, path, response.status_code, took * 1e3)
         if self.exchanges is not None:
             self.exchanges.append(Exchange(method, path, response.status_code, dict(response.headers), took))
@@ -403,7 +431,24 @@ def _retryable(status: int) -> bool:
 
 
 def _retry_after(response: Answer) -> float | None:
-    return retry_after(response.headers.get("Retry-After", ""))
+    """The wait an answer asks for: its ``Retry-After``, else (a 429 in the sibling style) its body's
+    ``retry_after``."""
+    asked = retry_after(response.headers.get("Retry-After", ""))
+    return asked if asked is not None or response.status_code != 429 else _body_retry_after(response)
+
+
+def _body_retry_after(response: Answer) -> float | None:
+    try:
+        return body_retry_after(response.json())
+    except (ValueError, RecursionError):
+        return None
+
+
+def _other_update_method(tried: str, error: ApiError) -> str | None:
+    """The update verb a 405 points to: PATCH or PUT, whichever its Allow header names and was not tried."""
+    if error.status != 405:
+        return None
+    return next((m for m in ("PATCH", "PUT") if m != tried and m in error.allow), None)
 
 
 def _result(method: str, path: str, response: Answer) -> Any:
@@ -418,8 +463,10 @@ def _result(method: str, path: str, response: Answer) -> Any:
     if response.is_success or data is None:
         kind = response.headers.get("Content-Type", "no content type")
         raise _refusal(method, path, response, f"with a non-JSON answer ({kind})")
-    message = data.get("message") if isinstance(data, dict) else None
-    errors = data.get("errors") if isinstance(data, dict) and isinstance(data.get("errors"), dict) else None
+    # Laravel's {"message": ...}; a sibling's 429 says {"error": "Rate limit exceeded", "retry_after": 60}
+    fields = data if isinstance(data, dict) else {}
+    message = next((fields[k] for k in ("message", "error") if isinstance(fields.get(k), str)), None)
+    errors = fields["errors"] if isinstance(fields.get("errors"), dict) else None
     hint = " (check GLORIA_API_TOKEN)" if response.status_code == 401 else ""
     raise _refusal(method, path, response, f"{message or response.reason_phrase}{hint}", errors)
 
@@ -435,4 +482,12 @@ def _refusal(
         retry_after=_retry_after(response),
         request=f"{method} {path}",
         reason=str(response.status_code),
+        allow=_allowed(response),
     )
+
+
+def _allowed(response: Answer) -> tuple[str, ...]:
+    """The methods a 405's ``Allow`` header names, upper-case."""
+    if response.status_code != 405:
+        return ()
+    return tuple(m.strip().upper() for m in response.headers.get("Allow", "").split(",") if m.strip())

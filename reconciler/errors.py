@@ -98,7 +98,8 @@ class ApiError(ReconcilerError):
     """The API refused or failed a request, or could not be reached. ``request`` is the request it answered
     (``"GET /user/assistants/get"``), ``retry_after`` the wait in seconds the answer asked for (its
     ``Retry-After``, uncapped): every retry loop honours it through ``Client.wait_to_retry``; ``reason`` the
-    failure in a few words (``503``, ``connection refused``), as the retry line on a terminal shows it."""
+    failure in a few words (``503``, ``connection refused``), as the retry line on a terminal shows it; ``allow``
+    the methods a 405's ``Allow`` header names."""
 
     def __init__(
         self,
@@ -109,8 +110,10 @@ class ApiError(ReconcilerError):
         retry_after: float | None = None,
         request: str = "",
         reason: str = "",
+        allow: tuple[str, ...] = (),
     ):
         super().__init__(message)
+        self.allow = allow  # a 405's Allow header: the methods the path takes
         self.request = request
         self.reason = reason
         self.status = status

@@ -22,6 +22,7 @@ from reconciler.export import ExportedFile, ExportRequest, Layout, check_no_seco
 from reconciler.limits import Limits
 from reconciler.names import Catalog
 from reconciler.output import RetryLine
+from reconciler.pacing import MAX_IN_FLIGHT
 from reconciler.plan import Action, Plan
 from reconciler.reconcile import (
     Options,
@@ -194,12 +195,14 @@ def _git(directory: Path, *args: str) -> str:
 
 @contextmanager
 def connect(
-    *, emulator: bool, api_url: str | None, writable: bool = False, concurrency: int = 8
+    *, emulator: bool, api_url: str | None, writable: bool = False, concurrency: int = 8, fixed: bool = False
 ) -> Iterator[Session]:
     """A session against the embedded emulator (``--emulator``) or the API named by the URL and environment,
     within the limits the environment and ``--timeout`` set (``limits.py``); on a terminal, each retry is said
-    on stderr."""
+    on stderr. ``concurrency``: requests in flight, grown by the pacer while no limit is announced unless
+    ``fixed``."""
     limits = Limits.from_environment(os.environ, run_deadline=run_flags().timeout)
+    grown = concurrency if fixed else max(concurrency, MAX_IN_FLIGHT)
     retrying = RetryLine(sys.stderr)
     if emulator:
         from reconciler.emulator.server import EMBEDDED_STATE, embedded
@@ -211,6 +214,7 @@ def connect(
                 Secret(emulator_token),
                 writable=writable,
                 concurrency=concurrency,
+                max_in_flight=grown,
                 limits=limits,
                 on_retry=retrying,
             ) as client,
@@ -222,6 +226,12 @@ def connect(
     if not token:
         raise ReconcilerError("GLORIA_API_TOKEN is not set: export the account's API key (or use --emulator)")
     with Client(
-        url, token, writable=writable, concurrency=concurrency, limits=limits, on_retry=retrying
+        url,
+        token,
+        writable=writable,
+        concurrency=concurrency,
+        max_in_flight=grown,
+        limits=limits,
+        on_retry=retrying,
     ) as client:
         yield Session(client, token, url.rstrip("/"))

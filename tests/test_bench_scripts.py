@@ -8,6 +8,7 @@ of it and runs nothing heavy.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,20 @@ def test_the_layers_benchmark_runs_at_a_tiny_size() -> None:
     assert (row["assistants"], row["runs"]) == (30, 1)
     assert row["validate"]["layered"]["median"] > 0
     assert row["plan"]["flat"]["median"] > 0
+
+
+def test_the_pacing_benchmark_runs_at_a_tiny_size() -> None:
+    done = subprocess.run(
+        [sys.executable, "pacing_bench.py", "--updates", "5", "--runs", "1", "--scenarios", "a,d"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT / "bench",
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "5 updates, 1 runs each; min / median / max"
+    assert lines[3].startswith("| a | 600 per 60 s | ")
+    assert " of the limit | 0 / 0 / 0 | " in lines[3]  # no answer 429
+    assert lines[4].startswith("| d | no limit, 50 ms a request | ")

@@ -1,12 +1,16 @@
-"""The pacer: learns the limit from headers, spaces requests evenly, pauses the others after a 429."""
+"""The pacer, on a fake clock: learns each limit's window (from Remaining going back up, X-RateLimit-Reset,
+Retry-After), spaces requests evenly once it knows, pauses the others after a 429, slows down after an unexplained
+429 and recovers, and grows the requests in flight while no limit is announced."""
 
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from reconciler.pacing import MARGIN, Pacer
+from reconciler.pacing import BACKOFF, MARGIN, RECOVER_AFTER, Pacer, body_retry_after, retry_after
 
 
 class Clock:
@@ -35,34 +39,15 @@ def test_no_spacing_until_a_limit_is_announced() -> None:
     assert p.interval == 0.0
 
 
-def test_learned_limit_spaces_request_starts_evenly() -> None:
-    p, clock = pacer()
-    with p.slot():
-        p.observe(200, {"x-ratelimit-limit": "600", "x-ratelimit-remaining": "599"})
-    assert p.limit == 600
-    assert p.interval == pytest.approx(60 / (600 * MARGIN))
-    for _ in range(3):
-        with p.slot():
-            pass
-    step = round(60 / (600 * MARGIN), 6)
-    # the clock stands still: the first starts at once, the next ones one and two intervals later
-    assert clock.slept == [pytest.approx(step), pytest.approx(2 * step)]
-
-
 def test_a_429_pauses_other_threads_until_retry_after_and_slows_down() -> None:
-    p, clock = pacer()
+    p, clock = ticking()
     with p.slot():
         p.observe(200, {"x-ratelimit-limit": "6000"})
-    clock.now += 1  # well past the spacing
-    with p.slot():
-        p.observe(429, {"retry-after": "5", "x-ratelimit-limit": "6000", "x-ratelimit-remaining": "0"})
+    clock.now += 1
+    with p.slot():  # the budget was not known to be spent: an unexplained 429
+        p.observe(429, {"retry-after": "5"})
     assert p.throttled == 1
-    assert p.factor == pytest.approx(0.9)
-    clock.slept.clear()
-    with p.slot():  # the same thread waits in its own retry loop: here only the spacing applies
-        pass
-    assert clock.slept
-    assert max(clock.slept) < 0.1
+    assert p.factor == pytest.approx(BACKOFF)
     other: list[float] = []
 
     def from_another_thread() -> None:
@@ -71,17 +56,20 @@ def test_a_429_pauses_other_threads_until_retry_after_and_slows_down() -> None:
 
     thread = threading.Thread(target=from_another_thread)
     thread.start()
-    thread.join()
-    assert other
-    assert other[-1] == pytest.approx(5.0, abs=0.02)
+    thread.join(5)
+    assert other == [pytest.approx(5.0)]
+    clock.slept.clear()
+    with p.slot():  # the one that got it waited in its own retry loop: the pause is not its own
+        pass
+    assert clock.slept == []
 
 
-def test_a_429_without_retry_after_pauses_one_interval() -> None:
+def test_a_429_without_retry_after_pauses_a_second_while_no_window_is_known() -> None:
     p, _ = pacer()
     with p.slot():
         p.observe(429, {"x-ratelimit-limit": "60"})
     assert p.limit == 60
-    assert p._paused_until == pytest.approx(100.0 + 60 / (60 * MARGIN * 0.9))
+    assert p._paused_until == pytest.approx(101.0)
 
 
 def test_only_one_request_in_flight_before_the_first_answer() -> None:
@@ -123,11 +111,11 @@ def test_a_429_pauses_the_others_no_longer_than_max_pause(retry_after: str) -> N
 
 
 @pytest.mark.parametrize("retry_after", ["²", "\u0661"])  # str.isdigit passes both; float() refuses them
-def test_a_retry_after_that_is_no_number_pauses_one_interval(retry_after: str) -> None:
+def test_a_retry_after_that_is_no_number_pauses_a_second(retry_after: str) -> None:
     p, _ = pacer()
     with p.slot():
         p.observe(429, {"retry-after": retry_after, "x-ratelimit-limit": "60"})
-    assert p._paused_until == pytest.approx(100.0 + 60 / (60 * MARGIN * 0.9))
+    assert p._paused_until == pytest.approx(101.0)
 
 
 @pytest.mark.parametrize("limit", ["²", "\u0661\u0662\u0660", "9" * 5000])
@@ -137,3 +125,184 @@ def test_a_rate_limit_that_is_no_number_is_ignored(limit: str) -> None:
         p.observe(200, {"x-ratelimit-limit": limit})
     assert p.limit is None
     assert p.interval == 0.0
+
+
+class Ticking(Clock):
+    """A clock that sleeping moves on, as the real one does."""
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.now += seconds
+
+
+def ticking(**options: Any) -> tuple[Pacer, Ticking]:
+    clock = Ticking()
+    return Pacer(clock=clock, sleep=clock.sleep, wall=lambda: 1_700_000_000.0 + clock.now, **options), clock
+
+
+def answer(p: Pacer, clock: Ticking, status: int = 200, after: float = 0.01, **headers: str) -> None:
+    """One request through the pacer, answered ``after`` seconds later with these headers."""
+    with p.slot():
+        clock.now += after
+        p.observe(status, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def limited(limit: int, remaining: int) -> dict[str, str]:
+    return {"x_ratelimit_limit": str(limit), "x_ratelimit_remaining": str(remaining)}
+
+
+def test_an_unknown_window_is_spent_at_once_then_one_429_tells_its_end() -> None:
+    p, clock = ticking()
+    for left in range(4, -1, -1):  # 5 a window: the budget goes as fast as the answers come
+        answer(p, clock, **limited(5, left))
+    assert clock.slept == []
+    assert p.interval == 0.0
+    answer(p, clock, 429, retry_after="2", **limited(5, 0))  # the probe: it finds where the window ends
+    assert p.windows[5].seconds == pytest.approx(2.06)  # from the first send (100.0) to 100.06 + 2
+    assert p.factor == 1.0  # the budget explained it: no slowing down
+    answer(p, clock, **limited(5, 4))  # waits out the window, then spaces the requests evenly
+    assert clock.slept == [pytest.approx(2.0)]
+    answer(p, clock, **limited(5, 3))
+    assert clock.slept[-1] == pytest.approx(2.06 / (5 * MARGIN) - 0.01)
+
+
+def test_the_window_is_learned_from_remaining_going_back_up() -> None:
+    p, clock = ticking()
+    for left in (9, 8, 7):
+        answer(p, clock, after=0.1, **limited(10, left))
+    clock.now += 0.8
+    answer(p, clock, after=0.1, **limited(10, 9))  # a new window opened: at most 1.2 s after the first send
+    assert p.windows[10].seconds == pytest.approx(1.2)
+    assert p.interval == pytest.approx(1.2 / (10 * MARGIN))
+
+
+@pytest.mark.parametrize("reset", ["1700000103", "3"])  # a Unix time (Laravel's) or a number of seconds
+def test_the_window_is_learned_from_x_ratelimit_reset(reset: str) -> None:
+    p, clock = ticking()
+    answer(p, clock, **limited(20, 19), x_ratelimit_reset=reset)
+    assert p.windows[20].seconds == pytest.approx(3.0 + (0.01 if reset == "3" else 0.0))
+
+
+def test_a_burst_limit_that_only_its_429s_name_is_learned_too() -> None:
+    p, clock = ticking()
+    for left in range(99, 79, -1):  # the successes name the minute's limit only
+        answer(p, clock, after=0.005, **limited(100, left))
+    answer(p, clock, 429, after=0.005, retry_after="10", **limited(20, 0))  # the burst limit refuses
+    assert p.windows[20].seconds == pytest.approx(10.105)  # from the first send to 100.105 + 10
+    assert p.learned() == ["20 requests per 10.10 s", "100 requests per a window not known yet"]
+    assert p.factor == 1.0
+    answer(p, clock, **limited(100, 79))  # after the burst's window
+    assert clock.now == pytest.approx(110.105 + 0.01)
+    assert p.interval == pytest.approx(10.105 / (20 * MARGIN))
+
+
+def test_a_429_with_budget_left_slows_down_and_success_recovers() -> None:
+    p, clock = ticking()
+    answer(p, clock, after=0.0, **limited(10, 9))
+    clock.now += 1.0
+    answer(p, clock, after=0.0, **limited(10, 9))
+    assert p.windows[10].seconds == pytest.approx(1.0)
+    answer(p, clock, 429, after=0.0, retry_after="1", **limited(10, 5))  # another client shares the budget
+    assert p.factor == pytest.approx(BACKOFF)
+    slower = p.interval
+    assert slower == pytest.approx(1.0 / (10 * MARGIN * BACKOFF))
+    for n in range(RECOVER_AFTER * 11):
+        answer(p, clock, after=0.0, **limited(10, 9 - n % 10))
+    assert p.factor == 1.0
+    assert p.interval < slower
+
+
+@pytest.mark.parametrize(
+    ("body", "wait"),
+    [
+        ({"error": "Rate limit exceeded", "retry_after": 60}, 60.0),
+        ({"error": "Rate limit exceeded", "retry_after": "7"}, 7.0),
+        ({"message": "Too Many Attempts."}, None),
+        ({"retry_after": True}, None),
+        ({"retry_after": "soon"}, None),
+        (["retry_after", 5], None),
+    ],
+)
+def test_the_wait_a_429_body_asks_for(body: Any, wait: float | None) -> None:
+    assert body_retry_after(body) == wait
+
+
+def test_a_429_body_retry_after_pauses_the_others_when_no_header_says_it() -> None:
+    p, _clock = ticking()
+    with p.slot():
+        p.observe(429, {}, waited=4.0)
+    assert p._paused_until == pytest.approx(104.0)
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    now = datetime(2026, 12, 4, 12, 0, 0, 300000, tzinfo=UTC)
+    assert retry_after("Fri, 04 Dec 2026 12:00:03 GMT", now=now) == 3.0  # rounded up: never early
+    assert retry_after("Fri, 04 Dec 2026 11:00:00 GMT", now=now) == 0.0
+
+
+def test_requests_in_flight_grow_while_no_limit_is_announced_and_answers_stay_fast() -> None:
+    p, _ = ticking(in_flight=4, max_in_flight=16)
+    for _ in range(4):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+    assert p.in_flight == 8
+    for _ in range(8):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.06)
+    assert p.in_flight == 16
+    for _ in range(16):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+    assert p.in_flight == 16  # the cap
+    with p.slot():
+        p.observe(200, {}, elapsed=0.5)  # one slow answer is noise
+    assert p.in_flight == 16
+
+
+def test_requests_in_flight_halve_once_a_round_when_answers_slow_down() -> None:
+    p, _ = ticking(in_flight=4, max_in_flight=16)
+    for elapsed in [0.05] * 12:
+        with p.slot():
+            p.observe(200, {}, elapsed=elapsed)
+    assert p.in_flight == 16
+    for _ in range(16):  # the server queues: answers six times as slow; a round of them is needed
+        with p.slot():
+            p.observe(200, {}, elapsed=0.3)
+    assert p.in_flight == 8
+    for _ in range(8):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.3)
+    assert p.in_flight == 4
+    for _ in range(8):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.3)
+    assert p.in_flight == 4  # never below the start
+
+
+def test_the_first_sign_of_a_limit_ends_the_growth() -> None:
+    p, _ = ticking(in_flight=4, max_in_flight=16)
+    for _ in range(4):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+    assert p.in_flight == 8
+    with p.slot():
+        p.observe(200, {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "90"}, elapsed=0.05)
+    assert p.in_flight == 4
+    for _ in range(20):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+    assert p.in_flight == 4
+    with p.slot():
+        p.observe(429, {"retry-after": "1"}, elapsed=0.05)
+    assert p.in_flight == 4  # a limit is known: the pacing slows down, not the requests at once
+
+
+def test_a_429_that_names_no_limit_halves_the_requests_in_flight() -> None:
+    p, _ = ticking(in_flight=4, max_in_flight=16)
+    for _ in range(4):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+    assert p.in_flight == 8
+    with p.slot():
+        p.observe(429, {"retry-after": "1"}, elapsed=0.05)
+    assert p.in_flight == 2  # back to the start, and half of it

@@ -62,9 +62,11 @@ class Api:
         read_shape: ReadShape | None,
         ignored: frozenset[str] = frozenset(),
         growth: Growth = DOCUMENTED,
+        update_methods: tuple[str, ...] = ("PUT", "PATCH"),
     ) -> None:
         self.growth = growth  # --api-version: what the API knows beyond its documented page (growth.py)
         self.store = store
+        self.update_methods = update_methods  # the verbs an update takes (Laravel answers another with 405)
         self._expected = _octets(f"Bearer {token}")
         self.read_shape = read_shape  # None: symmetric reads (exactly what is stored)
         self.ignored = ignored  # a fault: fields whose writes are accepted with 200 and silently dropped
@@ -77,9 +79,13 @@ class Api:
         for methods, pattern, handler in ROUTES:
             match = re.fullmatch(pattern, request.path)
             if match:
+                if "PUT" in methods:  # the update route: only the verbs this platform takes
+                    methods = (*self.update_methods, "DELETE")
                 if request.method not in methods:
                     return Response(
-                        405, {"message": f"The {request.method} method is not supported for this route."}
+                        405,
+                        {"message": f"The {request.method} method is not supported for this route."},
+                        {"Allow": ", ".join(methods)},
                     )
                 return handler(self, request, match.group(1) if match.groups() else "")
         return Response(404, {"message": f"The route {request.path.lstrip('/')} could not be found."})
@@ -318,10 +324,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             time.sleep(self.behaviour.latency_ms / 1000)
         verdict = self.behaviour.limiter.hit(self.headers.get("Authorization") or self.client_address[0])
         if verdict is not None and not verdict.allowed:
-            self._send(
-                Response(429, {"message": "Too Many Attempts."}, {"Retry-After": str(verdict.retry_after)}),
-                verdict,
-            )
+            self._send(Response(429, *verdict.refusal()), verdict)
             return
         if not self.api.authorised(self.headers.get("Authorization")):
             self._send(self._unauthenticated(request), verdict)

@@ -80,7 +80,41 @@ def emulator() -> None:
     "--rate-limit",
     type=click.IntRange(0),
     default=0,
-    help="Requests a minute per token (429 beyond); 0: none.",
+    help="Requests a window per token (429 beyond); 0: none.",
+)
+@click.option(
+    "--rate-window",
+    type=click.FloatRange(0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds of the --rate-limit window (never announced in the headers).",
+)
+@click.option(
+    "--rate-burst",
+    type=click.IntRange(0),
+    default=0,
+    help="A second limit checked with --rate-limit: requests per --rate-burst-window; 0: none.",
+)
+@click.option(
+    "--rate-burst-window",
+    type=click.FloatRange(0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds of the --rate-burst window.",
+)
+@click.option(
+    "--rate-body",
+    type=click.Choice(["laravel", "error"]),
+    default="laravel",
+    show_default=True,
+    help='The 429 body: laravel {"message"} with Retry-After; error {"error", "retry_after"}, no Retry-After.',
+)
+@click.option(
+    "--update-method",
+    type=click.Choice(["any", "PUT", "PATCH"]),
+    default="any",
+    show_default=True,
+    help="The verbs an update takes: any (PUT and PATCH), or only one (405 with Allow for the other).",
 )
 @click.option("--fault-seed", type=int, default=0, help="Seed of the fault sequence.")
 @click.option(
@@ -90,7 +124,9 @@ def emulator() -> None:
     show_default=True,
     help="Connections served at once (503 beyond).",
 )
-def serve(state: Path | None, seed: str, read_mode: str, api_version: str, **options: Any) -> int:
+def serve(
+    state: Path | None, seed: str, read_mode: str, api_version: str, update_method: str, **options: Any
+) -> int:
     """Serve the emulated API under /api until Ctrl-C."""
     from reconciler.emulator.server import DEFAULT_TOKEN, EMBEDDED_STATE, EmulatorOptions
     from reconciler.emulator.server import serve as start
@@ -101,6 +137,7 @@ def serve(state: Path | None, seed: str, read_mode: str, api_version: str, **opt
         seed=cast(Any, seed),
         read_mode=cast(Any, read_mode),
         api_version=cast(Any, api_version),
+        update_methods=("PUT", "PATCH") if update_method == "any" else (update_method,),
         access_log=True,
         **options,
     )

@@ -39,7 +39,12 @@ class EmulatorOptions:
     latency_ms: int = 0
     error_rate: float = 0.0
     reset_rate: float = 0.0
-    rate_limit: int = 0  # requests a minute per token; 0: unlimited
+    rate_limit: int = 0  # requests a window per token; 0: unlimited
+    rate_window: float = 60.0  # seconds of the rate limit's window
+    rate_burst: int = 0  # a second limit checked with it (requests per rate_burst_window); 0: none
+    rate_burst_window: float = 10.0
+    rate_body: Literal["laravel", "error"] = "laravel"  # the 429 body (faults.Verdict.refusal)
+    update_methods: tuple[str, ...] = ("PUT", "PATCH")  # ("PATCH",): a platform whose update verb is PATCH
     fault_seed: int = 0
     ignored_fields: tuple[str, ...] = ()  # updates to these fields answer 200 but change nothing
     catalog_offset: int = 0  # shifts every catalog id: the same names under other ids, like another account
@@ -108,12 +113,23 @@ class EmulatorServer(ThreadingHTTPServer):
         self._turning_away = threading.BoundedSemaphore(TURNED_AWAY_AT_ONCE)
         shape = ReadShape() if options.read_mode == "read" else None
         api = Api(
-            store, options.token, shape, frozenset(options.ignored_fields), VERSIONS[options.api_version]
+            store,
+            options.token,
+            shape,
+            frozenset(options.ignored_fields),
+            VERSIONS[options.api_version],
+            options.update_methods,
         )
         behaviour = Behaviour(
             latency_ms=options.latency_ms,
             faults=Faults(options.error_rate, options.reset_rate, options.fault_seed),
-            limiter=RateLimiter(options.rate_limit),
+            limiter=RateLimiter(
+                options.rate_limit,
+                options.rate_window,
+                options.rate_burst,
+                options.rate_burst_window,
+                options.rate_body,
+            ),
             access_log=options.access_log,
         )
         bound = {"api": api, "behaviour": behaviour, "timeout": options.read_timeout}
