@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.errors import PlanFileError, UnsafePlan
 from reconciler.secret import SENSITIVE, SENSITIVE_CHANGED, masked_text
+from reconciler.text import counted
 
 FORMAT_VERSION = 1
 
@@ -191,7 +192,7 @@ def unsafe_reasons(
             f"{len(updates)} of {len(existing)} existing assistants would be updated (more than {share})"
         )
     if deletes:
-        reasons.append(f"{len(deletes)} assistant{'s' if len(deletes) != 1 else ''} would be deleted")
+        reasons.append(f"{counted(len(deletes), 'assistant')} would be deleted")
     if files == 0 and account_size > 0:
         reasons.append(f"there are no assistant files, but the account has {account_size} assistants")
     return tuple(reasons)

@@ -18,6 +18,7 @@ from reconciler.plan import (
 )
 from reconciler.render.granular import CHANGED, Names, Row, changed_rows, named, new_rows, value_text
 from reconciler.streams import Writer
+from reconciler.text import counted
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: "="}
 #: How many unmanaged assistants the text plan names on its one line (the JSON plan lists every one).
@@ -33,11 +34,6 @@ DELETE_NOTE = "its file is gone and this repository owns it: the assistant is de
 BOOKKEEPING = "no visible change"
 
 Shown = tuple[Change, tuple[FieldChange, ...]]
-
-
-def count(number: int, noun: str) -> str:
-    """``1 assistant``, ``2 assistants``, ``0 assistants``."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def summary_line(plan: Plan) -> str:
@@ -80,7 +76,7 @@ def split_by_origin(plan: Plan) -> tuple[list[Shown], list[Shown]]:
 
 def unmanaged_title(unmanaged: tuple[Unmanaged, ...]) -> str:
     one = len(unmanaged) == 1
-    return f"{count(len(unmanaged), 'assistant')} on the platform {'is' if one else 'are'} not managed by any file"
+    return f"{counted(len(unmanaged), 'assistant')} on the platform {'is' if one else 'are'} not managed by any file"
 
 
 def field_rows(change: Change, item: FieldChange) -> list[Row]:
@@ -113,7 +109,7 @@ def group_rows(plan: Plan, group: Group) -> list[Row]:
     change = next(c for c in plan.changes if c.key == group.keys[0] and c.action == Action.UPDATE)
     item = next(f for f in change.fields if f.path == group.path)
     rows = field_rows(change, replace(item, from_layer=False))  # the group names its source itself
-    on = f" on {count(len(group.keys), 'assistant')}" + (f" (from {group.source})" if group.source else "")
+    on = f" on {counted(len(group.keys), 'assistant')}" + (f" (from {group.source})" if group.source else "")
     head = rows[0]
     if head.before is not None and head.after is not None:
         rows[0] = replace(head, after=head.after + on)

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 from reconciler.doctor import FORMAT_VERSION, Diagnosis
-from reconciler.render.common import count
 from reconciler.streams import Writer
-from reconciler.text import printable
+from reconciler.text import counted, printable
 
 _WIDTH = max(len("unknown tool types"), len("lookup transcriber_providers")) + 2
 
@@ -20,7 +19,7 @@ def render_doctor_text(diagnosis: Diagnosis, stream: Writer) -> None:
         stream.write(printable(f"  {finding.status:<5} {finding.check:<{_WIDTH}}{finding.detail}") + "\n")
     notes = sum(f.status == "note" for f in diagnosis.findings)
     if diagnosis.ok:
-        said = f" ({count(notes, 'note')} above)" if notes else ""
+        said = f" ({counted(notes, 'note')} above)" if notes else ""
         stream.write(f"Doctor: this version can plan and apply against this account{said}.\n")
         return
     failed = ", ".join(f.check for f in diagnosis.findings if f.status == "fail")

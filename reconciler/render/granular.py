@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.fields import ELEMENT_KEYS, UNORDERED
+from reconciler.text import counted
 
 #: Longer than this, or with a line break, a string is text: shown as lines, diffed as lines and words.
 LONG = 60
@@ -287,7 +288,7 @@ def named(names: Any) -> str:
 
 
 def _hidden(depth: int, count: int, noun: str) -> Row:
-    return _remark(depth, f"({count} unchanged {noun}{'s' if count != 1 else ''} not shown)")
+    return _remark(depth, f"({counted(count, 'unchanged ' + noun)} not shown)")
 
 
 def _remark(depth: int, text: str) -> Row:

@@ -28,7 +28,6 @@ from reconciler.render.common import (
     Shown,
     bookkeeping_only,
     clipped,
-    count,
     detail_rows,
     group_rows,
     shared,
@@ -40,7 +39,7 @@ from reconciler.render.granular import Row
 from reconciler.render.text import MARKS
 from reconciler.results import Pinned, Report, Status
 from reconciler.streams import Writer
-from reconciler.text import printable
+from reconciler.text import counted, printable
 
 MARKER = "<!-- reconciler-plan -->"
 MARKDOWN_LIMIT = 60_000
@@ -83,9 +82,7 @@ def render_markdown(plan: Plan, stream: Writer, *, limit: int = MARKDOWN_LIMIT, 
     if shown < len(own):
         hidden = len(own) - shown
         verb = "is" if hidden == 1 else "are"
-        text += (
-            f"\n… {count(hidden, 'more assistant')} {verb} not shown here; the JSON plan has every change.\n"
-        )
+        text += f"\n… {counted(hidden, 'more assistant')} {verb} not shown here; the JSON plan has every change.\n"
     stream.write(text + notes + unmanaged)
 
 
@@ -114,7 +111,7 @@ def _md_groups(plan: Plan, budget: int) -> str:
         used += sum(len(line) + 1 for line in block)
         if used > budget:
             lines.append(
-                f"# … {count(len(plan.groups) - index, 'more shared change')}: the JSON plan's groups"
+                f"# … {counted(len(plan.groups) - index, 'more shared change')}: the JSON plan's groups"
             )
             break
         lines += block
@@ -136,7 +133,7 @@ def _md_outside(outside: list[Shown], own: set[str], grouped: set[tuple[str, str
         text += section
         shown += 1
     if shown < len(outside):
-        more = count(len(outside) - shown, "more assistant")
+        more = counted(len(outside) - shown, "more assistant")
         text += f"\n… {more} changed outside the repository; the JSON plan has every change.\n"
     return text + "\n#### All changes\n\n"
 
@@ -171,7 +168,7 @@ def _what(change: Change, fields: tuple[FieldChange, ...]) -> str:
         return "deleted"
     if bookkeeping_only(change):
         return "bookkeeping only: records that this repository manages it"
-    return count(len(fields), "field")
+    return counted(len(fields), "field")
 
 
 def _field_lines(change: Change, item: FieldChange, grouped: set[tuple[str, str]]) -> list[str]:
@@ -180,7 +177,7 @@ def _field_lines(change: Change, item: FieldChange, grouped: set[tuple[str, str]
     rows = detail_rows(change, item, grouped)
     lines = [line for row in rows[:MARKDOWN_ROWS_PER_FIELD] for line in _diff_lines(row)]
     if len(rows) > MARKDOWN_ROWS_PER_FIELD:
-        more = count(len(rows) - MARKDOWN_ROWS_PER_FIELD, "more row")
+        more = counted(len(rows) - MARKDOWN_ROWS_PER_FIELD, "more row")
         lines.append(f"  {'  ' * rows[0].depth}({more} of {item.path}: the JSON plan has the whole value)")
     return lines
 

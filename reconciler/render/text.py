@@ -21,7 +21,6 @@ from reconciler.render.common import (
     SHARED_TITLE,
     SYMBOL,
     UNMANAGED_NAMED,
-    count,
     detail_rows,
     group_rows,
     heading,
@@ -33,7 +32,7 @@ from reconciler.render.common import (
 from reconciler.render.granular import ADDED, REMOVED, Part, Row
 from reconciler.results import Pinned, Report, Status
 from reconciler.streams import Writer
-from reconciler.text import printable
+from reconciler.text import counted, printable
 
 _COLOUR = {"+": "\033[32m", "~": "\033[33m", "-": "\033[31m"}
 _RESET = "\033[0m"
@@ -91,7 +90,7 @@ def render_text(plan: Plan, stream: Writer, style: Style | None = None, *, force
     """The plan; ``forced``: apply was given ``--force``, so the safety thresholds are noted, not warned of."""
     line = _Lines(stream, style or Style())
     if not plan.has_changes:
-        line(f"No changes. The platform matches the files ({count(len(plan.changes), 'assistant')}).")
+        line(f"No changes. The platform matches the files ({counted(len(plan.changes), 'assistant')}).")
         for change in plan.changes:
             _noted(change, line)
         _unchanged_notes(plan, line)
@@ -227,7 +226,7 @@ def _report_summary(report: Report) -> str:
     if report.read_back_failed is not None:
         return f"Apply: {done}; read back: failed."
     duplicates = len(report.duplicates)
-    found = f", {count(duplicates, 'duplicate')}" if duplicates else ""
+    found = f", {counted(duplicates, 'duplicate')}" if duplicates else ""
     return f"Apply: {done}; read back: {len(report.unconverged)} not converged{found}."
 
 
