@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -135,3 +137,29 @@ def plan_json(capsys: pytest.CaptureFixture[str], directory: Path, *extra: str) 
 
 def bodies(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["key"]: c["body"] for c in plan["changes"]}
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, like stdout and stderr of a run in a shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def screen_rows(written: str) -> list[str]:
+    """The lines a terminal shows after ``written``: ``\\r`` goes back to the line's start, ``ESC [K`` erases to
+    its end."""
+    rows = []
+    for line in written.split("\n"):
+        row: list[str] = []
+        column = 0
+        for part in re.split(r"(\r|\x1b\[K)", line):
+            if part == "\r":
+                column = 0
+            elif part == "\x1b[K":
+                del row[column:]
+            else:
+                row[column : column + len(part)] = part
+                column += len(part)
+        rows.append("".join(row))
+    return rows

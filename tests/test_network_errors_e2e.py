@@ -12,7 +12,6 @@ defaults fail a silent server in about a minute is shown with a fake clock (``te
 from __future__ import annotations
 
 import dataclasses
-import io
 import itertools
 import re
 import socket
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from hostile_server import SEVEN_FILE, TOKEN, Reply, Request, assistant, honest_account, hostile_api
-from support import emulator, run, write_files
+from support import Terminal, emulator, run, screen_rows, write_files
 
 from reconciler.cli import main
 
@@ -74,32 +73,6 @@ def closed_port() -> Iterator[int]:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         yield held.getsockname()[1]
-
-
-class Terminal(io.StringIO):
-    """A stream that says it is a terminal, like stderr of a run in a shell."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-def on_screen(written: str) -> list[str]:
-    """The lines a terminal shows after ``written``: ``\\r`` goes back to the line's start, ``ESC [K`` erases to
-    its end."""
-    rows = []
-    for line in written.split("\n"):
-        row: list[str] = []
-        column = 0
-        for part in re.split(r"(\r|\x1b\[K)", line):
-            if part == "\r":
-                column = 0
-            elif part == "\x1b[K":
-                del row[column:]
-            else:
-                row[column : column + len(part)] = part
-                column += len(part)
-        rows.append("".join(row))
-    return rows
 
 
 # ---- a server that takes connections and never answers -----------------------------------------------------
@@ -361,7 +334,7 @@ def test_on_a_terminal_each_retry_is_a_line_on_stderr(
     # on a loaded machine the run may last past the progress line's half second: that line comes and goes
     # around the retries, and is no part of what this test pins
     shown = [
-        row for row in on_screen(terminal.getvalue()) if row and not row.startswith("reading the platform")
+        row for row in screen_rows(terminal.getvalue()) if row and not row.startswith("reading the platform")
     ]
     assert shown == [
         f"retrying GET {server.url}/user/assistants/get: 503 (attempt 2 of 10)",
@@ -391,7 +364,7 @@ def test_retry_lines_of_a_refused_connection_count_its_three_tries(
     with closed_port() as number:
         url = f"http://127.0.0.1:{number}/api"
         assert main(["plan", "--dir", str(files), "--api-url", url]) == 1
-    assert on_screen(terminal.getvalue()) == [
+    assert screen_rows(terminal.getvalue()) == [
         f"retrying GET {url}/user/assistants/get: connection refused (attempt 2 of 3)",
         f"retrying GET {url}/user/assistants/get: connection refused (attempt 3 of 3)",
         f"error: GET {url}/user/assistants/get: connection refused (3 tries): "
@@ -423,7 +396,10 @@ def test_a_retry_line_takes_the_place_of_the_progress_line(
         assert main(["plan", "--dir", str(directory)]) == 0
     written = terminal.getvalue()
     assert "reading the platform: page 1/2" in written  # the progress line did show
-    assert on_screen(written) == [f"retrying GET {server.url}/user/assistants/get: 503 (attempt 2 of 10)", ""]
+    assert screen_rows(written) == [
+        f"retrying GET {server.url}/user/assistants/get: 503 (attempt 2 of 10)",
+        "",
+    ]
 
 
 # ---- the emulator's port -----------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ that cannot be written (refused before the first request)."""
 
 from __future__ import annotations
 
-import io
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,36 +10,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support import TOKEN, emulator, run, write_files
+from support import TOKEN, Terminal, emulator, run, screen_rows, write_files
 
 from reconciler.cli import main
 
 SLOW_MS = 600  # every emulator answer takes this long, so that the progress line shows (after half a second)
 
 
-class Terminal(io.StringIO):
-    """A stream that says it is a terminal, like stdout and stderr of a run in a shell."""
-
-    def isatty(self) -> bool:
-        return True
-
-
 def on_screen(written: str) -> str:
-    """What a terminal shows after ``written``: ``\\r`` moves to the line's start, ``ESC [K`` erases to its end."""
-    rows = []
-    for line in written.split("\n"):
-        row: list[str] = []
-        column = 0
-        for part in re.split(r"(\r|\x1b\[K)", line):
-            if part == "\r":
-                column = 0
-            elif part == "\x1b[K":
-                del row[column:]
-            else:
-                row[column : column + len(part)] = part
-                column += len(part)
-        rows.append("".join(row))
-    return "\n".join(rows)
+    """What a terminal shows after ``written``."""
+    return "\n".join(screen_rows(written))
 
 
 def pipeline_file(name: str, extra: str = "") -> str:
