@@ -8,19 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from support import PIPELINE, emulator, pipeline_file, run, write_files
+from support import PIPELINE, Terminal, emulator, pipeline_file, run, write_files
 
 from reconciler.cli import cli, main
 from reconciler.commandline import hoisted, value_options
 
 BAD_SPEED = pipeline_file("A", "speech_speed: 5\n")  # line 10
-
-
-class Terminal(io.StringIO):
-    """A stream that says it is a terminal."""
-
-    def isatty(self) -> bool:
-        return True
 
 
 # ---- validate --format -------------------------------------------------------------------------------------

@@ -3,14 +3,13 @@ time by ``export --unmanaged``, which never writes a second file for a managed a
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
-from support import PIPELINE, emulator, plan_json, run, write_files
+from support import PIPELINE, Terminal, emulator, plan_json, run, write_files
 
 from reconciler.cli import main
 from reconciler.plan import Plan, Unmanaged, plan_from_data
@@ -32,11 +31,6 @@ def half_managed(api_create: object, directory: Path, names: list[str]) -> Path:
         directory,
         {"first": f"id: {ids[0]}\n" + pipeline_file(names[0]), "second": pipeline_file(names[1])},
     )
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 # ---- plan ----------------------------------------------------------------------------------------------
