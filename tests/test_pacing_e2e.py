@@ -103,7 +103,12 @@ def test_a_burst_limit_under_a_longer_window_is_learned_too(
     assert code == 0, out + err
     assert "Apply: 20 applied, 0 failed; read back: 0 not converged." in out
     assert 1 <= len(answered(err, 429)) <= 3
-    assert re.search(r"rate limit: 4 requests per [12]\.[0-9]+ s at most, learned from Retry-After", err)
+    # the 429 carries both Retry-After (whole seconds) and X-RateLimit-Reset: the tighter bound wins, and which
+    # one is tighter depends on where in the second the 429 fell
+    learned = (
+        r"rate limit: 4 requests per [12]\.[0-9]+ s at most, learned from (Retry-After|X-RateLimit-Reset)"
+    )
+    assert re.search(learned, err)
     assert took < 25  # about 27 requests at 4 a second, and a wait or two
 
 
