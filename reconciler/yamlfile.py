@@ -52,13 +52,54 @@ _RESOLVERS = {
 }
 
 
+#: The core schema's resolvers by the first character they can match, as PyYAML indexes them.
+_BY_FIRST: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+for _name, (_regex, _first) in _RESOLVERS.items():
+    for _char in _first:
+        _BY_FIRST.setdefault(_char, []).append((_TAG + _name, _regex))
+
+#: Tags of plain scalars already resolved, by text: the keys and short values every file repeats.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_KEPT = (
+    4096  # entries at most, each of at most 64 characters: a bounded memo, not a cache of files
+)
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
+
+
+def _plain_tag(value: str) -> str:
+    tag = _PLAIN_TAGS.get(value)
+    if tag is None:
+        tag = next((t for t, regex in _BY_FIRST.get(value[:1], ()) if regex.match(value)), _STR)
+        if len(value) <= 64 and len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT:
+            _PLAIN_TAGS[value] = tag
+    return tag
+
+
+class _CoreResolution:
+    """PyYAML's resolver narrowed to the core schema, for speed: the composer calls these three for every node.
+    The answers are those of ``BaseResolver.resolve`` with the core schema's implicit resolvers and no path
+    resolvers (``test_yaml_resolution`` compares the two); PyYAML's own runs regular expressions from a list
+    each time and looks for path resolvers this module never adds."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return _plain_tag(value) if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None  # path resolvers only: there are none
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
 def _use_the_core_schema(loader: type[yaml.SafeLoader | yaml.CSafeLoader]) -> None:
     loader.yaml_implicit_resolvers = {}  # none of PyYAML's YAML 1.1 types, only the core schema's
     for name, (regex, first) in _RESOLVERS.items():
         loader.add_implicit_resolver(_TAG + name, regex, first)
 
 
-class _PureLoader(yaml.SafeLoader):
+class _PureLoader(_CoreResolution, yaml.SafeLoader):
     """PyYAML's own reader and parser, for a PyYAML installed without libyaml."""
 
     positions_in_bytes: ClassVar[bool] = False
@@ -70,7 +111,7 @@ _use_the_core_schema(_PureLoader)
 LOADERS: dict[str, type[_CoreLoader]] = {"pure": _PureLoader}
 if yaml.__with_libyaml__:
 
-    class _LibyamlLoader(yaml.CSafeLoader):
+    class _LibyamlLoader(_CoreResolution, yaml.CSafeLoader):
         """libyaml's reader and parser: several times faster than PyYAML's own."""
 
         positions_in_bytes: ClassVar[bool] = True
@@ -88,13 +129,9 @@ _SCALAR_TAGS = frozenset(_TAG + kind for kind in ("str", "null", "bool", "int", 
 
 def plain_scalar_tag(text: str) -> str:
     """The tag the loader gives ``text`` written unquoted (``tag:yaml.org,2002:str`` when it stays a string),
-    so that a writer of these files can quote every string the loader would read as something else. The loader
-    itself answers, so the answer cannot drift from how files are read (both loaders share these resolvers)."""
-    loader = _PureLoader("")
-    try:
-        return str(loader.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
-    finally:
-        loader.dispose()
+    so that a writer of these files can quote every string the loader would read as something else. The
+    loaders' own resolution answers, so the answer cannot drift from how files are read."""
+    return _plain_tag(text)
 
 
 class _BadScalar(ValueError):
@@ -149,7 +186,11 @@ class _Fatal(Exception):
 
 @dataclass
 class _Builder:
-    """Turns a composed node tree into plain data, recording lines, secrets and placeholders."""
+    """Turns a composed node tree into plain data, recording lines, secrets and placeholders.
+
+    Every path's line is the line of its key in a mapping, of its item in a list (the top: of the document).
+    This runs for every value of every file, so it is written for speed (issue 19): one call per value, a
+    string without ``$`` returned as it is, and the alias guard only in a document that has anchors."""
 
     file: str
     environ: Mapping[str, str] | None
@@ -161,50 +202,67 @@ class _Builder:
     secrets: dict[str, str] = field(default_factory=dict)  # environment variable → its value
     placeholders: set[Path_] = field(default_factory=set)
     built: int = 0
-    active: set[int] = field(default_factory=set)
+    # the collections being built, by id, in a document with anchors: only an alias can make a node hold itself
+    active: set[int] | None = None
     restore: dict[str, str] = field(default_factory=dict)  # placeholder → U+2028/U+2029/U+0085
 
     def problem(self, line: int, path: Path_, message: str) -> None:
         self.problems.append(Problem(self.file, line, display_path(path), message))
 
+    def build_document(self, node: yaml.Node) -> Any:
+        self.lines[()] = node.start_mark.line + 1
+        return self.build(node, ())
+
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        line = node.start_mark.line + 1
         self.built += 1
         if self.built > MAX_VALUES:
             raise _Fatal(
-                line, f"more than {MAX_VALUES} values: an alias bomb, or far more than any assistant has"
+                node.start_mark.line + 1,
+                f"more than {MAX_VALUES} values: an alias bomb, or far more than any assistant has",
             )
         if len(path) > MAX_DEPTH:
-            raise _Fatal(line, f"nesting deeper than {MAX_DEPTH} levels")
+            raise _Fatal(node.start_mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.ScalarNode):
+            return self._build_scalar(node, path)
+        if self.active is None:
+            return self._build_collection(node, path)
         if id(node) in self.active:
-            raise _Fatal(line, "an alias refers to a value that contains it (recursive alias)")
-        self.lines.setdefault(path, line)
+            raise _Fatal(
+                node.start_mark.line + 1, "an alias refers to a value that contains it (recursive alias)"
+            )
         self.active.add(id(node))
         try:
-            return self._build(node, path, line)
+            return self._build_collection(node, path)
         finally:
             self.active.discard(id(node))
 
-    def _build(self, node: yaml.Node, path: Path_, line: int) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return self._build_scalar(node, path, line)
-        if isinstance(node, yaml.SequenceNode) and node.tag == _TAG + "seq":
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
+    def _build_collection(self, node: yaml.Node, path: Path_) -> Any:
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
             return self._build_mapping(node, path)
-        self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            items = []
+            for index, item in enumerate(node.value):
+                self.lines[(*path, index)] = item.start_mark.line + 1
+                items.append(self.build(item, (*path, index)))
+            return items
+        self.problem(node.start_mark.line + 1, path, f"unsupported YAML tag {_short_tag(node.tag)}")
         return None
 
-    def _build_scalar(self, node: yaml.ScalarNode, path: Path_, line: int) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            self.problem(line, path, f"unsupported YAML tag {_short_tag(node.tag)}")
+    def _build_scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        text: str = node.value
+        if self.restore:
+            text = self._restored(text)
+        tag = node.tag
+        if tag == _STR:
+            return self._interpolate(text, path, node.start_mark.line + 1) if "$" in text else text
+        if tag not in _SCALAR_TAGS:
+            self.problem(node.start_mark.line + 1, path, f"unsupported YAML tag {_short_tag(tag)}")
             return None
         try:
-            value = _scalar(node.tag, self._restored(node.value))
+            return _scalar(tag, text)
         except _BadScalar as bad:
-            self.problem(line, path, str(bad))
+            self.problem(node.start_mark.line + 1, path, str(bad))
             return None
-        return self._interpolate(value, path, line) if isinstance(value, str) else value
 
     def _restored(self, text: str) -> str:
         for placeholder, original in self.restore.items():
@@ -213,27 +271,30 @@ class _Builder:
 
     def _build_mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        lines = self.lines
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problem(line, path, "a key must be a plain string, not a list or mapping")
                 continue
-            key = self._restored(key_node.value)
-            if key == "<<" and key_node.tag == _TAG + "str" and not key_node.style:
-                self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
+            key = self._restored(key_node.value) if self.restore else key_node.value
+            if key in result or (key == "<<" and key_node.tag == _STR and not key_node.style):
+                self._refuse_key(key_node, key, path, line)
                 continue
-            if key in first_line:
-                self.problem(line, (*path, key), f"duplicate key (first defined on line {first_line[key]})")
-                continue
-            if (
-                key_node.tag not in _SCALAR_TAGS
-            ):  # the key is still read as its text, so one problem is enough
+            if key_node.tag not in _SCALAR_TAGS:  # the key is still read as its text: one problem is enough
                 self.problem(line, (*path, key), f"unsupported YAML tag {_short_tag(key_node.tag)}")
-            first_line[key] = line
-            self.lines[(*path, key)] = line
-            result[key] = self.build(value_node, (*path, key))
+            key_path = (*path, key)
+            lines[key_path] = line
+            result[key] = self.build(value_node, key_path)
         return result
+
+    def _refuse_key(self, key_node: yaml.ScalarNode, key: str, path: Path_, line: int) -> None:
+        """A merge key, or a key the mapping has already (whose line is the first one's)."""
+        if key == "<<" and key_node.tag == _STR and not key_node.style:
+            self.problem(line, path, "YAML merge keys (<<) are not supported; write the fields out")
+        else:
+            first = self.lines[(*path, key)]
+            self.problem(line, (*path, key), f"duplicate key (first defined on line {first})")
 
     def _interpolate(self, text: str, path: Path_, line: int) -> str:
         if "$" not in text:
@@ -469,9 +530,9 @@ def parse(raw: bytes, file: str, environ: Mapping[str, str] | None) -> Parsed | 
         return Problem(
             file, node.start_mark.line + 1, "", "expected a mapping of assistant fields at the top"
         )
-    builder = _Builder(file, environ, restore=restore)
+    builder = _Builder(file, environ, restore=restore, active=set() if "&" in text else None)
     try:
-        data = builder.build(node, ())
+        data = builder.build_document(node)
     except _Fatal as exc:
         return Problem(file, exc.line, "", str(exc))
     return Parsed(

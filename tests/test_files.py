@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler import yamlfile
 from reconciler.cli import main
@@ -400,3 +403,75 @@ def test_the_repository_is_found_once_per_directory_not_once_per_file(
     state = load_directory(directory, environ={})
     assert len(state.assistants) == 20
     assert calls == [directory, directory]  # the directory's own check, and the run's layer loader
+
+
+SCALAR_TEXTS = [
+    *(
+        "",
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "nULL",
+        "true",
+        "True",
+        "TRUE",
+        "tRUE",
+        "false",
+        "FALSE",
+        "yes",
+        "off",
+    ),
+    *(
+        "0",
+        "-0",
+        "+12",
+        "010",
+        "0o17",
+        "0o8",
+        "0x1f",
+        "0xg",
+        "1_000",
+        "1.5",
+        "-.5",
+        ".5e1",
+        "5.",
+        "1e3",
+        "-2E-3",
+    ),
+    *(
+        ".inf",
+        "-.Inf",
+        "+.INF",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "-.nan",
+        "inf",
+        "nan",
+        "2025-01-01",
+        "1:20",
+        "a b",
+        ".",
+    ),
+]
+
+
+@pytest.mark.parametrize("loader_name", sorted(yamlfile.LOADERS))
+@given(extra=st.text(max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_the_loaders_narrowed_resolution_answers_as_pyyaml_own_would(loader_name: str, extra: str) -> None:
+    """The loaders answer the composer's resolve calls without PyYAML's generic resolver (issue 19): each
+    answer must be the one PyYAML's own gives with the core schema's resolvers, for every kind of node."""
+    loader = yamlfile.LOADERS[loader_name]("")
+    try:
+        for text in (*SCALAR_TEXTS, extra, extra.strip()):
+            for implicit in ((True, False), (False, True), (False, False)):
+                ours = loader.resolve(yaml.ScalarNode, text, implicit)  # type: ignore[attr-defined]
+                theirs = yaml.resolver.BaseResolver.resolve(loader, yaml.ScalarNode, text, implicit)  # type: ignore[arg-type]
+                assert ours == theirs, (text, implicit)
+        for kind in (yaml.SequenceNode, yaml.MappingNode):
+            ours = loader.resolve(kind, None, (True, False))  # type: ignore[attr-defined]
+            assert ours == yaml.resolver.BaseResolver.resolve(loader, kind, None, (True, False))  # type: ignore[arg-type]
+    finally:
+        loader.dispose()
