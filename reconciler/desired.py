@@ -88,8 +88,8 @@ def check_file(
     """One assistant file checked, on its layers when it has any (``layers``: the run's loader; by default
     one of the file's own directory, whose problems are then the file's)."""
     loader = layers or layer_loader(path.parent, environ=environ)
-    # the loader knows the directory's repository: found once per run, not once per file (issue 19)
-    source, problems = load_file(path, environ=environ, root=loader.root)
+    # the loader knows the directory's repository: found and resolved once per run, not per file (issue 19)
+    source, problems = load_file(path, environ=environ, boundary=loader.boundary)
     if source is None:
         return None, problems
     stack = loader.stack_of(path, source, problems)

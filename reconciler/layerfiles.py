@@ -10,7 +10,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from reconciler.errors import Problem
-from reconciler.files import SourceFile, layer_files, leads_outside, load_file, repository_of, resolved
+from reconciler.files import (
+    Boundary,
+    SourceFile,
+    layer_files,
+    leads_outside,
+    load_file,
+    repository_of,
+    resolved,
+)
 from reconciler.layers import Entry, extends_of
 from reconciler.text import Path_, printable
 
@@ -34,6 +42,9 @@ class LayerLoader:
         self.environ = environ
         self.check = check
         self.root = repository_of(directory)
+        self.boundary = Boundary(
+            self.root
+        )  # every file of the run checked against it, each directory resolved once
         self.problems: list[Problem] = []
         self._stacks: dict[Path, tuple[SourceFile, ...] | None] = {}  # a layer and what it extends
         self._used: set[Path] = set()
@@ -62,7 +73,7 @@ class LayerLoader:
         """The layers under the assistant file ``source`` (read from ``path``), lowest first: the defaults,
         then each of its ``extends`` with their own layers. None when one is broken; the problems of its own
         ``extends`` go to ``problems``."""
-        active = ((resolved(path), source.file),)
+        active = ((self.boundary.resolve(path)[0], source.file),)
         stack: list[SourceFile] = []
         broken = False
         if self.defaults is not None:
@@ -148,7 +159,7 @@ class LayerLoader:
         if real in self._stacks:
             return self._stacks[real]
         self._stacks[real] = None  # while it is read: a cycle back to it is found by ``active`` first
-        source, problems = load_file(path, environ=self.environ, root=self.root, shown=shown)
+        source, problems = load_file(path, environ=self.environ, boundary=self.boundary, shown=shown)
         if source is not None:
             problems += self.check(source, problems)
         result: tuple[SourceFile, ...] | None = None

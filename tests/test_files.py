@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from reconciler import yamlfile
 from reconciler.cli import main
 from reconciler.errors import DirectoryError
-from reconciler.files import MAX_FILE_BYTES, SourceFile, discover, load_file
+from reconciler.files import MAX_FILE_BYTES, Boundary, SourceFile, discover, load_file
 from reconciler.secret import Secret
 from reconciler.text import display_path
 
@@ -475,3 +476,35 @@ def test_the_loaders_narrowed_resolution_answers_as_pyyaml_own_would(loader_name
             assert ours == yaml.resolver.BaseResolver.resolve(loader, kind, None, (True, False))  # type: ignore[arg-type]
     finally:
         loader.dispose()
+
+
+def test_the_boundary_resolves_every_path_as_realpath_does(tmp_path: Path) -> None:
+    """Boundary resolves each directory once and a file that is not a link by its directory (issue 19): every
+    kind of path must still lead where ``os.path.realpath`` says, and be refused by the same rule."""
+    repo, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    (repo / "d" / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (repo / "d" / "a.yaml").write_text("name: A\n")
+    (elsewhere / "secret.yaml").write_text("name: S\n")
+    (repo / "d" / "to-secret.yaml").symlink_to(elsewhere / "secret.yaml")
+    (repo / "d" / "to-a.yaml").symlink_to("a.yaml")
+    (repo / "d" / "dangling.yaml").symlink_to("nowhere.yaml")
+    (repo / "linked-dir").symlink_to(elsewhere)
+    (repo / "d" / "up").symlink_to("..")
+    paths = [
+        repo / "d" / name
+        for name in ("a.yaml", "to-secret.yaml", "to-a.yaml", "dangling.yaml", "missing.yaml")
+    ]
+    paths += [repo / "linked-dir" / "secret.yaml", repo / "d" / "up" / "d" / "a.yaml", repo / "d" / ".."]
+    paths += [repo / "d" / "sub" / ".." / "a.yaml", repo / "d" / "up" / ".." / "elsewhere" / "secret.yaml"]
+    boundary = Boundary(repo)
+    for path in paths * 2:  # the second time from the directories it has resolved already
+        assert boundary.resolve(path)[0] == Path(os.path.realpath(path)), path
+        problem, _ = boundary.check(path)
+        outside = not Path(os.path.realpath(path)).is_relative_to(repo)
+        assert (problem is not None) == outside, path
+        if problem is not None:
+            assert (
+                problem.message
+                == f"resolves to {os.path.realpath(path)}, outside the repository {repo}; refusing to read it"
+            )
