@@ -29,7 +29,7 @@ from reconciler.plan import (
     FieldChange,
 )
 from reconciler.record import RECORD_KEY, Digest, Ownership, encode_record, managed_of, ownership_of
-from reconciler.remote import RemoteAssistant, applies_to_mode
+from reconciler.remote import RemoteAssistant, applies_to_mode, fields_for_mode
 from reconciler.spec import API_FIELDS
 from reconciler.tolerance import comparable, extra_of
 
@@ -80,8 +80,8 @@ def managed_values(
     """Every field this file manages on an existing assistant, with the value it wants there."""
     ignored = set(ignore)
     values: dict[str, Any] = {}
-    for name in API_FIELDS:
-        if name in ignored or not applies_to_mode(name, mode):
+    for name in fields_for_mode(API_FIELDS, mode):
+        if name in ignored:
             continue
         if name in declared:
             values[name] = declared[name]

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -51,16 +51,25 @@ def canonical(field: str, value: Any) -> Any:
     """A value of ``field`` as the API stores it, whichever shape it arrived in."""
     if value is None:
         return None
+    return _CANONICAL.get(field, _as_is)(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _canonical_of(field: str) -> Callable[[Any], Any]:
+    """How a value of ``field`` becomes canonical: chosen once per field, not once per value (issue 19)."""
     kind = FIELD_KINDS.get(field)
     if field == "tools":
-        return [_tool(item) for item in value] if isinstance(value, list) else value
+        return lambda value: [_tool(item) for item in value] if isinstance(value, list) else value
     if field == "post_call_schema":
-        return [_schema_item(item) for item in value] if isinstance(value, list) else value
+        return lambda value: [_schema_item(item) for item in value] if isinstance(value, list) else value
     if field == "variables":
-        return _variables(value)
+        return _variables
     if kind == "list":
-        return [_number(v, integer=True) for v in value] if isinstance(value, list) else value
-    return _scalar(kind, value)
+        return lambda value: [_number(v, integer=True) for v in value] if isinstance(value, list) else value
+    return lambda value: _scalar(kind, value)
 
 
 def _scalar(kind: str | None, value: Any) -> Any:
@@ -121,10 +130,22 @@ def _variables(value: Any) -> Any:
     return {k: _text(v) for k, v in value.items()} if isinstance(value, dict) else value
 
 
+#: Each API field's canonical form, by field.
+_CANONICAL: dict[str, Callable[[Any], Any]] = {name: _canonical_of(name) for name in FIELD_KINDS}
+
+
 def applies_to_mode(field: str, mode: str | None) -> bool:
     """False for a field of the other engine mode, which is never managed (and reads back as null)."""
     modes = MODE_ONLY.get(field)
     return modes is None or mode is None or mode in modes
+
+
+@lru_cache(maxsize=256)
+def fields_for_mode(fields: frozenset[str] | tuple[str, ...], mode: str | None) -> tuple[str, ...]:
+    """The ``fields`` that apply to ``mode``, in their order: asked once per set of fields and mode, though
+    thousands of assistants ask (issue 19). ``mode`` is whatever an item or a file says, so the cache is
+    bounded."""
+    return tuple(f for f in fields if applies_to_mode(f, mode))
 
 
 @dataclass(frozen=True)
@@ -159,7 +180,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
     mode = _text(item.get("mode"))
     unknown = unknown_fields(item)
     observed = _shared(frozenset(f for f in API_FIELDS if f in item))
-    fields = {f: canonical(f, item[f]) for f in observed if applies_to_mode(f, mode)}
+    fields = {f: canonical(f, item[f]) for f in _applying(observed, mode)}
     record = None
     variables = fields.get("variables")
     if isinstance(variables, dict) and RECORD_KEY in variables:
@@ -181,6 +202,13 @@ def _shared(observed: frozenset[str]) -> frozenset[str]:
     """One set for all the assistants that carried the same fields (nearly all of them carry the same 44):
     2 KB an assistant otherwise, a tenth of what a plan holds per assistant (issue 19)."""
     return observed
+
+
+def _applying(observed: frozenset[str], mode: Any) -> tuple[str, ...]:
+    """The observed fields that apply to an item's mode, whatever a server sent as the mode."""
+    if mode is None or isinstance(mode, str):
+        return fields_for_mode(observed, mode)
+    return tuple(f for f in observed if applies_to_mode(f, mode))  # as before: a list as the mode fails here
 
 
 def fingerprint(item: dict[str, Any]) -> str:

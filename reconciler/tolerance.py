@@ -119,8 +119,13 @@ def extra_fields_rule(data: dict[str, Any]) -> Iterator[tuple[Path_, str]]:
 # ---- what the platform returns --------------------------------------------------------------------------------
 
 
+_KNOWN = frozenset(API_FIELDS) | READ_ONLY
+
+
 def unknown_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of one list item that this version does not know, as the API stores them."""
+    if item.keys() <= _KNOWN:  # nearly every item: one set operation instead of a test per key (issue 19)
+        return {}
     return {k: as_stored(v) for k, v in item.items() if k not in API_FIELDS and k not in READ_ONLY}
 
 
