@@ -8,8 +8,10 @@ import sys
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reconciler.diff import diff_create, diff_update, same
+from reconciler.diff import diff_create, diff_update, same, same_by_deepdiff
 from reconciler.plan import REASON_CHANGED, REASON_MODE, REASON_NEW
 from reconciler.record import RECORD_KEY, encode_record
 from reconciler.remote import normalise
@@ -231,3 +233,23 @@ def test_pure_core_imports_no_io_library(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in ('httpx', 'click', 'yaml') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+_SCALARS = st.one_of(
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.7, 0.7 + 1e-10, 0.7 + 1e-8, 1, 1.0, True, False, 0, "", "a", "0.7", "1"]),
+    st.text(max_size=4),
+    st.booleans(),
+)
+
+
+@given(desired=_SCALARS, current=_SCALARS)
+@settings(max_examples=400, deadline=None)
+def test_numbers_and_text_are_compared_as_deepdiff_compares_them(desired: object, current: object) -> None:
+    """``same`` answers two numbers or two strings without DeepDiff (issue 19): always as DeepDiff would."""
+    for name in ("speech_speed", "max_duration", "system_prompt", "tool_ids"):
+        expected = desired == current and type(desired) is type(current)
+        if not expected and desired is not None and current is not None:
+            expected = same_by_deepdiff(name, desired, current)
+        assert same(name, desired, current) == expected, name
