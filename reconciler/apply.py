@@ -26,7 +26,7 @@ from reconciler.desired import DesiredAssistant, DesiredState
 from reconciler.errors import ApiError, Problem, ReconcilerError, UnmaskError
 from reconciler.plan import Action, Change, Plan
 from reconciler.reconcile import desired_values
-from reconciler.remote import Account
+from reconciler.remote import Account, normalise
 from reconciler.results import Duplicate, Outcome, Status, Unconverged
 from reconciler.secret import SENSITIVE
 from reconciler.text import Path_, display_path
@@ -135,8 +135,8 @@ class Applier:
         in the dashboard, or another machine's apply may have created it, since.
         """
         try:
-            read = self.client.read_listing()
-            account = Account.of(read.items, read.inconsistency)
+            read = self.client.read_listing_as(normalise)
+            account = Account(read.items, read.inconsistency)
         except ReconcilerError as error:
             raise ReconcilerError(
                 f"could not list the assistants to check the creates before sending them ({error}); "

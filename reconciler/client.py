@@ -201,12 +201,21 @@ class Client:
             raise ApiError(read.inconsistency)
         return list(read.items)
 
-    def read_listing(self, progress: Callable[[int, int], None] | None = None) -> listing.Listing:
-        """Every assistant the list shows, cross-checked (listing.py); still inconsistent after the re-reads,
-        the listing says so and the caller decides what it may be used for."""
+    def read_listing(
+        self, progress: Callable[[int, int], None] | None = None
+    ) -> listing.Listing[dict[str, Any]]:
+        """Every assistant the list shows, as the API returned it (``read_listing_as``)."""
+        return self.read_listing_as(listing.raw, progress)
+
+    def read_listing_as(
+        self, shape: listing.Shape[listing.Item], progress: Callable[[int, int], None] | None = None
+    ) -> listing.Listing[listing.Item]:
+        """Every assistant the list shows, cross-checked (listing.py), each made by ``shape`` as its page
+        arrives; still inconsistent after the re-reads, the listing says so and the caller decides what it may
+        be used for."""
         try:
             return listing.read(
-                self._page, page_size=PAGE_SIZE, concurrency=self.concurrency, progress=progress
+                self._page, page_size=PAGE_SIZE, concurrency=self.concurrency, shape=shape, progress=progress
             )
         except ListingError as error:  # it quotes the server, which could echo the credential
             raise ApiError(masked(str(error), [self._token])) from None

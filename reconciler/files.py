@@ -18,7 +18,7 @@ from typing import Any
 
 from reconciler.errors import DirectoryError, Problem
 from reconciler.secret import Secret, masked
-from reconciler.text import Path_, display_path, printable
+from reconciler.text import Path_, display_path, frozen, printable
 from reconciler.yamlfile import parse
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -205,7 +205,7 @@ def load_file(
         lines=parsed.lines,
         secret_paths=parsed.secret_paths,
         masks=parsed.masks,
-        secrets=frozenset(Secret(value, origin=name) for name, value in parsed.secrets.items()),
+        secrets=frozen(Secret(value, origin=name) for name, value in parsed.secrets.items()),
         placeholders=parsed.placeholders,
         digest=hashlib.sha256(raw).hexdigest(),
     )

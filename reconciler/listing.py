@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from reconciler.errors import ListingError
 from reconciler.remote import assistant_id, whole_number
@@ -43,11 +43,20 @@ ID_RULE = "an assistant id is a whole number from 1"
 
 Fetch = Callable[[int], Any]  # page number -> the decoded JSON body
 Progress = Callable[[int, int], None]
+Item = TypeVar("Item")
+#: What a listing makes of each item (its id checked already): a plan normalises it as its page arrives, so
+#: that the raw JSON of 50,000 assistants is never held at once (issue 19); export and doctor keep it raw.
+Shape = Callable[[dict[str, Any]], Item]
+
+
+def raw(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as the API returned it (its id an int)."""
+    return item
 
 
 @dataclass(frozen=True)
-class Listing:
-    items: tuple[dict[str, Any], ...]  # each id once, as an int; the API's order
+class Listing(Generic[Item]):
+    items: tuple[Item, ...]  # each id once; the API's order
     reads: int
     problems: tuple[str, ...] = ()  # what the last read contradicted itself in: () when it was consistent
 
@@ -62,10 +71,18 @@ class Listing:
         return f"the assistant list is inconsistent after {self.reads} reads ({'; '.join(shown)})"
 
 
-def read(fetch: Fetch, *, page_size: int, concurrency: int, progress: Progress | None = None) -> Listing:
-    """Every assistant, read again while a read contradicts itself (at most ``READS`` reads)."""
+def read(
+    fetch: Fetch,
+    *,
+    page_size: int,
+    concurrency: int,
+    shape: Shape[Item],
+    progress: Progress | None = None,
+) -> Listing[Item]:
+    """Every assistant, each made by ``shape``, read again while a read contradicts itself (at most ``READS``
+    reads)."""
     for attempt in range(1, READS + 1):
-        pages = _read_once(fetch, page_size, concurrency, progress)
+        pages = _read_once(fetch, page_size, concurrency, shape, progress)
         problems = _inconsistencies(pages)
         if not problems or attempt == READS:
             return Listing(_unique(pages), attempt, tuple(problems))
@@ -88,16 +105,19 @@ class _Claims:
 
 
 @dataclass(frozen=True)
-class _Page:
+class _Page(Generic[Item]):
     number: int  # the page asked for
     current: int  # the page it says it is
     claims: _Claims
-    items: tuple[dict[str, Any], ...]
+    ids: tuple[int, ...]
+    items: tuple[Item, ...]  # one for each id
 
 
-def _read_once(fetch: Fetch, page_size: int, concurrency: int, progress: Progress | None) -> list[_Page]:
+def _read_once(
+    fetch: Fetch, page_size: int, concurrency: int, shape: Shape[Item], progress: Progress | None
+) -> list[_Page[Item]]:
     """Page 1, then (concurrently) the pages it claims, when its claims hold together."""
-    first = _parse(fetch(1), 1, page_size)
+    first = _parse(fetch(1), 1, page_size, shape)
     claims = first.claims
     count = claims.last_page if claims.fit() else 1
     if count > MAX_PAGES:
@@ -111,13 +131,13 @@ def _read_once(fetch: Fetch, page_size: int, concurrency: int, progress: Progres
     if count > 1:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             for number, body in enumerate(pool.map(fetch, range(2, count + 1)), start=2):
-                pages.append(_parse(body, number, page_size))
+                pages.append(_parse(body, number, page_size, shape))
                 if progress:
                     progress(number, count)
     return pages
 
 
-def _parse(body: Any, number: int, page_size: int) -> _Page:
+def _parse(body: Any, number: int, page_size: int, shape: Shape[Item]) -> _Page[Item]:
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         raise ListingError(f"the assistant list did not have the paginator shape {PAGINATOR} (page {number})")
     claims = _Claims(
@@ -130,8 +150,8 @@ def _parse(body: Any, number: int, page_size: int) -> _Page:
             f"{MALFORMED}: page {number} has per_page {claims.per_page}, more than the {page_size} asked for"
         )
     current = _field(body, "current_page", number, minimum=1)
-    items = tuple(_item(item, position, number) for position, item in enumerate(body["data"], start=1))
-    return _Page(number, current, claims, items)
+    items = [_item(item, position, number) for position, item in enumerate(body["data"], start=1)]
+    return _Page(number, current, claims, tuple(item["id"] for item in items), tuple(map(shape, items)))
 
 
 def _field(body: dict[str, Any], key: str, number: int, *, minimum: int) -> int:
@@ -166,7 +186,7 @@ def _shown(value: Any) -> str:
     return printable(text if len(text) <= 60 else text[:59] + "…")
 
 
-def _inconsistencies(pages: list[_Page]) -> list[str]:
+def _inconsistencies(pages: list[_Page[Item]]) -> list[str]:
     """Everything a read contradicts itself in; [] for a read that holds together."""
     claims = pages[0].claims
     if not claims.fit():
@@ -181,7 +201,7 @@ def _inconsistencies(pages: list[_Page]) -> list[str]:
     return problems
 
 
-def _page_problems(page: _Page, claims: _Claims, seen: set[int]) -> list[str]:
+def _page_problems(page: _Page[Item], claims: _Claims, seen: set[int]) -> list[str]:
     """What one page contradicts in page 1's claims; adds the page's ids to ``seen``."""
     number = page.number
     problems = [f"page {number} says it is page {page.current}"] if page.current != number else []
@@ -189,23 +209,23 @@ def _page_problems(page: _Page, claims: _Claims, seen: set[int]) -> list[str]:
         said, first = getattr(page.claims, key), getattr(claims, key)
         if said != first:
             problems.append(f"page {number} says {key} {said}, page 1 said {first}")
-    if len(page.items) != claims.size_of(number):
-        problems.append(f"page {number} has {len(page.items)} items, {claims.size_of(number)} expected")
+    if len(page.ids) != claims.size_of(number):
+        problems.append(f"page {number} has {len(page.ids)} items, {claims.size_of(number)} expected")
     repeated = []
-    for item in page.items:
-        if item["id"] in seen:
-            repeated.append(item["id"])
-        seen.add(item["id"])
+    for ident in page.ids:
+        if ident in seen:
+            repeated.append(ident)
+        seen.add(ident)
     if repeated:
         more = f" and {len(repeated) - 1} more" if len(repeated) > 1 else ""
         problems.append(f"page {number} repeats id {repeated[0]}{more}")
     return problems
 
 
-def _unique(pages: list[_Page]) -> tuple[dict[str, Any], ...]:
+def _unique(pages: list[_Page[Item]]) -> tuple[Item, ...]:
     """Each assistant once (its first appearance), in page order."""
-    found: dict[int, dict[str, Any]] = {}
+    found: dict[int, Item] = {}
     for page in pages:
-        for item in page.items:
-            found.setdefault(item["id"], item)
+        for ident, item in zip(page.ids, page.items, strict=True):
+            found.setdefault(ident, item)
     return tuple(found.values())

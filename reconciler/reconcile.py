@@ -26,7 +26,7 @@ from reconciler.record import Digest, Ownership, ownership_of
 from reconciler.remote import Account, RemoteAssistant, canonical
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
-from reconciler.text import display_path
+from reconciler.text import display_path, frozen
 from reconciler.tolerance import api_path, extra_values
 
 
@@ -300,7 +300,7 @@ def _change(
         body=result.body,
         fields=tuple(_sourced(assistant, label(change)) for change in result.changes),
         fingerprint=target.fingerprint if target else None,
-        secret_paths=frozenset(display_path(api_path(p)) for p in assistant.source.secret_paths),
+        secret_paths=frozen(display_path(api_path(p)) for p in assistant.source.secret_paths),
         secret_masks={display_path(api_path(p)): mask for p, mask in assistant.source.masks.items()},
         notes=notes,
         pin=target.id if target and match and match.stale_id is not None else None,

@@ -32,7 +32,7 @@ from reconciler.reconcile import (
     managing_files,
 )
 from reconciler.record import keyed_digest
-from reconciler.remote import Account
+from reconciler.remote import Account, normalise
 from reconciler.results import Outcome, Report, Status
 from reconciler.secret import Secret
 
@@ -50,8 +50,8 @@ class Session:
         return account_digest(self.identity, self.token)
 
     def read(self, progress: Progress | None = None) -> Account:
-        read = self.client.read_listing(progress)
-        return Account.of(read.items, read.inconsistency)
+        read = self.client.read_listing_as(normalise, progress)  # each page normalised as it arrives
+        return Account(read.items, read.inconsistency)
 
     def plan(
         self, state: DesiredState, options: Options | None = None, progress: Progress | None = None

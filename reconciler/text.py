@@ -7,8 +7,18 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from difflib import get_close_matches
+from typing import Any, TypeVar
 
 Path_ = tuple[str | int, ...]
+_T = TypeVar("_T")
+_NONE: frozenset[Any] = frozenset()
+
+
+def frozen(items: Iterable[_T]) -> frozenset[_T]:
+    """``frozenset(items)``, with one shared set for all the empty ones: most files have no secret path, no
+    placeholder and no secret, and each empty frozenset is 216 bytes (issue 19: 0.6 KB an assistant)."""
+    result = frozenset(items)
+    return result or _NONE
 
 
 def printable(text: str, *, lookalikes: bool = False) -> str:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
 import yaml
 
 from reconciler.errors import Problem
 from reconciler.secret import SENSITIVE
-from reconciler.text import Path_, display_path, invisible, line_at
+from reconciler.text import Path_, display_path, frozen, invisible, line_at
 
 MAX_VALUES = 100_000
 MAX_DEPTH = 32
@@ -502,6 +503,9 @@ def _protect_separators(text: str) -> tuple[str, dict[str, str]]:
     return text, restore
 
 
+_NO_MASKS: Mapping[Any, str] = MappingProxyType({})  # shared by every file without ${NAME} values
+
+
 @dataclass
 class Parsed:
     """One file's plain data, with a line for every value, and what interpolation found."""
@@ -538,9 +542,9 @@ def parse(raw: bytes, file: str, environ: Mapping[str, str] | None) -> Parsed | 
     return Parsed(
         data=data if isinstance(data, dict) else {},
         lines=builder.lines,
-        secret_paths=frozenset(builder.secret_paths),
-        masks=dict(builder.masks),
-        secrets=dict(builder.secrets),
-        placeholders=frozenset(builder.placeholders),
+        secret_paths=frozen(builder.secret_paths),
+        masks=dict(builder.masks) if builder.masks else _NO_MASKS,
+        secrets=dict(builder.secrets) if builder.secrets else _NO_MASKS,
+        placeholders=frozen(builder.placeholders),
         problems=builder.problems,
     )
