@@ -49,7 +49,7 @@ def snapshots(assistants: Iterable[DesiredAssistant]) -> dict[str, Snapshot]:
 
 
 def _snapshot(assistant: DesiredAssistant) -> Snapshot:
-    ignored = dict.fromkeys(assistant.spec.ignore_changes or (), _IGNORED)
+    ignored = dict.fromkeys(assistant.ignore_changes, _IGNORED)
     return {**desired_values(assistant), **ignored}
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,15 +36,28 @@ from reconciler.text import Path_, did_you_mean
 
 @dataclass(frozen=True)
 class DesiredAssistant:
-    """A valid file: its key, where it came from, and the validated model (left out of the repr: its values
-    include those from the environment)."""
+    """A valid file: its key, where it came from, and what its validated model declares (left out of the repr:
+    its values include those from the environment). The model itself is not kept: it holds every field of the
+    API, set or not, and that is 2.5 KB an assistant, a quarter of what a plan holds for one (issue 19)."""
 
     source: SourceFile
-    spec: AssistantSpec = dataclasses.field(repr=False)
+    values: Mapping[str, Any] = dataclasses.field(repr=False)  # ``AssistantSpec.declared()``, read-only
+    id: int | None = None
+    name: str | None = None
+    ignore_changes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, source: SourceFile, spec: AssistantSpec) -> DesiredAssistant:
+        ignored = tuple(spec.ignore_changes or ())
+        return cls(source, MappingProxyType(spec.declared()), spec.id, spec.name, ignored)
 
     @property
     def key(self) -> str:
         return self.source.key
+
+    def declared(self) -> dict[str, Any]:
+        """The fields this file sets, ``null`` included, as plain data (``AssistantSpec.declared``)."""
+        return dict(self.values)
 
 
 @dataclass(frozen=True)
@@ -107,13 +121,13 @@ def check_file(
         later += _translate(source, exc.errors(include_url=False))
     else:
         problems += _unreported(later, reported)
-        return (None if problems else DesiredAssistant(source, spec)), problems
+        return (None if problems else DesiredAssistant.of(source, spec)), problems
     problems += _unreported(later, reported)
     if problems:
         return None, problems
     # Only checks that depend on unresolved ${NAME} values failed (--no-env): the file is as valid as
     # can be told. Such a spec is for reporting only; plan and apply never run without the environment.
-    return DesiredAssistant(source, AssistantSpec.model_construct(**source.data)), []
+    return DesiredAssistant.of(source, AssistantSpec.model_construct(**source.data)), []
 
 
 _LAYERED = layers.EXTENDS
@@ -172,8 +186,8 @@ def _check_layered(
         if found:
             return None, found
         # as for a file without layers: only checks of unresolved ${NAME} values failed (--no-env)
-        return DesiredAssistant(merged, AssistantSpec.model_construct(**merged.data)), []
-    return DesiredAssistant(merged, spec), []
+        return DesiredAssistant.of(merged, AssistantSpec.model_construct(**merged.data)), []
+    return DesiredAssistant.of(merged, spec), []
 
 
 def _unreported(problems: list[Problem], reported: set[str]) -> list[Problem]:
@@ -194,7 +208,7 @@ def _cross_file(assistants: Iterable[DesiredAssistant]) -> list[Problem]:
     for field in ("id", "name"):
         first: dict[Any, DesiredAssistant] = {}
         for assistant in assistants:
-            value = getattr(assistant.spec, field)
+            value = getattr(assistant, field)
             if isinstance(value, str):
                 value = api_trim(value)
             if value is None:

@@ -54,8 +54,8 @@ def pins_of(plan: Plan, outcomes: Iterable[Outcome], state: DesiredState) -> lis
             new = outcome.id if outcome is not None else None
         else:
             new = change.pin if change.action == Action.NOOP or outcome is not None else None
-        if new is not None and new != assistant.spec.id:
-            pins.append(Pin(change.key, assistant.source.file, new, assistant.spec.id))
+        if new is not None and new != assistant.id:
+            pins.append(Pin(change.key, assistant.source.file, new, assistant.id))
     return pins
 
 

@@ -51,7 +51,7 @@ def select(state: DesiredState, targets: Sequence[str]) -> list[DesiredAssistant
 
 def desired_values(assistant: DesiredAssistant) -> dict[str, Any]:
     """The file's declared API fields, as the API would store them."""
-    declared = assistant.spec.declared()
+    declared = assistant.declared()
     values = {name: canonical(name, declared[name]) for name in API_FIELDS if name in declared}
     return values | extra_values(declared)  # sent flat, by their API names
 
@@ -133,12 +133,12 @@ def _unmanaged(account: Account, changes: list[Change]) -> list[Unmanaged]:
 
 
 def identity_of(state: DesiredState, account: Account, owner: str) -> Identity:
-    bound = {a.spec.id: a.source.file for a in state.assistants if a.spec.id is not None}
+    bound = {a.id: a.source.file for a in state.assistants if a.id is not None}
     return Identity(account, bound, owner, frozenset(a.key for a in state.assistants))
 
 
 def matched(assistant: DesiredAssistant, identity: Identity) -> Match | Refusal:
-    return identity.match(assistant.key, assistant.spec.id, assistant.spec.name)
+    return identity.match(assistant.key, assistant.id, assistant.name)
 
 
 def _no_lookups(path: str, params: dict[str, str] | None) -> Any:
@@ -180,7 +180,7 @@ class _Planner:
         target = match.target
         context = _context(target)
         values = desired_values(assistant)
-        declared = assistant.spec.declared()
+        declared = assistant.declared()
         if any(key in declared for key in NAME_KEYS):
             values, failures = names.resolve(declared, values, context, self.catalog)
             if failures:
@@ -196,7 +196,7 @@ class _Planner:
         # an update records ownership only where it is asked for (--prune) or moves (a renamed file): bodies
         # stay minimal, and an assistant adopted by name keeps no record until one is needed
         claim = ownership if self.prune or match.move_record else None
-        result = diff_update(values, assistant.spec.ignore_changes or (), target, self.digest, claim)
+        result = diff_update(values, assistant.ignore_changes, target, self.digest, claim)
         conflict = _conflict_after_update(target, result.body)
         if conflict:
             return [_problem(assistant, *conflict)]
@@ -262,7 +262,7 @@ def _cannot_create(assistant: DesiredAssistant, match: Match, missing: list[str]
         return (
             f"assistant {match.stale_id} is not on the platform any more, so creating it again needs: {needs}"
         )
-    return f"{assistant.spec.name!r} is not on the platform, so creating it needs: {needs}"
+    return f"{assistant.name!r} is not on the platform, so creating it needs: {needs}"
 
 
 def _missing_for_create(values: dict[str, Any]) -> list[str]:
@@ -296,7 +296,7 @@ def _change(
         file=assistant.source.file,
         action=action,
         id=target.id if target else None,
-        name=(assistant.spec.name or (target.name if target else None)),
+        name=(assistant.name or (target.name if target else None)),
         body=result.body,
         fields=tuple(_sourced(assistant, label(change)) for change in result.changes),
         fingerprint=target.fingerprint if target else None,

@@ -46,7 +46,7 @@ def problems(
         context = Context(
             after.get("mode"), language if isinstance(language, int) else None, after.get("type")
         )
-        written = assistant.spec.declared()
+        written = assistant.declared()
         for path, message in check(change.body, context, catalog, written=written, current=current):
             found.append(assistant.source.problem(path, message))
     return found + number_clashes(files.values(), planned, account, catalog)
@@ -235,7 +235,7 @@ def number_clashes(
             if other is None:
                 continue
             assistant = files[change.key]
-            key = _written_key(id_field, assistant.spec.declared()) or "type"
+            key = _written_key(id_field, assistant.declared()) or "type"
             message = _clash_message(number, other, holders, catalog)
             problems.append(assistant.source.problem((key,), message))
     return problems

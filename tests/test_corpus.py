@@ -136,7 +136,7 @@ def test_valid_corpus_passes(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_valid_corpus_means_what_it_says() -> None:
     state = load_directory(VALID, environ={"CORPUS_SECRET": SECRET})
-    files = {a.key: a.spec.declared() for a in state.assistants}
+    files = {a.key: a.declared() for a in state.assistants}
 
     yaml12 = files["yaml-1-2"]
     assert yaml12["ambient_sound"] == "off"

@@ -170,8 +170,6 @@ def _holders(tmp_path: Path) -> dict[str, object]:
         "account": account,
         "remote assistant": remote,
         "exported file": exported,
-        "assistant spec": assistant.spec,
-        "built-in tool": assistant.spec.tools[0],
         "parsed file": parse(files.joinpath("booked.yaml").read_bytes(), "booked.yaml", SECRETS),
     }
 
@@ -188,8 +186,6 @@ HOLDERS = [
     "account",
     "remote assistant",
     "exported file",
-    "assistant spec",
-    "built-in tool",
     "parsed file",
 ]
 
