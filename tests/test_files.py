@@ -508,3 +508,16 @@ def test_the_boundary_resolves_every_path_as_realpath_does(tmp_path: Path) -> No
                 problem.message
                 == f"resolves to {os.path.realpath(path)}, outside the repository {repo}; refusing to read it"
             )
+
+
+def test_files_with_the_same_paths_share_their_path_tuples(tmp_path: Path) -> None:
+    """10,000 files of one fleet hold one tuple for each path, not one per file (issue 19)."""
+    first, _ = load(tmp_path, "name: A\ntools:\n  - type: end_call\n")
+    second, _ = load(tmp_path, "name: B\n\ntools:\n  - type: end_call\n")
+    assert first is not None
+    assert second is not None
+    paths = {path: path for path in first.lines}
+    assert set(paths) == {(), ("name",), ("tools",), ("tools", 0), ("tools", 0, "type")}
+    for path in second.lines:
+        assert path is paths[path] or path == (), path
+    assert second.line_of(("tools", 0, "type")) == 4  # the same path, its own line
