@@ -115,7 +115,7 @@ def paired_section(base: str, sizes: list[int]) -> list[str]:
     args = ["--sizes", *map(str, sizes)]
     old, new = paired(base, "scale_bench.py", args, PAIRED_RUNS, script_from_this_tree=True)
     described = subprocess.run(
-        ["git", "-C", str(BENCH), "log", "-1", "--format=%h %s", base],
+        ["git", "-C", str(BENCH), "log", "-1", "--format=%h, committed %cs", base],
         capture_output=True,
         text=True,
         check=True,
@@ -123,9 +123,9 @@ def paired_section(base: str, sizes: list[int]) -> list[str]:
     lines = [
         f"## scaling, paired against {base}",
         "",
-        f"Base: `{described[:100]}`. The same scaling benchmark (this tree's copy, the emulator of this tree for",
-        f"both), {PAIRED_RUNS} runs of each tree, interleaved (base, this, this, base, ...), on the same machine at the",
-        "same moments. min / median / max; before -> after compares the medians.",
+        f"Base: {described}. The same scaling benchmark (this tree's copy, and this tree's emulator for both),",
+        f"{PAIRED_RUNS} runs of each tree, interleaved (base, this, this, base, ...), on the same machine at the same",
+        "moments. min / median / max; before -> after compares the medians.",
         "",
         "| assistants | measure | base | this tree | before -> after |",
         "|---:|---|---:|---:|---:|",
