@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import yaml
@@ -36,6 +37,8 @@ from reconciler.secret import Secret
 from reconciler.session import Session
 
 TOKEN = "bench-token"
+# libyaml's dumper writes the same text as the pure-Python one, four times as fast: 50,000 files take seconds.
+DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def body(index: int) -> dict[str, object]:
@@ -78,15 +81,22 @@ def prepare(
         data = body(index)
         if drifted(index):
             data["speech_speed"] = 0.9
-        (files / f"a{index:05d}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        (files / f"a{index:05d}.yaml").write_text(yaml.dump(data, Dumper=DUMPER, sort_keys=False))
     return state, files
 
 
 @contextmanager
 def emulator_process(
-    state: Path, latency_ms: int, rate_limit: int = 0, extra: Sequence[str] = ()
+    state: Path,
+    latency_ms: int,
+    rate_limit: int = 0,
+    extra: Sequence[str] = (),
+    access_log: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """The emulator in its own process, as the real API would be: it must not share our GIL."""
+    """The emulator in its own process, as the real API would be: it must not share our GIL.
+
+    ``access_log``: where its stderr goes, one line a request answered (discarded without it).
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -102,7 +112,9 @@ def emulator_process(
         str(state),
     ]
     command += ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=access_log if access_log else subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}/api"
     try:
         for _ in range(100):

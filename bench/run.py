@@ -1,14 +1,17 @@
 """The one benchmark command: runs every benchmark on this machine, prints a table, writes docs/benchmarks.md.
 
-Usage: python bench/run.py [--quick]
+Usage: python bench/run.py [--quick] [--base REV]
 
 Each measurement runs in its own process (so peak memory is its own) against an emulator in yet another
 process on 127.0.0.1, as the real API would be. The naive baseline (one assistant per request, one request after
 the other) runs in the same process as the plan it is compared with, against the same emulator, at the same
 moment. Everything stops by itself: the naive baseline sends at most 1,000 requests and extrapolates beyond.
 Then a soak (bench/soak.py) for --soak-seconds.
---quick: 100 and 1,000 assistants, 60 updates, a 10 s soak (about a minute and a half) instead of the full run
-(about seven minutes).
+The scaling table (bench/scale_bench.py) runs the whole `plan` CLI, as a user does, at 100; 1,000; 10,000 and
+50,000 assistants, one process a size. --base REV adds this tree paired against commit REV at 1,000 and 10,000
+assistants: 3 runs of each, interleaved (base, this, this, base, ...), min / median / max.
+--quick: 100 and 1,000 assistants (scaling and paired too), 60 updates, a 10 s soak (about two minutes) instead
+of the full run (about ten minutes, with --base about two more).
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from paired import paired
 
 BENCH = Path(__file__).resolve().parent
 DOCS = BENCH.parent / "docs" / "benchmarks.md"
@@ -65,6 +71,77 @@ def plan_rows(sizes: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+SCALE_SIZES = [100, 1000, 10000, 50000]
+PAIRED_SIZES = [1000, 10000]
+PAIRED_RUNS = 3
+PAIRED_KEYS = {
+    "wall": ("wall", "{:.2f} s"),
+    "cpu_ms_per_assistant": ("CPU / assistant", "{:.3f} ms"),
+    "peak_rss_mib": ("peak RSS", "{:.0f} MiB"),
+    "rss_kib_per_assistant": ("RSS / assistant", "{:.1f} KiB"),
+    "requests": ("requests", "{:.0f}"),
+}
+
+
+def scaling_section(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## scaling: the whole plan CLI",
+        "",
+        "`python bench/scale_bench.py`: `python -m reconciler plan --detailed-exitcode` in a subprocess, as a user runs",
+        "it (interpreter start-up included), against the emulator in its own process at 50 ms a request; 10% of the",
+        "files differ (exit code 2, checked). CPU (user + system) and peak RSS are the plan process's own (os.wait4).",
+        "Requests are counted in the emulator's access log: list pages + everything else (catalog reads). The network",
+        "floor is those requests one after the other: requests x 50 ms.",
+        "",
+        "| assistants | wall | CPU | CPU / assistant | peak RSS | RSS / assistant | requests (list + other) | network floor | wall / floor |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['assistants']:,} | {r['wall']:.2f} s | {r['cpu']:.2f} s | {r['cpu_ms_per_assistant']:.3f} ms "
+            f"| {r['peak_rss_mib']:.0f} MiB | {r['rss_kib_per_assistant']:.1f} KiB "
+            f"| {r['requests']} ({r['list_requests']} + {r['other_requests']}) | {r['floor']:.2f} s "
+            f"| {r['wall'] / r['floor']:.1f}x |"
+        )
+    return [*lines, ""]
+
+
+def spread(values: list[float], unit: str) -> str:
+    return " / ".join(unit.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+def paired_section(base: str, sizes: list[int]) -> list[str]:
+    """This tree against ``base`` in one run: the scaling benchmark, interleaved, min / median / max."""
+    args = ["--sizes", *map(str, sizes)]
+    old, new = paired(base, "scale_bench.py", args, PAIRED_RUNS, script_from_this_tree=True)
+    described = subprocess.run(
+        ["git", "-C", str(BENCH), "log", "-1", "--format=%h, committed %cs", base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lines = [
+        f"## scaling, paired against {base}",
+        "",
+        f"Base: {described}. The same scaling benchmark (this tree's copy, and this tree's emulator for both),",
+        f"{PAIRED_RUNS} runs of each tree, interleaved (base, this, this, base, ...), on the same machine at the same",
+        "moments. min / median / max; before -> after compares the medians.",
+        "",
+        "| assistants | measure | base | this tree | before -> after |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for line, size in enumerate(sizes):
+        for key, (label, unit) in PAIRED_KEYS.items():
+            before = [run[line][key] for run in old]
+            after = [run[line][key] for run in new]
+            middle = (statistics.median(before), statistics.median(after))
+            change = f"{unit.format(middle[0])} -> {unit.format(middle[1])} ({middle[1] / middle[0]:.0%})"
+            lines.append(
+                f"| {size:,} | {label} | {spread(before, unit)} | {spread(after, unit)} | {change} |"
+            )
+    return [*lines, ""]
+
+
 def soak_section(seconds: float) -> list[str]:
     done = subprocess.run(
         [sys.executable, str(BENCH / "soak.py"), "--seconds", str(seconds)],
@@ -75,7 +152,13 @@ def soak_section(seconds: float) -> list[str]:
     return ["## soak", "", "`python bench/soak.py`:", "", "```text", *done.stdout.splitlines(), "```", ""]
 
 
-def report(plans: list[dict[str, Any]], apply: dict[str, Any], validate: dict[str, Any], took: float) -> str:
+def report(
+    plans: list[dict[str, Any]],
+    scaling: list[str],
+    apply: dict[str, Any],
+    validate: dict[str, Any],
+    took: float,
+) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -100,8 +183,8 @@ def report(plans: list[dict[str, Any]], apply: dict[str, Any], validate: dict[st
             f"| {r['cpu_ms_per_assistant']:.2f} ms | {r['peak_mib']:.0f} MiB | {r['naive_requests']:,} "
             f"| {r['naive_read']:.1f} s{star} | {r['naive_read'] / r['total']:.0f}x |"
         )
+    lines += ["", *scaling]
     lines += [
-        "",
         "## apply against a rate limit",
         "",
         f"{apply['updates']} updates against a limit of {apply['limit']} requests a minute (Laravel's throttle):",
@@ -126,14 +209,21 @@ def main() -> None:
     parser.add_argument(
         "--soak-seconds", type=float, help="How long the soak runs (default 120, --quick 10)."
     )
+    parser.add_argument("--base", metavar="REV", help="Also pair the scaling benchmark against commit REV.")
     args = parser.parse_args()
     started = time.monotonic()
     sizes = [100, 1000] if args.quick else [100, 1000, 10000]
     validate = child("validate_bench.py", "--files", "1000")[0]
     plans = plan_rows(sizes)
+    scale_sizes = SCALE_SIZES[:2] if args.quick else SCALE_SIZES
+    scaling = scaling_section(
+        [row for size in scale_sizes for row in child("scale_bench.py", "--sizes", str(size))]
+    )
+    if args.base:
+        scaling += paired_section(args.base, PAIRED_SIZES[:1] if args.quick else PAIRED_SIZES)
     apply = child("apply_bench.py", "--updates", "60" if args.quick else "300", "--limit", "600")[0]
     soak = soak_section(args.soak_seconds or (10 if args.quick else 120))
-    text = report(plans, apply, validate, time.monotonic() - started) + "\n" + "\n".join(soak)
+    text = report(plans, scaling, apply, validate, time.monotonic() - started) + "\n" + "\n".join(soak)
     print(text)
     DOCS.parent.mkdir(exist_ok=True)
     DOCS.write_text(text)
