@@ -69,17 +69,14 @@ def _canonical_of(field: str) -> Callable[[Any], Any]:
         return _variables
     if kind == "list":
         return lambda value: [_number(v, integer=True) for v in value] if isinstance(value, list) else value
-    return lambda value: _scalar(kind, value)
-
-
-def _scalar(kind: str | None, value: Any) -> Any:
     if kind == "str":
-        return _text(value)
+        return _text
     if kind in ("int", "float"):
-        return _number(value, integer=kind == "int")
+        integer = kind == "int"
+        return lambda value: _number(value, integer=integer)
     if kind == "bool":
-        return _boolean(value)
-    return value
+        return _boolean
+    return _as_is
 
 
 def _text(value: Any) -> Any:
