@@ -49,7 +49,13 @@ class DesiredAssistant:
     @classmethod
     def of(cls, source: SourceFile, spec: AssistantSpec) -> DesiredAssistant:
         ignored = tuple(spec.ignore_changes or ())
-        return cls(source, MappingProxyType(spec.declared()), spec.id, spec.name, ignored)
+        data = source.data
+        # a value the model left as the file wrote it is the file's own object, not the model's copy of it
+        values = {
+            key: data[key] if key in data and _identical(data[key], value) else value
+            for key, value in spec.declared().items()
+        }
+        return cls(source, MappingProxyType(values), spec.id, spec.name, ignored)
 
     @property
     def key(self) -> str:
@@ -58,6 +64,19 @@ class DesiredAssistant:
     def declared(self) -> dict[str, Any]:
         """The fields this file sets, ``null`` included, as plain data (``AssistantSpec.declared``)."""
         return dict(self.values)
+
+
+def _identical(written: Any, declared: Any) -> bool:
+    """Equal and of the same types all the way down (``1`` and ``1.0`` are equal to Python, not here)."""
+    if type(written) is not type(declared):
+        return False
+    if isinstance(written, dict):
+        return written.keys() == declared.keys() and all(
+            _identical(v, declared[k]) for k, v in written.items()
+        )
+    if isinstance(written, list):
+        return len(written) == len(declared) and all(map(_identical, written, declared))
+    return bool(written == declared)
 
 
 @dataclass(frozen=True)

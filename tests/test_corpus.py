@@ -9,6 +9,7 @@ repository stays small and text-only.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from reconciler.cli import main
 from reconciler.desired import load_directory
 from reconciler.secret import Secret
+from reconciler.spec import AssistantSpec
 
 CORPUS = Path(__file__).parent / "corpus"
 INVALID = CORPUS / "invalid"
@@ -206,3 +208,23 @@ def test_valid_and_invalid_together_report_every_problem_in_one_run(
     assert "Traceback" not in err
     assert out == ""
     assert code == 1
+
+
+def test_what_a_file_declares_is_what_its_model_declares_types_included() -> None:
+    """A desired assistant keeps what its model declares, reusing the file's own objects where the model left
+    them as written (issue 19): every value must still be the model's, of the model's types."""
+    state = load_directory(VALID, environ={"CORPUS_SECRET": SECRET})
+    assert len(state.assistants) > 5
+    for assistant in state.assistants:
+        model = AssistantSpec.model_validate(assistant.source.data).declared()
+        declared = assistant.declared()
+        assert json.dumps(declared, sort_keys=True) == json.dumps(model, sort_keys=True), assistant.key
+        assert _types(declared) == _types(model), assistant.key
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _types(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_types(item) for item in value]
+    return type(value).__name__
