@@ -57,7 +57,7 @@ RECOVER_AFTER = 10  # answers without a 429 that give back 1% of the pace
 #: requests in flight while a limit's window is not known yet: a limit that the successes do not name (a burst)
 #: refuses every request that is out when its budget ends
 LEARNING_IN_FLIGHT = 2
-MAX_IN_FLIGHT = 16  # how far the requests in flight grow when no limit is announced (issue 19: 16-32)
+MAX_IN_FLIGHT = 32  # how far the requests in flight grow when no limit is announced (issue 19: 16-32)
 GROW_BELOW = 2.0  # answers typically within this many times the fastest: more requests in flight
 SHRINK_ABOVE = 4.0  # beyond this many times: fewer (the server queues more than it serves)
 FAST_SLACK = 0.01  # seconds beyond those multiples that still count: on loopback the fastest is a millisecond

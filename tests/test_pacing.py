@@ -306,3 +306,18 @@ def test_a_429_that_names_no_limit_halves_the_requests_in_flight() -> None:
     with p.slot():
         p.observe(429, {"retry-after": "1"}, elapsed=0.05)
     assert p.in_flight == 2  # back to the start, and half of it
+
+
+def test_with_no_limit_announced_the_requests_in_flight_reach_32_in_three_rounds() -> None:
+    """From `apply`'s 4: 28 fast answers (4, then 8, then 16) and 32 fly, where 4 fixed gave 80 writes a second
+    against a 50 ms server (issue 19); no further, however many more come."""
+    p, _ = ticking(in_flight=4)
+    seen = []
+    for _ in range(4 + 8 + 16 + 64):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+        seen.append(p.in_flight)
+    assert seen[3] == 8
+    assert seen[4 + 8 - 1] == 16
+    assert seen[4 + 8 + 16 - 1] == 32
+    assert set(seen[4 + 8 + 16 - 1 :]) == {32}
