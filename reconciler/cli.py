@@ -304,7 +304,7 @@ def saved_note(out: Path, directory: Path, *, emulator: bool, api_url: str | Non
 @click.option(
     "--parallelism",
     type=click.IntRange(1, 32),
-    help="Writes in flight.  [default: 4, growing up to 16 while the API announces no rate limit and answers "
+    help="Writes in flight.  [default: 4, growing up to 32 while the API announces no rate limit and answers "
     "fast]",
 )
 @click.option(

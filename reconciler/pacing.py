@@ -26,7 +26,9 @@ announced limit (``Window``), never assumed:
 With no limit announced at all, the requests in flight (``in_flight``, the ``--parallelism`` to start with) double
 each time as many answers came back and they typically took at most twice the fastest, up to ``max_in_flight``;
 past four times the fastest they halve (not below the start); the first rate-limit header or 429 brings them back
-to the start (a 429 that names no limit halves them).
+to the start (a 429 that names no limit halves them). A 429 to a request sent before the last back-off (the
+writes out when a limit appears, refused together) is the sign already acted on: it lowers neither the pace nor
+the requests in flight again, as TCP halves its window once for the losses of one round trip.
 
 A header that is not a number the API could mean is ignored, never trusted: ``²`` passes ``str.isdigit`` and a
 5,000-digit number breaks ``int()``. What is learned is said under ``--debug`` (the ``reconciler.pacing`` logger).
@@ -57,7 +59,7 @@ RECOVER_AFTER = 10  # answers without a 429 that give back 1% of the pace
 #: requests in flight while a limit's window is not known yet: a limit that the successes do not name (a burst)
 #: refuses every request that is out when its budget ends
 LEARNING_IN_FLIGHT = 2
-MAX_IN_FLIGHT = 16  # how far the requests in flight grow when no limit is announced (issue 19: 16-32)
+MAX_IN_FLIGHT = 32  # how far the requests in flight grow when no limit is announced (issue 19: 16-32)
 GROW_BELOW = 2.0  # answers typically within this many times the fastest: more requests in flight
 SHRINK_ABOVE = 4.0  # beyond this many times: fewer (the server queues more than it serves)
 FAST_SLACK = 0.01  # seconds beyond those multiples that still count: on loopback the fastest is a millisecond
@@ -160,6 +162,7 @@ class Pacer:
     _typical: float | None = None  # a moving average of the answers' time
     _calm: int = 0  # answers since the last 429, towards the next recovery
     _next_start: float = 0.0
+    _backed_off_at: float = -math.inf  # when the pace or the requests in flight were last lowered
     _paused_until: float = 0.0
     _paused_by: int | None = None  # the thread that got the 429: it waits in its own retry loop instead
     _first_send: float | None = None
@@ -276,6 +279,10 @@ class Pacer:
             waited = header if header is not None else waited
         with self._lock:
             self.seen = True
+            # sent before the last back-off: its 429 is the sign already acted on, not another one (as TCP
+            # halves once for the losses of one window): the requests out when a limit appears are refused
+            # together, and lowering the pace for each of them would take it far below the limit
+            stale = sent < self._backed_off_at
             others = max(0, self._flying - 1)  # this one still counts as flying until its slot ends
             known = limit in self.windows
             window = self._window(limit)
@@ -284,11 +291,12 @@ class Pacer:
                 self._track(window, remaining, reset, sent, now, others, status)
             if status == 429:
                 # a window found by this 429, or the end a lone probe went to find: the budget explains it
-                self._throttled(window, waited, now, expected=probe or (window is not None and not known))
+                found = probe or (window is not None and not known)
+                self._throttled(window, waited, now, expected=found or stale)
             else:
                 self._admitted.append(sent)
                 self._recover()
-            self._grow(status, limit is not None or status == 429, elapsed)
+            self._grow(status, limit is not None or status == 429, elapsed, stale=stale)
             self._lock.notify_all()
 
     def _window(self, limit: int | None) -> Window | None:
@@ -355,6 +363,7 @@ class Pacer:
             self._ends(window, now + wait, "Retry-After")
         if not expected:  # the budget did not explain it: someone shares it, or a limit no header names
             self.factor *= BACKOFF
+            self._backed_off_at = now
             log.debug(
                 "rate limit: a 429 with budget left; pacing at %.0f%% of the learned rate", self.factor * 100
             )
@@ -366,17 +375,21 @@ class Pacer:
         if self.factor < 1.0 and self._calm % RECOVER_AFTER == 0:
             self.factor = min(1.0, self.factor * 1.01)
 
-    def _grow(self, status: int, limited: bool, elapsed: float | None) -> None:
+    def _grow(self, status: int, limited: bool, elapsed: float | None, *, stale: bool = False) -> None:
         """More requests in flight while no limit is announced and the answers stay fast; fewer at any sign.
 
         Fast and slow are the answers' typical time (a moving average: one slow answer is noise) against the
         fastest: within ``GROW_BELOW`` times it, the server is not queueing; past ``SHRINK_ABOVE`` times, it is.
-        At most one change a round (as many answers as are in flight), as TCP changes its window once a trip."""
+        At most one change a round (as many answers as are in flight), as TCP changes its window once a trip;
+        a 429 to a request sent before the last back-off (``stale``) halves nothing: it is the same sign."""
         if limited and not self.announced:
             self.announced = True
             self._set_in_flight(self._start_in_flight, "a rate limit is announced")
+            self._backed_off_at = self.clock()
         if status == 429 and not self.windows:  # no limit to pace by: fewer at once is all there is
-            self._set_in_flight(max(1, self.in_flight // 2), "a 429")
+            if not stale:
+                self._set_in_flight(max(1, self.in_flight // 2), "a 429")
+                self._backed_off_at = self.clock()
             return
         if self.announced or elapsed is None or status >= 500:
             return

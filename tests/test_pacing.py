@@ -306,3 +306,92 @@ def test_a_429_that_names_no_limit_halves_the_requests_in_flight() -> None:
     with p.slot():
         p.observe(429, {"retry-after": "1"}, elapsed=0.05)
     assert p.in_flight == 2  # back to the start, and half of it
+
+
+def test_with_no_limit_announced_the_requests_in_flight_reach_32_in_three_rounds() -> None:
+    """From `apply`'s 4: 28 fast answers (4, then 8, then 16) and 32 fly, where 4 fixed gave 80 writes a second
+    against a 50 ms server (issue 19); no further, however many more come."""
+    p, _ = ticking(in_flight=4)
+    seen = []
+    for _ in range(4 + 8 + 16 + 64):
+        with p.slot():
+            p.observe(200, {}, elapsed=0.05)
+        seen.append(p.in_flight)
+    assert seen[3] == 8
+    assert seen[4 + 8 - 1] == 16
+    assert seen[4 + 8 + 16 - 1] == 32
+    assert set(seen[4 + 8 + 16 - 1 :]) == {32}
+
+
+def grown(count: int) -> tuple[Pacer, Clock]:
+    """A pacer that started at 4 in flight, has seen one answer and grew to ``count``."""
+    clock = Clock()
+    p = Pacer(clock=clock, sleep=clock.sleep, in_flight=4, max_in_flight=count)
+    with p.slot():
+        p.observe(200, {}, elapsed=0.05)
+    p.in_flight = count
+    clock.now += 0.01
+    return p, clock
+
+
+def out_at_once(p: Pacer, clock: Clock, count: int) -> list[Any]:
+    """``count`` requests sent at the same moment (each in a thread of its own, inside its slot); each answers
+    when the test calls the function it gets back with a status and headers."""
+    inside = threading.Barrier(count + 1)
+    answers = [threading.Event() for _ in range(count)]
+    replies: list[tuple[int, dict[str, str]]] = [(200, {})] * count
+    done = [threading.Event() for _ in range(count)]
+
+    def request(index: int) -> None:
+        with p.slot():
+            inside.wait(5)
+            answers[index].wait(5)
+            p.observe(*replies[index], elapsed=0.05)
+        done[index].set()
+
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    inside.wait(5)
+    clock.now += 0.05
+
+    def answer_with(index: int) -> Any:
+        def reply(status: int, headers: dict[str, str]) -> None:
+            replies[index] = (status, headers)
+            answers[index].set()
+            done[index].wait(5)
+
+        return reply
+
+    return [answer_with(i) for i in range(count)]
+
+
+def test_the_429s_of_the_requests_out_when_a_limit_appears_are_one_sign() -> None:
+    """A gateway starts refusing while 8 requests are out (grown from 4): the first 429 takes them back to 4 and
+    halves that, and lowers the pace; the 7 answered 429 after it were sent before it, and lower nothing more
+    (each used to halve and cut 10%: one at a time, at 48%)."""
+    p, clock = grown(8)
+    replies = out_at_once(p, clock, 8)
+    for reply in replies:
+        reply(429, {"retry-after": "1"})
+    assert p.throttled == 8
+    assert (p.in_flight, p.factor) == (2, pytest.approx(BACKOFF))
+    clock.now += 1.0
+    with p.slot():  # sent after the back-off: a 429 now is a new sign
+        p.observe(429, {"retry-after": "1"})
+    assert (p.in_flight, p.factor) == (1, pytest.approx(BACKOFF**2))
+
+
+def test_a_limit_announced_while_requests_are_out_keeps_its_learned_pace_through_their_429s() -> None:
+    """10 requests out when the answers start naming a limit of 6: the four over its budget are refused, but
+    they left before it was known; the pace stays at the limit's rate."""
+    p, clock = grown(10)
+    replies = out_at_once(p, clock, 10)
+    for index, reply in enumerate(replies):
+        if index < 6:
+            reply(200, {"x-ratelimit-limit": "6", "x-ratelimit-remaining": str(5 - index)})
+        else:
+            reply(429, {"x-ratelimit-limit": "6", "x-ratelimit-remaining": "0", "retry-after": "1"})
+    assert p.throttled == 4
+    assert p.factor == 1.0
+    assert p.in_flight == 4  # back to the start at the first header

@@ -120,7 +120,7 @@ def test_writes_in_flight_grow_when_no_limit_is_announced_and_not_when_one_is_gi
         code, out, err, _ = apply(capsys, directory)
     assert code == 0, out + err
     grown = re.findall(r"^debug: reconciler\.pacing: requests in flight: (\d+) -> (\d+) \((.*)\)$", err, re.M)
-    assert [(a, b) for a, b, _ in grown][:2] == [("4", "8"), ("8", "16")]
+    assert [(a, b) for a, b, _ in grown][:3] == [("4", "8"), ("8", "16"), ("16", "32")]  # 32: the cap
     assert re.fullmatch(r"answers in \d+ ms, the fastest in \d+ ms, and no rate limit announced", grown[0][2])
     write_files(
         directory, {f"u{i:03d}": pipeline_file(f"U{i:03d}", "speech_speed: 1.1\n") for i in range(40)}
