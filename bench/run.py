@@ -8,10 +8,11 @@ the other) runs in the same process as the plan it is compared with, against the
 moment. Everything stops by itself: the naive baseline sends at most 1,000 requests and extrapolates beyond.
 Then a soak (bench/soak.py) for --soak-seconds.
 The scaling table (bench/scale_bench.py) runs the whole `plan` CLI, as a user does, at 100; 1,000; 10,000 and
-50,000 assistants, one process a size. --base REV adds this tree paired against commit REV at 1,000 and 10,000
-assistants: 3 runs of each, interleaved (base, this, this, base, ...), min / median / max.
---quick: 100 and 1,000 assistants (scaling and paired too), 60 updates, a 10 s soak (about two minutes) instead
-of the full run (about ten minutes, with --base about two more).
+50,000 assistants, one process a size. --base REV adds this tree paired against commit REV: the scaling benchmark
+at 1,000 assistants, and each of issue 19's targets (TARGETS: the plan of 10,000 and 50,000, validate of 10,000
+files, apply with no limit announced), runs of each tree interleaved (base, this, this, base, ...), min / median /
+max. --quick: 100 and 1,000 assistants (scaling and paired at 1,000 only, no targets), 60 updates, a 10 s soak
+(about two minutes) instead of the full run (about ten minutes; with --base about fifteen more).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def plan_rows(sizes: list[int]) -> list[dict[str, Any]]:
 
 
 SCALE_SIZES = [100, 1000, 10000, 50000]
-PAIRED_SIZES = [1000, 10000]
+PAIRED_SIZES = [1000]
 PAIRED_RUNS = 3
 PAIRED_KEYS = {
     "wall": ("wall", "{:.2f} s"),
@@ -143,6 +144,88 @@ def paired_section(base: str, sizes: list[int]) -> list[str]:
     return [*lines, ""]
 
 
+#: Issue 19's targets, each measured against --base in the same run: (script, its arguments, runs of each tree,
+#: and per figure: (key, what it is, unit, the target)). Every script runs this tree's copy for both trees.
+TARGETS: list[tuple[str, list[str], int, list[tuple[str, str, str, str]]]] = [
+    (
+        "scale_bench.py",
+        ["--sizes", "10000"],
+        3,
+        [
+            (
+                "cpu_ms_per_assistant",
+                "plan of 10,000 (whole CLI, 50 ms a request): CPU per assistant",
+                "{:.3f} ms",
+                "≤ 0.25 ms",
+            ),
+            ("wall", "plan of 10,000: wall time", "{:.2f} s", "< 4 s"),
+            ("rss_kib_per_assistant", "plan of 10,000: peak RSS per assistant", "{:.1f} KiB", "≤ 10 KiB"),
+        ],
+    ),
+    (
+        "scale_bench.py",
+        ["--sizes", "50000"],
+        1,
+        [
+            ("peak_rss_mib", "plan of 50,000: peak RSS", "{:.0f} MiB", "< 500 MiB"),
+            ("rss_kib_per_assistant", "plan of 50,000: peak RSS per assistant", "{:.1f} KiB", "≤ 10 KiB"),
+            ("cpu_ms_per_assistant", "plan of 50,000: CPU per assistant", "{:.3f} ms", "≤ 0.25 ms"),
+        ],
+    ),
+    (
+        "validate_bench.py",
+        ["--files", "10000", "--repeat", "1"],
+        3,
+        [("cli", "validate of 10,000 files (whole CLI)", "{:.2f} s", "< 50% of before")],
+    ),
+    (
+        "pacing_bench.py",
+        ["--scenarios", "d", "--runs", "1"],
+        3,
+        [
+            (
+                "per_second",
+                "apply of 300 updates, no limit announced, 50 ms: updates/s",
+                "{:.0f}",
+                "≥ 3x before",
+            ),
+            ("throttled", "the same: answers 429", "{:.0f}", "0"),
+        ],
+    ),
+]
+
+
+def targets_section(base: str) -> list[str]:
+    """Each of issue 19's targets, this tree against ``base``, interleaved runs: min / median / max."""
+    described = subprocess.run(
+        ["git", "-C", str(BENCH), "log", "-1", "--format=%h, committed %cs", base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    lines = [
+        f"## targets, paired against {base}",
+        "",
+        f"Base: {described}. Each benchmark runs this tree's copy for both trees (each tree's own code on",
+        "PYTHONPATH, this tree's emulator for both), the trees interleaved (base, this, this, base, ...) on the same",
+        "machine at the same moments. min / median / max; before -> after compares the medians.",
+        "",
+        "| measure | runs | base | this tree | before -> after | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for script, args, runs, figures in TARGETS:
+        old, new = paired(base, script, args, runs, script_from_this_tree=True)
+        for key, label, unit, target in figures:
+            before, after = [run[-1][key] for run in old], [run[-1][key] for run in new]
+            middle = (statistics.median(before), statistics.median(after))
+            ratio = f" ({middle[1] / middle[0]:.0%})" if middle[0] else ""
+            change = f"{unit.format(middle[0])} -> {unit.format(middle[1])}{ratio}"
+            lines.append(
+                f"| {label} | {runs} | {spread(before, unit)} | {spread(after, unit)} | {change} | {target} |"
+            )
+    return [*lines, ""]
+
+
 def soak_section(seconds: float) -> list[str]:
     done = subprocess.run(
         [sys.executable, str(BENCH / "soak.py"), "--seconds", str(seconds)],
@@ -188,7 +271,7 @@ def report(
     lines += [
         "## apply against a rate limit",
         "",
-        f"{apply['updates']} updates against a limit of {apply['limit']} requests a minute (Laravel's throttle):",
+        f"{apply['updates']} updates against a limit of 10 requests a second (`bench/pacing_bench.py`, scenario b):",
         f"{apply['applied']} applied in {apply['seconds']:.1f} s (read-back included), "
         f"**{apply['share_of_limit']:.2f} of the limit**, **{apply['throttled']} answers 429**, "
         f"{apply['requests']} requests in all, {apply['not_converged']} not converged. "
@@ -221,8 +304,13 @@ def main() -> None:
         [row for size in scale_sizes for row in child("scale_bench.py", "--sizes", str(size))]
     )
     if args.base:
-        scaling += paired_section(args.base, PAIRED_SIZES[:1] if args.quick else PAIRED_SIZES)
-    apply = child("apply_bench.py", "--updates", "60" if args.quick else "300", "--limit", "600")[0]
+        scaling += paired_section(args.base, PAIRED_SIZES)  # 10,000 and 50,000 are among the targets
+        if not args.quick:
+            scaling += targets_section(args.base)
+    # 10 a second over a 1 s window binds: 600 a minute over 60 s no longer does, since 300 updates take a second
+    apply = child(
+        "pacing_bench.py", "--scenarios", "b", "--runs", "1", "--updates", "60" if args.quick else "300"
+    )[0]
     soak = soak_section(args.soak_seconds or (10 if args.quick else 120))
     text = report(plans, scaling, apply, validate, time.monotonic() - started) + "\n" + "\n".join(soak)
     print(text)
