@@ -112,16 +112,21 @@ def spread(values: list[float], unit: str) -> str:
     return " / ".join(unit.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
-def paired_section(base: str, sizes: list[int]) -> list[str]:
-    """This tree against ``base`` in one run: the scaling benchmark, interleaved, min / median / max."""
-    args = ["--sizes", *map(str, sizes)]
-    old, new = paired(base, "scale_bench.py", args, PAIRED_RUNS, script_from_this_tree=True)
-    described = subprocess.run(
+def commit_described(base: str) -> str:
+    """``abc1234, committed 2026-12-04``: a base named by hash and date, not by a cut-off subject."""
+    return subprocess.run(
         ["git", "-C", str(BENCH), "log", "-1", "--format=%h, committed %cs", base],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def paired_section(base: str, sizes: list[int]) -> list[str]:
+    """This tree against ``base`` in one run: the scaling benchmark, interleaved, min / median / max."""
+    args = ["--sizes", *map(str, sizes)]
+    old, new = paired(base, "scale_bench.py", args, PAIRED_RUNS, script_from_this_tree=True)
+    described = commit_described(base)
     lines = [
         f"## scaling, paired against {base}",
         "",
@@ -197,12 +202,7 @@ TARGETS: list[tuple[str, list[str], int, list[tuple[str, str, str, str]]]] = [
 
 def targets_section(base: str) -> list[str]:
     """Each of issue 19's targets, this tree against ``base``, interleaved runs: min / median / max."""
-    described = subprocess.run(
-        ["git", "-C", str(BENCH), "log", "-1", "--format=%h, committed %cs", base],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    described = commit_described(base)
     lines = [
         f"## targets, paired against {base}",
         "",
