@@ -174,10 +174,13 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
     ident = assistant_id(item.get("id"))
     if ident is None:
         raise ValueError(f"not an assistant id: {item.get('id')!r}")
-    mode = _text(item.get("mode"))
+    said = _text(item.get("mode"))
+    # a mode that is not text (a broken server's list or object) is no engine mode: its fields are all read, and
+    # a file's mode differs from it, so the plan sets the mode again instead of failing on it
+    mode = said if isinstance(said, str) else None
     unknown = unknown_fields(item)
     observed = _shared(frozenset(f for f in API_FIELDS if f in item))
-    fields = {f: canonical(f, item[f]) for f in _applying(observed, mode)}
+    fields = {f: canonical(f, item[f]) for f in fields_for_mode(observed, mode)}
     record = None
     variables = fields.get("variables")
     if isinstance(variables, dict) and RECORD_KEY in variables:
@@ -199,13 +202,6 @@ def _shared(observed: frozenset[str]) -> frozenset[str]:
     """One set for all the assistants that carried the same fields (nearly all of them carry the same 44):
     2 KB an assistant otherwise, a tenth of what a plan holds per assistant (issue 19)."""
     return observed
-
-
-def _applying(observed: frozenset[str], mode: Any) -> tuple[str, ...]:
-    """The observed fields that apply to an item's mode, whatever a server sent as the mode."""
-    if mode is None or isinstance(mode, str):
-        return fields_for_mode(observed, mode)
-    return tuple(f for f in observed if applies_to_mode(f, mode))  # as before: a list as the mode fails here
 
 
 def fingerprint(item: dict[str, Any]) -> str:

@@ -353,3 +353,28 @@ def test_json_nested_too_deep_to_parse_is_one_clear_line(
     code, _, err, server = cli(monkeypatch, capsys, lambda request: Reply(200, deep), directory, "plan")
     assert (code, err) == (1, f"error: GET {LIST}: 200 with JSON nested too deeply to read\n")
     assert pages_read(server) == [1]
+
+
+@pytest.mark.parametrize(("mode", "shown"), [([1], "[1]"), ({"a": 1}, '{"a": 1}')])
+def test_a_mode_that_is_not_text_is_set_again_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    mode: Any,
+    shown: str,
+) -> None:
+    """A list or an object as an item's mode used to end the run with ``unexpected error: TypeError:
+    unhashable type``: it is no engine mode, so the plan sets the file's mode again."""
+
+    def bend(request: Request, body: dict[str, Any]) -> None:
+        body["data"][0]["mode"] = mode
+
+    write_files(tmp_path, {"a1": spec("A1")})
+    code, out, err, server = cli(
+        monkeypatch, capsys, bent(honest_account(assistant(1, "A1")), bend), tmp_path, "plan"
+    )
+
+    assert (code, err) == (0, "")
+    assert f'      ~ mode: {shown} → "pipeline"' in out.splitlines()
+    assert "Plan: 0 to create, 1 to update, 0 to delete, 0 unchanged." in out.splitlines()
+    assert pages_read(server) == [1]
