@@ -199,8 +199,13 @@ def creates(plan_data: dict[str, Any]) -> list[dict[str, Any]]:
     return shown
 
 
-def promoted(account: str) -> str:
-    """The text plan of each account once base/_company.yaml says speech_speed: 1.1: one line for the fleet."""
+#: The ids the README's quoted plan shows (the order the creates happened to finish in when it was made).
+README_IDS = {"Sales Assistant": 1, "Support Line": 2}
+
+
+def promoted(account: str, ids: dict[str, int]) -> str:
+    """The text plan of each account once base/_company.yaml says speech_speed: 1.1: one line for the fleet.
+    ``ids``: each assistant's id by name (the two creates run at once, so either may get id 1)."""
     return f"""\
 Changes shared by several assistants:
 
@@ -208,10 +213,10 @@ Changes shared by several assistants:
 
 reconciler will make these changes:
 
-  ~ update sales-outbound "Sales Assistant" (id 1)    accounts/{account}/sales-outbound.yaml
+  ~ update sales-outbound "Sales Assistant" (id {ids["Sales Assistant"]})    accounts/{account}/sales-outbound.yaml
       ~ speech_speed: the shared change above
 
-  ~ update support-inbound "Support Line" (id 2)    accounts/{account}/support-inbound.yaml
+  ~ update support-inbound "Support Line" (id {ids["Support Line"]})    accounts/{account}/support-inbound.yaml
       ~ speech_speed: the shared change above
 
 Plan: 0 to create, 2 to update, 0 to delete, 0 unchanged.
@@ -239,7 +244,9 @@ def test_an_environment_pair_planned_against_two_emulator_accounts(
         company.write_text(company.read_text().replace("speech_speed: 1.05", "speech_speed: 1.1"))
         for account, api, _ in accounts:
             written = len(api.journal())
-            assert plan(capsys, api, account) == (0, promoted(account))
+            ids = {item["name"]: item["id"] for item in api.items()}
+            assert sorted(ids.values()) == [1, 2], account
+            assert plan(capsys, api, account) == (0, promoted(account, ids))
             assert len(api.journal()) == written, "a plan sends nothing"
             apply(capsys, api, account)
             assert sorted((m, p, b) for m, p, b, _ in api.journal()[written:]) == [
@@ -250,7 +257,7 @@ def test_an_environment_pair_planned_against_two_emulator_accounts(
 
 def test_the_readme_quotes_the_promotion_plan_as_it_is() -> None:
     readme = (EXAMPLE.parent.parent / "README.md").read_text()
-    assert f"```text\n{promoted('staging')}```" in readme
+    assert f"```text\n{promoted('staging', README_IDS)}```" in readme
 
 
 def test_each_account_directory_of_the_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
