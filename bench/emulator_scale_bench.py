@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from emulator_launch import serving  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -88,27 +88,8 @@ def cpu_of(pid: int) -> float:
 @contextmanager
 def emulator_process(state: Path, tree: Path) -> Iterator[tuple[str, int]]:
     """The emulator of the source tree ``tree`` in its own process; yields its URL and pid."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", str(port)]
-    command += ["--state", str(state), "--token", TOKEN]
-    environment = {**os.environ, "PYTHONPATH": str(tree)}
-    process = subprocess.Popen(
-        command, cwd=tree, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(url + "/user/tools", headers=HEADERS, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with serving(state, ["--token", TOKEN], tree=tree, tries=300) as running:
+        yield running
 
 
 def list_all(http: httpx.Client, pid: int, count: int) -> tuple[float, float]:

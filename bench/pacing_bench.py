@@ -26,7 +26,6 @@ import inspect
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from emulator_launch import serving  # type: ignore[import-not-found]
 
 from reconciler.client import Client
 from reconciler.desired import load_directory
@@ -93,40 +92,10 @@ def seeded(root: Path, updates: int) -> tuple[Path, Path]:
 def emulator_process(
     state: Path, latency_ms: int, rate_limit: int, extra: Sequence[str]
 ) -> Iterator[tuple[str, int]]:
-    """This tree's emulator in its own process on 127.0.0.1 (it must not share our GIL); yields URL and pid."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", str(port)]
-    command += [
-        "--state",
-        str(state),
-        "--token",
-        TOKEN,
-        "--latency-ms",
-        str(latency_ms),
-        "--rate-limit",
-        str(rate_limit),
-        *extra,
-    ]
-    url = f"http://127.0.0.1:{port}/api"
-    process = subprocess.Popen(
-        command,
-        env={**os.environ, "PYTHONPATH": str(TREE)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(url + "/user/tools", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """This tree's emulator in its own process on 127.0.0.1, whichever client is measured; yields URL and pid."""
+    options = ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), *extra]
+    with serving(state, options, tree=TREE) as running:
+        yield running
 
 
 def cpu_seconds(pid: int | None = None) -> float:

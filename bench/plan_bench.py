@@ -15,9 +15,6 @@ import math
 import os
 import platform
 import resource
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,6 +24,7 @@ from typing import IO, Any
 
 import httpx
 import yaml
+from emulator_launch import serving  # type: ignore[import-not-found]
 
 from reconciler.__main__ import tune_collector
 from reconciler.client import Client
@@ -93,40 +91,13 @@ def emulator_process(
     extra: Sequence[str] = (),
     access_log: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """The emulator in its own process, as the real API would be: it must not share our GIL.
+    """The emulator in its own process, as the real API would be (emulator_launch.py); yields its URL.
 
     ``access_log``: where its stderr goes, one line a request answered (discarded without it).
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "-m",
-        "reconciler",
-        "emulator",
-        "serve",
-        "--port",
-        str(port),
-        "--state",
-        str(state),
-    ]
-    command += ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), *extra]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=access_log if access_log else subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(url + "/user/tools", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    options = ["--token", TOKEN, "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit), *extra]
+    with serving(state, options, access_log=access_log) as (url, _):
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def cpu_seconds() -> float:
