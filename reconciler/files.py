@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,34 +135,49 @@ class Boundary:
     ``os.path.realpath`` of a file walks every component of its path, a system call each, and the rule takes it
     of the file and of the repository: 11 calls a file, 10,000 files in a directory. Here the repository is
     resolved once, each directory once, and a file that is not a link resolves to its resolved directory and
-    its name, which one ``lstat`` tells (issue 19). A link is followed all the way, as ``resolved`` does."""
+    its name, which one ``lstat`` tells: it is inside when its directory is (issue 19). A link is followed all
+    the way, as ``resolved`` does."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = resolved(root)
-        self._real_directories: dict[Path, Path] = {}
+        self._real_directories: dict[str, tuple[Path, bool]] = {}  # directory → (where it leads, inside)
 
     def resolve(self, path: Path) -> tuple[Path, os.stat_result | None]:
         """Where ``path`` leads, with its status when that is known already (it is not a link)."""
-        try:
-            status = os.lstat(path)
-        except OSError:
-            return resolved(path), None
-        if stat.S_ISLNK(status.st_mode) or path.name in ("", ".."):
-            return resolved(path), None
-        directory = self._real_directories.get(path.parent)
-        if directory is None:
-            directory = self._real_directories.setdefault(path.parent, resolved(path.parent))
-        return directory / path.name, status
+        real, _, status = self._resolve(path)
+        return real(), status
 
     def check(self, path: Path) -> tuple[Problem | None, os.stat_result | None]:
         """The problem of a ``path`` that resolves outside the repository (line 1, the file as a whole), or None with
         the path's status when it is known already."""
-        real, status = self.resolve(path)
-        if real.is_relative_to(self._real_root):
+        real, inside, status = self._resolve(path)
+        if inside:
             return None, status
-        where = _outside(real, self.root)
+        where = _outside(real(), self.root)
         return Problem(printable(str(path)), 1, "", f"{where}; refusing to read it"), None
+
+    def _resolve(self, path: Path) -> tuple[Callable[[], Path], bool, os.stat_result | None]:
+        """Where ``path`` leads (made only when asked: a path object a file costs more than the rest), whether
+        that is inside the repository, and the path's status when it is not a link."""
+        try:
+            status = os.lstat(path)
+        except OSError:
+            status = None
+        text = os.fspath(path)
+        directory, name = os.path.split(text)
+        if status is None or stat.S_ISLNK(status.st_mode) or name in ("", ".", ".."):
+            real = resolved(path)
+            return lambda: real, real.is_relative_to(self._real_root), None
+        known = self._real_directories.get(directory)
+        if known is None:
+            real_directory = resolved(Path(directory))
+            known = (real_directory, real_directory.is_relative_to(self._real_root))
+            self._real_directories[directory] = known
+        real_directory, directory_inside = known
+        # a directory outside may still hold the repository itself: only then is the file's own path needed
+        inside = directory_inside or (real_directory / name).is_relative_to(self._real_root)
+        return lambda: real_directory / name, inside, status
 
 
 def load_file(
@@ -219,10 +234,16 @@ def discover(directory: Path) -> tuple[list[Path], list[Problem]]:
         what = "does not exist" if not directory.exists() else "is not a directory"
         raise DirectoryError(f"assistants directory {directory} {what}")
     check_directory_inside(directory)
+    # by name, which within one directory is the order of paths; names are cheaper to sort than paths
     paths = sorted(
-        p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith((".", "_"))
+        (p for p in directory.iterdir() if p.suffix in SUFFIXES and not p.name.startswith((".", "_"))),
+        key=_name,
     )
     return paths, list(_name_problems(paths))
+
+
+def _name(path: Path) -> str:
+    return path.name
 
 
 def layer_files(directory: Path) -> list[Path]:

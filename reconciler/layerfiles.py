@@ -73,6 +73,9 @@ class LayerLoader:
         """The layers under the assistant file ``source`` (read from ``path``), lowest first: the defaults,
         then each of its ``extends`` with their own layers. None when one is broken; the problems of its own
         ``extends`` go to ``problems``."""
+        entries, found = extends_of(source)
+        if self.defaults is None and not entries and not found:
+            return ()  # most files have no layers: nothing to resolve (issue 19)
         active = ((self.boundary.resolve(path)[0], source.file),)
         stack: list[SourceFile] = []
         broken = False
@@ -81,7 +84,6 @@ class LayerLoader:
             lower = self._layer(self.defaults, self._defaults_real, shown, active)
             broken = lower is None
             stack += lower or ()
-        entries, found = extends_of(source)
         problems += found
         lower = self._extends(path, source, entries, active, problems)
         if found or broken or lower is None:

@@ -497,6 +497,7 @@ def test_the_boundary_resolves_every_path_as_realpath_does(tmp_path: Path) -> No
     ]
     paths += [repo / "linked-dir" / "secret.yaml", repo / "d" / "up" / "d" / "a.yaml", repo / "d" / ".."]
     paths += [repo / "d" / "sub" / ".." / "a.yaml", repo / "d" / "up" / ".." / "elsewhere" / "secret.yaml"]
+    paths += [repo]  # in a directory outside the repository, and still inside: it is the repository
     boundary = Boundary(repo)
     for path in paths * 2:  # the second time from the directories it has resolved already
         assert boundary.resolve(path)[0] == Path(os.path.realpath(path)), path
