@@ -22,6 +22,7 @@ from reconciler.constraints import api_trim
 from reconciler.fields import FIELD_KINDS, MODE_ONLY
 from reconciler.record import RECORD_KEY, parse_record
 from reconciler.spec import API_FIELDS
+from reconciler.text import Interner
 from reconciler.tolerance import tool_value, unknown_fields
 
 #: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
@@ -79,17 +80,39 @@ def _canonical_of(field: str) -> Callable[[Any], Any]:
     return _as_is
 
 
+#: The short texts of list items, one string for each: every assistant repeats ``outbound``, ``vad``,
+#: ``Europe/Berlin`` and its tools' descriptions, 50-100 bytes a copy (issue 19).
+_shared_text: Interner[str] = Interner(20_000, longest=64)
+#: What each number the list sent as text (``"0.7"``) is, as an integer field and as a float field.
+_NUMBERS: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+_NUMBERS_KEPT = 4096
+
+
 def _text(value: Any) -> Any:
-    return (api_trim(value) or None) if isinstance(value, str) else value
+    return (_shared_text(api_trim(value)) or None) if isinstance(value, str) else value
 
 
 def _number(value: Any, *, integer: bool) -> Any:
-    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        text = value.strip()
-        value = int(text) if integer and text.lstrip("+-").isdigit() else float(text)
+    if isinstance(value, str):
+        known = _NUMBERS[integer]
+        number = known.get(value)
+        if number is None:
+            number = _number_of_text(value, integer=integer)
+            if len(known) < _NUMBERS_KEPT and len(value) <= 32:
+                known[value] = number
+        return number
     if isinstance(value, float) and integer and value.is_integer():
         return int(value)
     return value
+
+
+def _number_of_text(value: str, *, integer: bool) -> Any:
+    """A number sent as text, as the field's kind; a text that is no number stays as it is."""
+    text = value.strip()
+    if not _NUMBER.fullmatch(text):
+        return value
+    number = int(text) if integer and text.lstrip("+-").isdigit() else float(text)
+    return int(number) if isinstance(number, float) and integer and number.is_integer() else number
 
 
 def _boolean(value: Any) -> Any:

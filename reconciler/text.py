@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from difflib import get_close_matches
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 Path_ = tuple[str | int, ...]
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound=Sized)
 _NONE: frozenset[Any] = frozenset()
 
 
@@ -19,6 +20,28 @@ def frozen(items: Iterable[_T]) -> frozenset[_T]:
     placeholder and no secret, and each empty frozenset is 216 bytes (issue 19: 0.6 KB an assistant)."""
     result = frozenset(items)
     return result or _NONE
+
+
+class Interner(Generic[_K]):
+    """One object for equal values that thousands of files and list items repeat (the keys, ``outbound``,
+    ``Europe/Berlin``, the same paths): each copy is 50-100 bytes, and a fleet holds one per assistant
+    (issue 19). Bounded, so that a directory or an account whose values are all different keeps only the first
+    ``limit`` of them; strings longer than ``longest`` are not kept (a prompt is rarely repeated whole)."""
+
+    __slots__ = ("_kept", "_limit", "_longest")
+
+    def __init__(self, limit: int, *, longest: int | None = None) -> None:
+        self._kept: dict[_K, _K] = {}
+        self._limit = limit
+        self._longest = longest
+
+    def __call__(self, value: _K) -> _K:
+        kept = self._kept.get(value)
+        if kept is not None:
+            return kept
+        if len(self._kept) < self._limit and (self._longest is None or len(value) <= self._longest):
+            self._kept[value] = value
+        return value
 
 
 def printable(text: str, *, lookalikes: bool = False) -> str:
