@@ -69,6 +69,7 @@ def same(field_name: str, desired: Any, current: Any) -> bool:
 
 
 _NUMBERS = (int, float)  # by type(): a bool is an int to isinstance, and DeepDiff tells them apart
+_ABSENT = object()  # a field the item did not carry (of no type a value has)
 
 
 def same_by_deepdiff(field_name: str, desired: Any, current: Any) -> bool:
@@ -116,11 +117,13 @@ def diff_update(
 ) -> Diff:
     mode = declared.get("mode", current.mode)
     wanted = managed_values(declared, ignore, mode, current.observed)
-    changes = [
-        FieldChange(name, current.value(name), value)
-        for name, value in wanted.items()
-        if current.carries(name) and not same(name, value, current.value(name))
-    ]
+    changes: list[FieldChange] = []
+    for name, value in wanted.items():
+        now = current.fields.get(name, _ABSENT)
+        if type(now) is type(value) and now == value:
+            continue  # what ``same`` says first, without calling it: 400,000 fields at 10,000 (issue 19)
+        if current.carries(name) and not same(name, value, current.value(name)):
+            changes.append(FieldChange(name, current.value(name), value))
     if any(c.path == "mode" for c in changes):
         changes += _mode_resends(wanted, declared, changes, current)
     write_only = {n: v for n, v in wanted.items() if not current.carries(n)}

@@ -12,6 +12,8 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from reconciler import names, references
@@ -23,7 +25,7 @@ from reconciler.identity import Identity, Match, Refusal
 from reconciler.layers import NAME_KEY_OF
 from reconciler.plan import Action, Change, FieldChange, Plan, Safety, Unmanaged, unsafe_reasons
 from reconciler.record import Digest, Ownership, ownership_of
-from reconciler.remote import Account, RemoteAssistant, canonical
+from reconciler.remote import Account, RemoteAssistant, canonical_values
 from reconciler.secret import Secret
 from reconciler.spec import API_FIELDS, NAME_KEYS
 from reconciler.text import display_path, frozen
@@ -52,8 +54,14 @@ def select(state: DesiredState, targets: Sequence[str]) -> list[DesiredAssistant
 def desired_values(assistant: DesiredAssistant) -> dict[str, Any]:
     """The file's declared API fields, as the API would store them."""
     declared = assistant.declared()
-    values = {name: canonical(name, declared[name]) for name in API_FIELDS if name in declared}
+    values = canonical_values(_api_fields_among(frozenset(declared)), declared)
     return values | extra_values(declared)  # sent flat, by their API names
+
+
+@lru_cache(maxsize=256)
+def _api_fields_among(keys: frozenset[str]) -> tuple[str, ...]:
+    """The API fields among a file's keys, in the API's order: the files of a fleet share a few sets of keys."""
+    return tuple(name for name in API_FIELDS if name in keys)
 
 
 @dataclass(frozen=True)
@@ -333,12 +341,20 @@ def files_digest(state: DesiredState) -> str:
 def file_digests(state: DesiredState) -> dict[str, str]:
     """Each file's digest, by its path relative to the directory (a plan saved in one working directory is
     applied from another): what a saved plan's refusal compares to name the files that changed."""
-    digests = {
-        os.path.relpath(a.source.file, state.directory): a.source.digest[:16] for a in state.assistants
-    }
+    digests = {_relative(a.source.file, state.directory): a.source.digest[:16] for a in state.assistants}
     for file, digest in {layer for a in state.assistants for layer in a.source.layers}:
         digests[os.path.relpath(file, state.directory)] = digest[:16]  # an edited layer is named as a file
     return digests
+
+
+def _relative(file: str, directory: Path) -> str:
+    """``os.path.relpath(file, directory)``, without its two ``abspath`` calls for the usual file, which is
+    ``directory/NAME`` as discovery made it (7 us a file, 10,000 files: issue 19)."""
+    prefix = "" if str(directory) == "." else os.path.join(directory, "")
+    name = file[len(prefix) :]
+    if file.startswith(prefix) and name and os.sep not in name and name not in (".", ".."):
+        return name
+    return os.path.relpath(file, directory)
 
 
 def account_digest(api_url: str, token: Secret) -> str:

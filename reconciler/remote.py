@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
@@ -55,6 +55,20 @@ def canonical(field: str, value: Any) -> Any:
     return _CANONICAL.get(field, _as_is)(value)
 
 
+def canonical_values(fields: Iterable[str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``canonical`` of each of ``fields`` in ``values`` (which must hold them all): one call for the ~40
+    fields of an item instead of one each, which thousands of items make (issue 19)."""
+    return {
+        name: None if (value := values[name]) is None else normalised(value)
+        for name, normalised in _canonical_functions(tuple(fields))
+    }
+
+
+@lru_cache(maxsize=256)
+def _canonical_functions(fields: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    return tuple((name, _CANONICAL.get(name, _as_is)) for name in fields)
+
+
 def _as_is(value: Any) -> Any:
     return value
 
@@ -89,7 +103,7 @@ _NUMBERS_KEPT = 4096
 
 
 def _text(value: Any) -> Any:
-    return (_shared_text(api_trim(value)) or None) if isinstance(value, str) else value
+    return (_shared_text[api_trim(value)] or None) if isinstance(value, str) else value
 
 
 def _number(value: Any, *, integer: bool) -> Any:
@@ -203,7 +217,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
     mode = said if isinstance(said, str) else None
     unknown = unknown_fields(item)
     observed = _shared(frozenset(f for f in API_FIELDS if f in item))
-    fields = {f: canonical(f, item[f]) for f in fields_for_mode(observed, mode)}
+    fields = canonical_values(fields_for_mode(observed, mode), item)
     record = None
     variables = fields.get("variables")
     if isinstance(variables, dict) and RECORD_KEY in variables:

@@ -255,7 +255,7 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
             items = []
             for index, item in enumerate(node.value):
-                item_path = _shared_path((*path, index))
+                item_path = _shared_path[(*path, index)]
                 self.lines[item_path] = item.start_mark.line + 1
                 items.append(self.build(item, item_path))
             return items
@@ -269,7 +269,7 @@ class _Builder:
         if self.restore:
             text = self._restored(text)
         if tag == _STR:
-            return self._interpolate(text, path, line) if "$" in text else _shared_text(text)
+            return self._interpolate(text, path, line) if "$" in text else _shared_text[text]
         if tag not in _SCALAR_TAGS:
             self.problem(line, path, f"unsupported YAML tag {_short_tag(tag)}")
             return None
@@ -307,7 +307,7 @@ class _Builder:
         kind = type(event)
         if kind is yaml.ScalarEvent and event.tag is None:
             tag = _plain_tag(event.value) if event.implicit[0] else _STR
-            return self._scalar_value(tag, event.value, path, _line_of(event))
+            return self._scalar_value(tag, event.value, path, event.start_mark.line + 1)
         if kind is yaml.MappingStartEvent and event.tag is None:
             return self._mapping_from_events(next_event, path)
         if kind is yaml.SequenceStartEvent and event.tag is None:
@@ -327,9 +327,9 @@ class _Builder:
             key = self._restored(event.value) if self.restore else event.value
             if key in result or key == "<<":
                 raise _Unusual
-            key = _shared_text(key)
-            key_path = _shared_path((*path, key))
-            lines[key_path] = _line_of(event)
+            key = _shared_text[key]
+            key_path = _shared_path[(*path, key)]
+            lines[key_path] = event.start_mark.line + 1
             result[key] = self._value_from_events(next_event(), next_event, key_path)
 
     def _sequence_from_events(self, next_event: Callable[[], Any], path: Path_) -> list[Any]:
@@ -339,8 +339,8 @@ class _Builder:
             event = next_event()
             if type(event) is yaml.SequenceEndEvent:
                 return items
-            item_path = _shared_path((*path, len(items)))
-            lines[item_path] = _line_of(event)
+            item_path = _shared_path[(*path, len(items))]
+            lines[item_path] = event.start_mark.line + 1
             items.append(self._value_from_events(event, next_event, item_path))
 
     def _restored(self, text: str) -> str:
@@ -362,8 +362,8 @@ class _Builder:
                 continue
             if key_node.tag not in _SCALAR_TAGS:  # the key is still read as its text: one problem is enough
                 self.problem(line, (*path, key), f"unsupported YAML tag {_short_tag(key_node.tag)}")
-            key = _shared_text(key)
-            key_path = _shared_path((*path, key))
+            key = _shared_text[key]
+            key_path = _shared_path[(*path, key)]
             lines[key_path] = line
             result[key] = self.build(value_node, key_path)
         return result

@@ -7,11 +7,15 @@ safety decisions can be pinned here directly, beside the end-to-end tests that g
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from reconciler import reconcile
 from reconciler.desired import load_directory
 from reconciler.errors import FilesInvalid
 from reconciler.plan import Action, Plan, Unmanaged
@@ -105,3 +109,19 @@ def test_every_refusal_is_a_problem_at_the_files_line_and_field(tmp_path: Path) 
         f"{tmp_path}/twin.yaml:1: name: 2 assistants on the platform are named 'Twin' (ids 2, 3); add id: to "
         "say which",
     ]
+
+
+@given(
+    directory=st.sampled_from([".", "d", "d/", "/x/d", "./d", "d/../e", "..", "/"]),
+    name=st.lists(st.sampled_from(["a", ".", "..", "/", "b.yaml", "\\u0001"]), min_size=0, max_size=4).map(
+        "".join
+    ),
+    joined=st.booleans(),
+)
+def test_a_files_path_relative_to_its_directory_is_what_relpath_says(
+    directory: str, name: str, joined: bool
+) -> None:
+    """The saved plan's file digests are keyed by path relative to the directory: the shortcut for the usual
+    file (issue 19) answers as ``os.path.relpath`` does for every path, usual or not."""
+    file = str(Path(directory) / name) if joined else name or "."
+    assert reconcile._relative(file, Path(directory)) == os.path.relpath(file, Path(directory))

@@ -171,5 +171,5 @@ def test_a_long_text_and_a_secret_are_never_kept_for_sharing() -> None:
     for _ in range(2):
         parsed = yamlfile.parse(f"a: {long}\nb: ${{TOKEN}}\n".encode(), "f.yaml", ENVIRON)
         assert isinstance(parsed, yamlfile.Parsed)
-    assert long not in yamlfile._shared_text._kept
-    assert ENVIRON["TOKEN"] not in yamlfile._shared_text._kept
+    assert long not in yamlfile._shared_text
+    assert ENVIRON["TOKEN"] not in yamlfile._shared_text
