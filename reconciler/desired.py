@@ -50,11 +50,12 @@ class DesiredAssistant:
     def of(cls, source: SourceFile, spec: AssistantSpec) -> DesiredAssistant:
         ignored = tuple(spec.ignore_changes or ())
         data = source.data
-        # a value the model left as the file wrote it is the file's own object, not the model's copy of it
-        values = {
-            key: data[key] if key in data and _identical(data[key], value) else value
-            for key, value in spec.declared().items()
-        }
+        # a value the model left as the file wrote it is the file's own object, not the model's copy of it;
+        # most are that object already (a text, a number), and need no walk to tell
+        values: dict[str, Any] = {}
+        for key, value in spec.declared().items():
+            written = data.get(key, _ABSENT)
+            values[key] = written if written is value or _identical(written, value) else value
         return cls(source, MappingProxyType(values), spec.id, spec.name, ignored)
 
     @property
@@ -64,6 +65,9 @@ class DesiredAssistant:
     def declared(self) -> dict[str, Any]:
         """The fields this file sets, ``null`` included, as plain data (``AssistantSpec.declared``)."""
         return dict(self.values)
+
+
+_ABSENT = object()  # a key the file does not have (of no type a value has)
 
 
 def _identical(written: Any, declared: Any) -> bool:

@@ -126,7 +126,8 @@ def diff_update(
             changes.append(FieldChange(name, current.value(name), value))
     if any(c.path == "mode" for c in changes):
         changes += _mode_resends(wanted, declared, changes, current)
-    write_only = {n: v for n, v in wanted.items() if not current.carries(n)}
+    carried = current.observed
+    write_only = {n: v for n, v in wanted.items() if n not in carried and not current.carries(n)}
     fields, pending, unobservable = _write_only(write_only, current, digest)
     last = (current.record or {}).get("fields", {})
     changes += [
@@ -213,11 +214,16 @@ def _user_variables(wanted: Mapping[str, Any], current: RemoteAssistant) -> dict
 
 
 def _dedupe(changes: list[FieldChange]) -> list[FieldChange]:
+    """The first change of each field, in the API's order of fields (a field it does not know goes last)."""
+    if not changes:
+        return changes  # nine assistants in ten: no change at all
     seen: dict[str, FieldChange] = {}
     for change in changes:
         seen.setdefault(change.path, change)
-    order = {name: i for i, name in enumerate(API_FIELDS)}
-    return sorted(seen.values(), key=lambda c: order.get(c.path, len(order)))
+    return sorted(seen.values(), key=lambda c: _FIELD_ORDER.get(c.path, len(_FIELD_ORDER)))
+
+
+_FIELD_ORDER = {name: i for i, name in enumerate(API_FIELDS)}
 
 
 def diff_create(

@@ -73,6 +73,37 @@ def _plain_tag(value: str) -> str:
     return tag
 
 
+#: The value of each plain scalar met (``600``, ``0.7``, ``true``, ``off``, ``end_call``), by its text: most values
+#: of a fleet's files are a few texts repeated, each otherwise resolved and converted again (issue 19). A text
+#: that would need a problem (a 40-digit number) is not kept. Bounded as _PLAIN_TAGS is.
+_PLAIN_VALUES: dict[str, Any] = {}
+_NOT_PLAIN = object()
+
+
+def _plain_value(text: str) -> Any:
+    """The value of ``text`` written unquoted, without ``${NAME}``; ``_NOT_PLAIN`` if it is refused."""
+    value = _PLAIN_VALUES.get(text, _NOT_PLAIN)
+    if value is _NOT_PLAIN:
+        try:
+            value = _scalar(_plain_tag(text), text)
+        except _BadScalar:
+            return _NOT_PLAIN
+        if len(text) <= 64 and len(_PLAIN_VALUES) < _PLAIN_TAGS_KEPT:
+            _PLAIN_VALUES[text] = value
+    return value
+
+
+def _plain_from_event(event: Any) -> Any:
+    """The value of a scalar event as the builder gives it, for the usual scalar (untagged, unanchored, with no
+    ``${NAME}``); ``_NOT_PLAIN`` for any other event."""
+    if type(event) is not yaml.ScalarEvent or event.tag is not None or event.anchor is not None:
+        return _NOT_PLAIN
+    text = event.value
+    if "$" in text:
+        return _NOT_PLAIN
+    return _plain_value(text) if event.implicit[0] else _shared_text[text]
+
+
 class _CoreResolution:
     """PyYAML's resolver narrowed to the core schema, for speed: the composer calls these three for every node.
     The answers are those of ``BaseResolver.resolve`` with the core schema's implicit resolvers and no path
@@ -280,10 +311,11 @@ class _Builder:
             return None
 
     # The same data built straight from the parser's events, for the documents nearly every file is: one
-    # mapping, with no anchor, alias, explicit tag, merge key or duplicate key. Half the cost of composing
-    # nodes first, where libyaml calls back into Python for every node (issue 19). Anything else raises
-    # _Unusual, and the document is read again through the composer (``parse``), whose problems are the ones
-    # reported: this path never reports a problem of YAML's structure.
+    # mapping, with no anchor, alias, explicit tag, merge key, duplicate key or line separator to restore.
+    # libyaml no longer calls back into Python for every node, and a plain value costs a dict lookup (issue
+    # 19). Anything else raises _Unusual, and the document is read again through the composer (``parse``),
+    # whose problems are the ones reported: this path never reports a problem of YAML's structure. Without
+    # aliases a document holds no more values than events, so the budget is counted per collection.
 
     def build_from_events(self, next_event: Callable[[], Any]) -> dict[str, Any]:
         if (
@@ -301,47 +333,66 @@ class _Builder:
         return data
 
     def _value_from_events(self, event: Any, next_event: Callable[[], Any], path: Path_) -> Any:
-        self.built += 1
-        if self.built > MAX_VALUES or len(path) > MAX_DEPTH or event.anchor is not None:
+        """A value that is not a plain one (``_plain_from_event``): a collection, or a text to interpolate."""
+        if event.anchor is not None or event.tag is not None:
             raise _Unusual
         kind = type(event)
-        if kind is yaml.ScalarEvent and event.tag is None:
+        if kind is yaml.ScalarEvent:
             tag = _plain_tag(event.value) if event.implicit[0] else _STR
             return self._scalar_value(tag, event.value, path, event.start_mark.line + 1)
-        if kind is yaml.MappingStartEvent and event.tag is None:
+        if kind is yaml.MappingStartEvent:
             return self._mapping_from_events(next_event, path)
-        if kind is yaml.SequenceStartEvent and event.tag is None:
+        if kind is yaml.SequenceStartEvent:
             return self._sequence_from_events(next_event, path)
-        raise _Unusual  # an alias, or an explicit tag
+        raise _Unusual  # an alias
 
     def _mapping_from_events(self, next_event: Callable[[], Any], path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
         lines = self.lines
+        too_deep = len(path) >= MAX_DEPTH  # for a value inside: the composer's builder refuses it
         while True:
             event = next_event()
-            kind = type(event)
-            if kind is yaml.MappingEndEvent:
+            if type(event) is yaml.MappingEndEvent:
+                self._count(len(result))
                 return result
-            if kind is not yaml.ScalarEvent or event.tag is not None or event.anchor is not None:
+            if type(event) is not yaml.ScalarEvent or event.tag is not None or event.anchor is not None:
                 raise _Unusual
-            key = self._restored(event.value) if self.restore else event.value
+            if too_deep:
+                raise _Unusual
+            key = event.value
             if key in result or key == "<<":
                 raise _Unusual
             key = _shared_text[key]
             key_path = _shared_path[(*path, key)]
-            lines[key_path] = event.start_mark.line + 1
-            result[key] = self._value_from_events(next_event(), next_event, key_path)
+            lines[key_path] = _line_of(event)
+            event = next_event()
+            value = _plain_from_event(event)
+            result[key] = (
+                self._value_from_events(event, next_event, key_path) if value is _NOT_PLAIN else value
+            )
 
     def _sequence_from_events(self, next_event: Callable[[], Any], path: Path_) -> list[Any]:
         items: list[Any] = []
         lines = self.lines
+        too_deep = len(path) >= MAX_DEPTH
         while True:
             event = next_event()
             if type(event) is yaml.SequenceEndEvent:
+                self._count(len(items))
                 return items
+            if too_deep:
+                raise _Unusual
             item_path = _shared_path[(*path, len(items))]
             lines[item_path] = event.start_mark.line + 1
-            items.append(self._value_from_events(event, next_event, item_path))
+            value = _plain_from_event(event)
+            items.append(
+                self._value_from_events(event, next_event, item_path) if value is _NOT_PLAIN else value
+            )
+
+    def _count(self, values: int) -> None:
+        self.built += values
+        if self.built > MAX_VALUES:
+            raise _Unusual  # the composer reports it
 
     def _restored(self, text: str) -> str:
         for placeholder, original in self.restore.items():
@@ -687,10 +738,12 @@ def _built_from_events(
     text: str, file: str, environ: Mapping[str, str] | None, restore: dict[str, str]
 ) -> tuple[_Builder, Any] | None:
     """The builder and data of a usual document, from its events; None for one the composer must read."""
+    if restore:
+        return None  # line separators to put back: the composer's builder does it
     loader = None
     try:
         loader = LOADER(text)
-        builder = _Builder(file, environ, restore=restore)
+        builder = _Builder(file, environ)
         return builder, builder.build_from_events(loader.get_event)
     except (_Unusual, yaml.YAMLError, RecursionError):
         return None

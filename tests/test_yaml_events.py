@@ -67,6 +67,16 @@ def test_every_hostile_file_reads_as_the_composer_reads_it(hostile: Any, yaml_lo
     assert shown(fast) == shown(reference)
 
 
+@pytest.mark.parametrize("depth", [31, 32, 33])
+@pytest.mark.parametrize("leaf", ["1", "x", "[]", "{}", "[1]"])
+def test_the_depth_limit_is_where_the_composer_puts_it(depth: int, leaf: str) -> None:
+    """Nested ``depth`` mappings deep, with a plain value, an empty or a full collection at the bottom."""
+    text = "".join(f"{'  ' * level}k{level}:\n" for level in range(depth - 1))
+    raw = (text + f"{'  ' * (depth - 1)}k: {leaf}\n").encode()
+    fast, reference = both(raw)
+    assert shown(fast) == shown(reference)
+
+
 def test_the_usual_files_take_the_event_path_and_the_unusual_ones_the_composer() -> None:
     """The comparison above means something only if the event builder does read the files: the valid corpus
     and the example files all go through it, and a document with an anchor, a tag or a repeated key does not."""
