@@ -77,6 +77,50 @@ def test_the_depth_limit_is_where_the_composer_puts_it(depth: int, leaf: str) ->
     assert shown(fast) == shown(reference)
 
 
+ROW_CASES = [
+    "a: 1\nb: two words # a comment\nc: 'it''s' # quoted\nd: \"x y\"\ne: ~\nf:\ng: [1, 2.5, true, x]\nh: []\ni: {}\n",
+    "# top comment\n\na: |\n  one\n\n  two: not a key\n    deeper\n\n\nb: |-\n  kept\n  # text, not a comment\nc: 1\n",
+    "tools:\n- type: end_call\n  description: bye\n-   type: x\n    n: 3\nafter: 1\n",
+    "tools:\n  - type: a\n    args:\n    - 1\n    - two\n    more:\n      deep: ok\n  - plain item\nz: ${TOKEN}\n",
+    "a: b\n  continued\n",
+    "a: 'two\n  rows'\n",
+    "a: |\n   first\n  less\n",
+    "a: |\n  x\n   \n  y\n",
+    "a: |\n\n  late start\n",
+    "a: |2\n  x\n",
+    "a: >\n  folded\n",
+    "a: b: c\n",
+    "a: b:\n",
+    "a: - b\n",
+    "a:\n  - \n",
+    "a: x #c\nb: x#c\nc: C# and F#\n",
+    "a: 1\n  # an indented comment\nb: 2\n",
+    "a: 1\n b: 2\n",
+    "a:\n  b: 1\n c: 2\n",
+    "a: [1, 2,]\n",
+    "a: [ ]\n",
+    "a: '' \nb: \"\"\n",
+    "a: 'x'y\n",
+    'a: "x\\ty"\n',
+    "a: 1\n...\n",
+    "a: 1",
+    "- a\n",
+    "0: zero\ntrue: yes\nnull: ~\n",
+    "a: 123456789012345678901234567890123\n",
+    "a: ${NOPE} and ${TOKEN}\nb: $${literal}\n",
+    "a: -1\nb: -x\nc: .inf\nd: +3\ne: 0o17\nf: 0x1F\ng: 1e3\nh: /path\ni: (x)\n",
+]
+
+
+@pytest.mark.parametrize("text", ROW_CASES)
+def test_the_shapes_files_are_written_in_read_as_the_composer_reads_them(text: str) -> None:
+    """Comments, ``|`` and ``|-``, lists of mappings at either indentation, ``[a, b]``, quotes, and their near
+    misses (a text over rows, ``>``, ``|2``, a misaligned key, a trailing comma)."""
+    for environ in (ENVIRON, None):
+        fast, reference = both(text.encode(), environ)
+        assert shown(fast) == shown(reference)
+
+
 def test_the_usual_files_take_the_event_path_and_the_unusual_ones_the_composer() -> None:
     """The comparison above means something only if the event builder does read the files: the valid corpus
     and the example files all go through it, and a document with an anchor, a tag or a repeated key does not."""
