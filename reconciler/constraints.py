@@ -43,6 +43,8 @@ _INVISIBLE = frozenset("\ufeff\u200b\u200e")
 def api_trim(text: str) -> str:
     """``text`` as the API stores it, trimmed at both ends. Called about 36 times an assistant: most strings
     have nothing to trim, and looking at their two ends is ten times cheaper than the regex (issue 19)."""
+    if text and "!" <= text[0] <= "~" and "!" <= text[-1] <= "~":
+        return text  # printable ASCII at both ends, none of it trimmed: no call at all
     if text and not (_trimmed(text[0]) or _trimmed(text[-1])):
         return text
     return _TRIM.sub("", text)

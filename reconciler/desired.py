@@ -34,7 +34,7 @@ from reconciler.spec import (
 from reconciler.text import Path_, did_you_mean
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredAssistant:
     """A valid file: its key, where it came from, and what its validated model declares (left out of the repr:
     its values include those from the environment). The model itself is not kept: it holds every field of the

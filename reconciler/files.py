@@ -30,7 +30,7 @@ Origin = tuple[str, int]
 """Where a value was written: the file (as printed) and the line."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """One parsed assistant file (or layer): plain data plus where every value came from. ``data`` holds the
     values from the environment in the clear (they are sent to the API), so the repr leaves it out.

@@ -167,17 +167,23 @@ def _field(body: dict[str, Any], key: str, number: int, *, minimum: int) -> int:
 
 def _item(item: Any, position: int, number: int) -> dict[str, Any]:
     """The item with its id as an int; an item whose id the API cannot mean names itself in the error."""
-    where = f"item {position} of page {number}"
     if not isinstance(item, dict):
-        raise ListingError(f"{MALFORMED}: {where} is {_shown(item)}, not an object")
-    if item.get("name") is not None:
-        where += f" ({_shown(item['name'])})"
+        raise ListingError(f"{MALFORMED}: item {position} of page {number} is {_shown(item)}, not an object")
     if "id" not in item:
-        raise ListingError(f"{MALFORMED}: {where} has no id; {ID_RULE}")
+        raise ListingError(f"{MALFORMED}: {_named(item, position, number)} has no id; {ID_RULE}")
     ident = assistant_id(item["id"])
     if ident is None:
-        raise ListingError(f"{MALFORMED}: {where} has id {_shown(item['id'])}; {ID_RULE}")
+        raise ListingError(
+            f"{MALFORMED}: {_named(item, position, number)} has id {_shown(item['id'])}; {ID_RULE}"
+        )
     return item if item["id"] == ident else {**item, "id": ident}
+
+
+def _named(item: dict[str, Any], position: int, number: int) -> str:
+    """Which item an error is about, with its name when it has one: made for the error only, not for each of
+    the 10,000 items that have none (issue 19)."""
+    where = f"item {position} of page {number}"
+    return where if item.get("name") is None else f"{where} ({_shown(item['name'])})"
 
 
 def _shown(value: Any) -> str:

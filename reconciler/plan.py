@@ -52,7 +52,7 @@ NO_LONGER_MANAGED = "no longer in the file, so no longer managed"
 REASON_OWNER = "bookkeeping only: records that this repository manages it (for --prune)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldChange:
     # The values can be secrets (from the environment, or the platform's own): the repr shows the path only.
     path: str
@@ -75,7 +75,7 @@ _UNSEEN: Any = object()  # no value to compare with (a create, a field the API d
 _SECRET_KEY = re.compile(r"(api_?key|secret|token|password)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """What apply does to one assistant. ``body`` and ``fields`` hold values as sent, secrets included, so the
     repr leaves them out; ``data()`` is the view with secrets masked."""

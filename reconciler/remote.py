@@ -182,7 +182,7 @@ def fields_for_mode(fields: frozenset[str] | tuple[str, ...], mode: str | None) 
     return tuple(f for f in fields if applies_to_mode(f, mode))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteAssistant:
     """One assistant as the list endpoint returned it, normalised."""
 

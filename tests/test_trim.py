@@ -31,3 +31,11 @@ def test_a_trimmed_character_goes_at_either_end_and_stays_inside(kept: str) -> N
 @pytest.mark.parametrize("text", ["", "a", "Hello from 1.", "two  words", "\u200c", "x\u200by"])
 def test_a_string_with_nothing_to_trim_comes_back_as_it_is(text: str) -> None:
     assert api_trim(text) == text
+
+
+def test_every_ascii_character_at_either_end_is_trimmed_as_the_api_trims_it() -> None:
+    """The shortcut for printable ASCII ends (issue 19) answers as the regex does for every ASCII character."""
+    reference = re.compile(rf"^[{TRIMMED}]+|[{TRIMMED}]+$")
+    for code in range(128):
+        for text in (f"{chr(code)}x{chr(code)}", f"{chr(code)}x", f"x{chr(code)}", chr(code)):
+            assert api_trim(text) == reference.sub("", text), repr(text)
