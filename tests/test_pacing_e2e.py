@@ -84,7 +84,9 @@ def test_a_two_second_window_is_learned_and_seven_updates_take_seconds(
     assert code == 0, out + err
     assert "Apply: 7 applied, 0 failed; read back: 0 not converged." in out
     assert len(answered(err, 429)) == 1  # the one request that finds where the first window ends
-    learned = re.findall(r"rate limit: 5 requests per ([0-9.]+) s at most, learned from Retry-After", err)
+    # from Retry-After, or from X-RateLimit-Remaining going back up when, on a loaded machine, that answer
+    # comes first (a bound is logged only when it is tighter than the one known): it failed once so in a suite
+    learned = re.findall(r"rate limit: 5 requests per ([0-9.]+) s at most, learned from ", err)
     assert learned
     assert 2.0 <= float(learned[-1]) < 3.0
     assert "waiting 2 s: the API asked to retry after 2 s (429 on " in err
