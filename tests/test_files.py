@@ -23,16 +23,6 @@ from reconciler.text import display_path
 YAML_TEST_SUITE = Path(__file__).parent / "corpus" / "yaml-test-suite"
 
 
-@pytest.fixture(params=["libyaml", "pure"])
-def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Runs a test with libyaml's reader and parser, then with PyYAML's own (a PyYAML built without libyaml)."""
-    name: str = request.param
-    if name not in yamlfile.LOADERS:
-        pytest.skip("this PyYAML has no libyaml")
-    monkeypatch.setattr(yamlfile, "LOADER", yamlfile.LOADERS[name])
-    return name
-
-
 def load(
     tmp_path: Path, text: str | bytes, environ: dict[str, str] | None = None
 ) -> tuple[SourceFile | None, list[str]]:

@@ -44,15 +44,6 @@ def shown(result: yamlfile.Parsed | Problem) -> Any:
     )
 
 
-@pytest.fixture(params=["libyaml", "pure"])
-def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    name: str = request.param
-    if name not in yamlfile.LOADERS:
-        pytest.skip("this PyYAML has no libyaml")
-    monkeypatch.setattr(yamlfile, "LOADER", yamlfile.LOADERS[name])
-    return name
-
-
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: str(p.relative_to(TESTS.parent)))
 def test_every_corpus_file_reads_as_the_composer_reads_it(path: Path, yaml_loader: str) -> None:
     raw = path.read_bytes()
