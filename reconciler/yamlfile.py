@@ -332,6 +332,7 @@ class _Builder:
         if type(top) is not yaml.MappingStartEvent or top.anchor is not None or top.tag is not None:
             raise _Unusual
         self.lines[()] = _line_of(top)
+        self._count(1)  # the document itself, as the composer's builder counts it
         data = self._mapping_from_events(next_event, ())
         if type(next_event()) is not yaml.DocumentEndEvent or type(next_event()) is not yaml.StreamEndEvent:
             raise _Unusual  # a second document: the composer says so

@@ -112,6 +112,15 @@ def test_the_shapes_files_are_written_in_read_as_the_composer_reads_them(text: s
         assert shown(fast) == shown(reference)
 
 
+@pytest.mark.parametrize("keys", [yamlfile.MAX_VALUES - 1, yamlfile.MAX_VALUES])
+def test_the_value_budget_ends_where_the_composer_ends_it(keys: int) -> None:
+    """The document counts as a value: one key fewer than the budget is read, the budget itself is refused."""
+    raw = "".join(f"k{index}: 1\n" for index in range(keys)).encode()
+    fast, reference = both(raw)
+    assert shown(fast) == shown(reference)
+    assert isinstance(reference, Problem) == (keys == yamlfile.MAX_VALUES)
+
+
 def test_the_usual_files_take_the_event_path_and_the_unusual_ones_the_composer() -> None:
     """The comparison above means something only if the event builder does read the files: the valid corpus
     and the example files all go through it, and a document with an anchor, a tag or a repeated key does not."""
