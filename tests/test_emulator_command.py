@@ -9,11 +9,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -33,8 +38,11 @@ class Served:
     err: str
 
 
-def serve(state: Path, *args: str, create: str | None = None) -> Served:
-    """Run the command until it has printed its banner, list (and maybe create) assistants, then press Ctrl-C."""
+def serve(
+    state: Path, *args: str, create: str | None = None, visit: Callable[[str], None] | None = None
+) -> Served:
+    """Run the command until it has printed its banner, list (and maybe create) assistants, then press Ctrl-C.
+    ``visit``: called with the server's address first."""
     command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0", "--state", str(state)]
     child = subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
@@ -48,6 +56,8 @@ def serve(state: Path, *args: str, create: str | None = None) -> Served:
             lines.append(child.stdout.readline().rstrip("\n"))
         found = re.search(r"listening on (http://\S+/api)", lines[0])
         assert found, lines
+        if visit is not None:
+            visit(found.group(1))
         headers = {"Authorization": "Bearer emulator-token", "Accept": "application/json"}
         with httpx.Client(base_url=found.group(1), headers=headers, timeout=10) as http:
             if create:
@@ -160,3 +170,22 @@ def test_serve_refuses_every_interface_with_the_default_token_before_opening_any
         "Error: --host 0.0.0.0 can be reached from other machines, and the default token 'emulator-token' "
         "is public: give a --token of your own to serve there",
     ]
+
+
+def _hang_up_before_the_answer(url: str) -> None:
+    """Send a request, then reset the connection while the server still sleeps its --latency-ms."""
+    where = urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=5) as rude:
+        rude.sendall(
+            b"GET /api/user/tools HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer emulator-token\r\n\r\n"
+        )
+        rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+    time.sleep(0.6)  # the server wakes after 0.3 s and writes its answer to a closed connection
+
+
+def test_a_client_that_hangs_up_before_its_answer_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    served = serve(tmp_path / "state.sqlite", "--latency-ms", "300", visit=_hang_up_before_the_answer)
+    assert "Traceback" not in served.err, served.err
+    assert "Exception occurred" not in served.err, served.err
+    assert "127.0.0.1 hung up before its answer was written" in served.err.splitlines(), served.err
+    assert (served.code, served.err.splitlines()[-1]) == (130, "interrupted"), served.err

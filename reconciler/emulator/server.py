@@ -5,6 +5,7 @@ background thread (``running_emulator``, used by ``--emulator`` and the tests).
 from __future__ import annotations
 
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -109,6 +110,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, options: EmulatorOptions, store: Store) -> None:
         self.max_connections = options.max_connections
+        self._access_log = options.access_log
         self._serving = threading.BoundedSemaphore(options.max_connections)
         self._turning_away = threading.BoundedSemaphore(TURNED_AWAY_AT_ONCE)
         shape = ReadShape() if options.read_mode == "read" else None
@@ -135,6 +137,15 @@ class EmulatorServer(ThreadingHTTPServer):
         bound = {"api": api, "behaviour": behaviour, "timeout": options.read_timeout}
         handler = type("BoundHandler", (RequestHandler,), bound)
         super().__init__((options.host, options.port), handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up before its answer is written (a reconciler stopped by Ctrl-C, a test's rude
+        client) is no fault of the server's: one line in the access log, not socketserver's traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            if self._access_log:
+                sys.stderr.write(f"{client_address[0]} hung up before its answer was written\n")
+            return
+        super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve the connection in a thread of its own if a slot is free; else turn it away."""
