@@ -126,8 +126,7 @@ def diff_update(
             changes.append(FieldChange(name, current.value(name), value))
     if any(c.path == "mode" for c in changes):
         changes += _mode_resends(wanted, declared, changes, current)
-    carried = current.observed
-    write_only = {n: v for n, v in wanted.items() if n not in carried and not current.carries(n)}
+    write_only = {n: v for n, v in wanted.items() if not current.carries(n)}
     fields, pending, unobservable = _write_only(write_only, current, digest)
     last = (current.record or {}).get("fields", {})
     changes += [

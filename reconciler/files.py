@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,30 +145,30 @@ class Boundary:
 
     def resolve(self, path: Path) -> tuple[Path, os.stat_result | None]:
         """Where ``path`` leads, with its status when that is known already (it is not a link)."""
-        real, _, status = self._resolve(path)
-        return real(), status
+        directory, name, _, status = self._resolve(path)
+        return directory / name, status
 
     def check(self, path: Path) -> tuple[Problem | None, os.stat_result | None]:
         """The problem of a ``path`` that resolves outside the repository (line 1, the file as a whole), or None with
         the path's status when it is known already."""
-        real, inside, status = self._resolve(path)
+        directory, name, inside, status = self._resolve(path)
         if inside:
             return None, status
-        where = _outside(real(), self.root)
+        where = _outside(directory / name, self.root)
         return Problem(printable(str(path)), 1, "", f"{where}; refusing to read it"), None
 
-    def _resolve(self, path: Path) -> tuple[Callable[[], Path], bool, os.stat_result | None]:
-        """Where ``path`` leads (made only when asked: a path object a file costs more than the rest), whether
-        that is inside the repository, and the path's status when it is not a link."""
+    def _resolve(self, path: Path) -> tuple[Path, str, bool, os.stat_result | None]:
+        """Where ``path`` leads, as a resolved directory and a name in it (joined only when asked: a path
+        object a file costs more than the rest), whether that is inside the repository, and the path's status
+        when it is not a link. A link, or a path that cannot be read, is resolved whole (its name is "")."""
         try:
             status = os.lstat(path)
         except OSError:
             status = None
-        text = os.fspath(path)
-        directory, name = os.path.split(text)
+        directory, name = os.path.split(os.fspath(path))
         if status is None or stat.S_ISLNK(status.st_mode) or name in ("", ".", ".."):
             real = resolved(path)
-            return lambda: real, real.is_relative_to(self._real_root), None
+            return real, "", real.is_relative_to(self._real_root), None
         known = self._real_directories.get(directory)
         if known is None:
             real_directory = resolved(Path(directory))
@@ -177,7 +177,7 @@ class Boundary:
         real_directory, directory_inside = known
         # a directory outside may still hold the repository itself: only then is the file's own path needed
         inside = directory_inside or (real_directory / name).is_relative_to(self._real_root)
-        return lambda: real_directory / name, inside, status
+        return real_directory, name, inside, status
 
 
 def load_file(

@@ -114,19 +114,18 @@ def _number(value: Any, *, integer: bool) -> Any:
             number = _number_of_text(value, integer=integer)
             if len(known) < _NUMBERS_KEPT and len(value) <= 32:
                 known[value] = number
-        return number
+        value = number
     if isinstance(value, float) and integer and value.is_integer():
         return int(value)
     return value
 
 
 def _number_of_text(value: str, *, integer: bool) -> Any:
-    """A number sent as text, as the field's kind; a text that is no number stays as it is."""
+    """A number sent as text (an integer field's whole number as an int); a text that is no number stays."""
     text = value.strip()
     if not _NUMBER.fullmatch(text):
         return value
-    number = int(text) if integer and text.lstrip("+-").isdigit() else float(text)
-    return int(number) if isinstance(number, float) and integer and number.is_integer() else number
+    return int(text) if integer and text.lstrip("+-").isdigit() else float(text)
 
 
 def _boolean(value: Any) -> Any:

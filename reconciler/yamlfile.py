@@ -345,7 +345,7 @@ class _Builder:
         kind = type(event)
         if kind is yaml.ScalarEvent:
             tag = _plain_tag(event.value) if event.implicit[0] else _STR
-            return self._scalar_value(tag, event.value, path, event.start_mark.line + 1)
+            return self._scalar_value(tag, event.value, path, _line_of(event))
         if kind is yaml.MappingStartEvent:
             return self._mapping_from_events(next_event, path)
         if kind is yaml.SequenceStartEvent:
@@ -389,7 +389,7 @@ class _Builder:
             if too_deep:
                 raise _Unusual
             item_path = _shared_path[(*path, len(items))]
-            lines[item_path] = event.start_mark.line + 1
+            lines[item_path] = _line_of(event)
             value = _plain_from_event(event)
             items.append(
                 self._value_from_events(event, next_event, item_path) if value is _NOT_PLAIN else value
