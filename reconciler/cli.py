@@ -256,8 +256,9 @@ def plan(
     state = loaded(directory, environ=environment())
     options = run_options(directory, targets, prune, owner, max_update_share)
     then = read_baseline(directory, baseline, environ=environment()) if baseline is not None else None
+    saved_or_json = out is not None or fmt == "json"  # only they carry the fingerprints
     with _reading() as progress, connect(emulator=emulator, api_url=api_url) as session:
-        result = session.plan(state, options, progress)
+        result = session.plan(state, options, progress, fingerprinted=saved_or_json)
     if then is not None:
         result = with_origins(result, snapshots(state.assistants), then)
     PLAN_FORMATS[fmt](result, sys.stdout)  # a Redactor for the whole run (_masked_streams)

@@ -192,7 +192,8 @@ class RemoteAssistant:
     fields: dict[str, Any] = dataclasses.field(repr=False)
     observed: frozenset[str]  # API fields the item carried at all: the others are write-only
     record: dict[str, Any] | None  # the reconciler's bookkeeping, if any
-    fingerprint: str  # changes whenever anything in the item changes (for stale-plan checks)
+    # changes whenever anything in the item changes (for stale-plan checks); None when it was not asked for
+    fingerprint: str | None
     # fields this version does not know (tolerance.py): compared only when a file declares them (extra_fields)
     unknown: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
@@ -205,8 +206,9 @@ class RemoteAssistant:
         return self.fields[name] if name in self.fields else self.unknown.get(name)
 
 
-def normalise(item: dict[str, Any]) -> RemoteAssistant:
-    """One list item; its id was checked by the listing (listing.py), so a bad one here is a bug."""
+def normalise(item: dict[str, Any], *, fingerprinted: bool = True) -> RemoteAssistant:
+    """One list item; its id was checked by the listing (listing.py), so a bad one here is a bug.
+    ``fingerprinted=False``: without the fingerprint, for a plan that is shown and not saved (``Session.read``)."""
     ident = assistant_id(item.get("id"))
     if ident is None:
         raise ValueError(f"not an assistant id: {item.get('id')!r}")
@@ -228,7 +230,7 @@ def normalise(item: dict[str, Any]) -> RemoteAssistant:
         fields=fields,
         observed=observed,
         record=record,
-        fingerprint=fingerprint(item),
+        fingerprint=fingerprint(item) if fingerprinted else None,
         unknown=unknown,
     )
 
@@ -240,10 +242,14 @@ def _shared(observed: frozenset[str]) -> frozenset[str]:
     return observed
 
 
+#: ``json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)``, made once: a list item is never
+#: circular (it was decoded from JSON), so the check for it is left out
+_FINGERPRINT_TEXT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str, check_circular=False)
+
+
 def fingerprint(item: dict[str, Any]) -> str:
     """A short digest of everything the API returned for one assistant."""
-    data = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(data.encode()).hexdigest()[:16]
+    return hashlib.sha256(_FINGERPRINT_TEXT.encode(item).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reconciler.apply import Applier, ApplyInterrupted, find_duplicates, settle_uncertain, verify
 from reconciler.client import DEFAULT_API_URL, Client
@@ -32,7 +33,7 @@ from reconciler.reconcile import (
     managing_files,
 )
 from reconciler.record import keyed_digest
-from reconciler.remote import Account, normalise
+from reconciler.remote import Account, RemoteAssistant, normalise
 from reconciler.results import Outcome, Report, Status
 from reconciler.secret import Secret
 
@@ -49,14 +50,24 @@ class Session:
     def account_id(self) -> str:
         return account_digest(self.identity, self.token)
 
-    def read(self, progress: Progress | None = None) -> Account:
-        read = self.client.read_listing_as(normalise, progress)  # each page normalised as it arrives
+    def read(self, progress: Progress | None = None, *, fingerprinted: bool = True) -> Account:
+        """The account, each page normalised as it arrives. ``fingerprinted=False`` for a plan that is only
+        shown: text and markdown never show the fingerprints, and they are a tenth of a plan's CPU."""
+        shape = normalise if fingerprinted else _without_fingerprint
+        read = self.client.read_listing_as(shape, progress)
         return Account(read.items, read.inconsistency)
 
     def plan(
-        self, state: DesiredState, options: Options | None = None, progress: Progress | None = None
+        self,
+        state: DesiredState,
+        options: Options | None = None,
+        progress: Progress | None = None,
+        *,
+        fingerprinted: bool = True,
     ) -> Plan:
-        return self.plan_against(state, self.read(progress), options)
+        """A plan; ``fingerprinted=False``: its changes carry no fingerprint, so it must not be saved or sent
+        as JSON (stale-plan checks compare them)."""
+        return self.plan_against(state, self.read(progress, fingerprinted=fingerprinted), options)
 
     def plan_against(self, state: DesiredState, account: Account, options: Options | None = None) -> Plan:
         """A plan to act on (or to save): refused when it would create from an inconsistent listing."""
@@ -152,6 +163,10 @@ class Session:
         except ReconcilerError as error:
             return Report(tuple(outcomes), (), tuple(duplicates), read_back_failed=_one_line(error))
         return Report(tuple(outcomes), tuple(verify(outcomes, plan_after, after)), tuple(duplicates))
+
+
+def _without_fingerprint(item: dict[str, Any]) -> RemoteAssistant:
+    return normalise(item, fingerprinted=False)
 
 
 def _one_line(error: ReconcilerError) -> str:

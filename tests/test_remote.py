@@ -8,6 +8,8 @@ dropped, fields of the other mode dropped; desired values get what the API does 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import hashlib
 import json
 import math
 from typing import Any
@@ -455,6 +457,30 @@ def test_the_fingerprint_is_stable() -> None:
     assert len(one) == 16
     assert int(one, 16) >= 0
     assert fingerprint(pipeline_item()) == one
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(max_size=12), JSON_VALUES, max_size=8))
+def test_the_fingerprint_is_the_digest_of_the_sorted_compact_json_saved_plans_were_made_with(
+    item: dict[str, Any],
+) -> None:
+    """Saved plans carry fingerprints, compared at apply time: the text digested may be made faster, never
+    different (one encoder kept for the run, without the check for circular values a decoded item never has)."""
+    text = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
+    assert fingerprint(item) == hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def test_an_assistant_read_for_a_plan_only_shown_has_no_fingerprint_and_nothing_else_differs() -> None:
+    item = pipeline_item(tools=[{"type": "end_call", "data": {"description": "Bye!"}}])
+    shown = normalise(item, fingerprinted=False)
+    assert shown.fingerprint is None
+    assert dataclasses.replace(shown, fingerprint=fingerprint(item)) == normalise(item)
 
 
 @pytest.mark.parametrize(
