@@ -95,10 +95,13 @@ def growth_then_signs(err: str) -> tuple[list[tuple[int, int]], list[tuple[int, 
     shares the interpreter with the CLI, halving too when they slow down and doubling again); from it, the
     changes the limit made, which are what these tests are about."""
     changes = in_flight_changes(err)
-    cut = next((i for i, (_, _, why) in enumerate(changes) if not why.startswith("answers in ")), len(changes))
+    cut = next(
+        (i for i, (_, _, why) in enumerate(changes) if not why.startswith("answers in ")), len(changes)
+    )
     growth = [(a, b) for a, b, _ in changes[:cut]]
     assert all(b in (2 * a, max(4, a // 2)) for a, b in growth), growth
-    assert growth[0] == (4, 8) and MAX_IN_FLIGHT in {b for _, b in growth}, growth
+    assert growth[0] == (4, 8), growth
+    assert MAX_IN_FLIGHT in {b for _, b in growth}, growth
     return growth, changes[cut:]
 
 
