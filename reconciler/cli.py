@@ -164,8 +164,9 @@ def validate(directory: Path, no_env: bool, fmt: str, paths: tuple[Path, ...]) -
     return 0
 
 
-def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
-    """Every directory loaded, its problems collected rather than raised: all of them are reported at once."""
+def validation(directories: Sequence[Path], *, no_env: bool, read_ahead: bool = True) -> Validation:
+    """Every directory loaded, its problems collected rather than raised: all of them are reported at once.
+    The state is only checked, so a helper process may read files meanwhile (``read_ahead``, readahead.py)."""
     from reconciler.files import environment
 
     environ = None if no_env else environment()
@@ -175,7 +176,7 @@ def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
     said: set[str] = set()  # tool types warned about: once per run
     for each in directories:
         try:
-            state = loaded(each, environ=environ, said=said)
+            state = loaded(each, environ=environ, said=said, read_ahead=read_ahead)
         except FilesInvalid as invalid:
             problems += invalid.problems
             checked += invalid.files_checked
@@ -186,15 +187,19 @@ def validation(directories: Sequence[Path], *, no_env: bool) -> Validation:
 
 
 def loaded(
-    directory: Path, *, environ: Mapping[str, str] | None, said: set[str] | None = None
+    directory: Path,
+    *,
+    environ: Mapping[str, str] | None,
+    said: set[str] | None = None,
+    read_ahead: bool = False,
 ) -> DesiredState:
     """The directory's files, loaded and checked, and what is allowed but likely a mistake said on stderr
     without failing the run: a layer no assistant uses, a built-in tool type this version does not know (once
-    per run, docs/contract.md#when-the-api-grows)."""
+    per run, docs/contract.md#when-the-api-grows). ``read_ahead``: see ``load_directory``."""
     from reconciler.desired import load_directory
     from reconciler.tolerance import unknown_tool_warnings
 
-    state = load_directory(directory, environ=environ)
+    state = load_directory(directory, environ=environ, read_ahead=read_ahead)
     for file, message in state.warnings:
         sys.stderr.write(f"{printable(f'warning: {file}: {message}')}\n")
     for line in unknown_tool_warnings(state.assistants, said):

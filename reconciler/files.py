@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.errors import DirectoryError, Problem
 from reconciler.secret import Secret, masked
 from reconciler.text import Path_, display_path, frozen, printable
-from reconciler.yamlfile import parse
+from reconciler.yamlfile import Parsed, parse
 
 MAX_FILE_BYTES = 1024 * 1024
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -180,51 +180,77 @@ class Boundary:
         return real_directory, name, inside, status
 
 
+@dataclass(frozen=True, slots=True)
+class FileRead:
+    """A file read and parsed, before it becomes a SourceFile: the first half of ``load_file``, which depends on
+    the file alone (``readahead`` does it in another process)."""
+
+    file: str  # as problems name it
+    digest: str
+    parsed: Parsed
+
+
 def load_file(
     path: Path,
     *,
     environ: Mapping[str, str] | None,
     boundary: Boundary | None = None,
     shown: str | None = None,
+    read: FileRead | list[Problem] | None = None,
 ) -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. ``environ=None`` leaves ``${NAME}`` placeholders unresolved (``--no-env``). A file that
     resolves outside the repository (``boundary``; by default that of the file's directory) is refused before
-    it is opened. ``shown``: the name problems give the file (by default ``path``)."""
-    escaped, status = (boundary or Boundary(repository_of(path.parent))).check(path)
-    if escaped is not None:
-        return None, [escaped]
-    file = printable(str(path)) if shown is None else shown
-    try:
-        status = status or path.stat()
-        if stat.S_ISDIR(status.st_mode):
-            return None, [Problem(file, 1, "", "is a directory, not an assistant file")]
-        if not stat.S_ISREG(status.st_mode):  # a pipe would block, /dev/zero would never end
-            return None, [
-                Problem(file, 1, "", "not a regular file (a device, pipe or socket); refusing to read it")
-            ]
-        size = status.st_size
-        if size > MAX_FILE_BYTES:
-            return None, [
-                Problem(file, 1, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)")
-            ]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(file, 1, "", f"cannot read the file: {exc.strerror or exc}")]
-    parsed = parse(raw, file, environ)
-    if isinstance(parsed, Problem):
-        return None, [parsed]
+    it is opened. ``shown``: the name problems give the file (by default ``path``). ``read``: what
+    ``read_file`` gave for it already."""
+    if read is None:
+        read = read_file(path, environ=environ, boundary=boundary, shown=shown)
+    if isinstance(read, list):
+        return None, read
+    parsed = read.parsed
     source = SourceFile(
-        file=file,
-        key=Path(file).stem,
+        file=read.file,
+        key=Path(read.file).stem,
         data=parsed.data,
         lines=parsed.lines,
         secret_paths=parsed.secret_paths,
         masks=parsed.masks,
         secrets=frozen(Secret(value, origin=name) for name, value in parsed.secrets.items()),
         placeholders=parsed.placeholders,
-        digest=hashlib.sha256(raw).hexdigest(),
+        digest=read.digest,
     )
     return source, parsed.problems
+
+
+def read_file(
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None,
+    boundary: Boundary | None = None,
+    shown: str | None = None,
+) -> FileRead | list[Problem]:
+    """The file at ``path`` read and parsed (``load_file``), or the problems that stop it."""
+    escaped, status = (boundary or Boundary(repository_of(path.parent))).check(path)
+    if escaped is not None:
+        return [escaped]
+    file = printable(str(path)) if shown is None else shown
+    try:
+        status = status or path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            return [Problem(file, 1, "", "is a directory, not an assistant file")]
+        if not stat.S_ISREG(status.st_mode):  # a pipe would block, /dev/zero would never end
+            return [
+                Problem(file, 1, "", "not a regular file (a device, pipe or socket); refusing to read it")
+            ]
+        size = status.st_size
+        if size > MAX_FILE_BYTES:
+            return [Problem(file, 1, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [Problem(file, 1, "", f"cannot read the file: {exc.strerror or exc}")]
+    parsed = parse(raw, file, environ)
+    if isinstance(parsed, Problem):
+        return [parsed]
+    return FileRead(file, hashlib.sha256(raw).hexdigest(), parsed)
 
 
 def discover(directory: Path) -> tuple[list[Path], list[Problem]]:

@@ -669,6 +669,11 @@ class Lines(Mapping[Path_, int]):
     def __repr__(self) -> str:
         return f"Lines({dict(self)!r})"
 
+    @property
+    def numbers(self) -> array[int]:
+        """The lines, in the order of the paths."""
+        return self._numbers
+
 
 #: Each layout of paths met, with the position of each path in it. Bounded: past it, a file keeps its dict.
 _LAYOUTS: dict[tuple[Path_, ...], Mapping[Path_, int]] = {}
@@ -676,13 +681,17 @@ _LAYOUTS_KEPT = 4096
 
 
 def _compact(lines: dict[Path_, int]) -> Mapping[Path_, int]:
-    layout = tuple(lines)
+    return _lines_of(tuple(lines), array("I", lines.values()))
+
+
+def _lines_of(layout: tuple[Path_, ...], numbers: array[int]) -> Mapping[Path_, int]:
+    """The lines of a file whose paths are ``layout``, in order, and ``numbers`` its lines."""
     index = _LAYOUTS.get(layout)
     if index is None:
         if len(_LAYOUTS) >= _LAYOUTS_KEPT:
-            return lines
+            return dict(zip(layout, numbers, strict=True))
         index = _LAYOUTS[layout] = {path: position for position, path in enumerate(layout)}
-    return Lines(index, array("I", lines.values()))
+    return Lines(index, numbers)
 
 
 @dataclass
@@ -696,6 +705,27 @@ class Parsed:
     secrets: Mapping[str, str] = field(repr=False)  # environment variable → its value, for every ${NAME} used
     placeholders: frozenset[Path_]
     problems: list[Problem]
+
+
+PlainParsed = tuple[Any, ...]
+
+
+def plain(parsed: Parsed) -> PlainParsed:
+    """``parsed`` in builtin types only, to send to another process (``readahead``); ``from_plain`` undoes it.
+    The lines go as their layout and numbers, and come back sharing the layouts of this process."""
+    lines = parsed.lines
+    if isinstance(lines, Lines):
+        layout: Any = (tuple(lines), lines.numbers)
+    else:
+        layout = dict(lines)
+    masks, secrets = dict(parsed.masks), dict(parsed.secrets)
+    return parsed.data, layout, parsed.secret_paths, masks, secrets, parsed.placeholders, parsed.problems
+
+
+def from_plain(values: PlainParsed) -> Parsed:
+    data, layout, secret_paths, masks, secrets, placeholders, problems = values
+    lines = _lines_of(*layout) if isinstance(layout, tuple) else layout
+    return Parsed(data, lines, secret_paths, masks or _NO_MASKS, secrets or _NO_MASKS, placeholders, problems)
 
 
 def parse(raw: bytes, file: str, environ: Mapping[str, str] | None) -> Parsed | Problem:
