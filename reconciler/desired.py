@@ -103,7 +103,7 @@ def load_directory(
 ) -> DesiredState:
     """Load and check every file; raise ``FilesInvalid`` with all problems if any file is invalid.
     ``read_ahead``: a helper process reads and parses most files meanwhile (``readahead``): the same result in
-    about half the time on two cores, for a run that keeps the state only to check it (``validate``); the values
+    about 60% of the time on two cores, for a run that keeps the state only to check it (``validate``); the values
     it sends are not shared with the rest of the run, as those read here are (``yamlfile``)."""
     paths, problems = discover(directory)
     loader = layer_loader(directory, environ=environ)
