@@ -95,20 +95,18 @@ def helper_batches(count: int) -> int:
     )
 
 
-@pytest.fixture
-def alone() -> None:
-    """The helper is only started by a process with no other thread: one left running by another test would
-    silently turn these tests into tests of the fallback."""
-    assert threading.active_count() == 1, [t.name for t in threading.enumerate()]
-
-
 def read_all(paths: list[Path], read: Any) -> tuple[list[Any], int]:
     with reading_ahead(paths, read) as ahead:
         reads = [comparable(ahead(path)) for path in paths]
     return reads, ahead.from_helper
 
 
-def test_every_read_from_the_helper_is_the_read_made_here(directory: Path, alone: None) -> None:
+# Each check runs in an interpreter of its own (``in_a_fresh_interpreter``): the helper is only started by a
+# process with no other thread, and the test process has the daemon threads of earlier tests' servers, with
+# which every check here would silently test the fallback instead.
+
+
+def check_every_read_from_the_helper_is_the_read_made_here(directory: Path) -> None:
     paths = paths_of(directory)
     here = [comparable(reader(directory)(path)) for path in paths]
     reads, from_helper = read_all(paths, reader(directory))
@@ -118,7 +116,7 @@ def test_every_read_from_the_helper_is_the_read_made_here(directory: Path, alone
     assert any(read[6] for read in here if isinstance(read, tuple))  # and values from the environment
 
 
-def test_a_helper_that_dies_half_way_leaves_the_rest_to_be_read_here(directory: Path, alone: None) -> None:
+def check_a_helper_that_dies_half_way_leaves_the_rest_to_be_read_here(directory: Path) -> None:
     paths = paths_of(directory)
     parent = os.getpid()
     read = reader(directory)
@@ -133,7 +131,7 @@ def test_a_helper_that_dies_half_way_leaves_the_rest_to_be_read_here(directory: 
     assert reads == [comparable(read(path)) for path in paths]
 
 
-def test_paths_asked_out_of_order_are_read_here(directory: Path, alone: None) -> None:
+def check_paths_asked_out_of_order_are_read_here(directory: Path) -> None:
     paths = paths_of(directory)
     read = reader(directory)
     with reading_ahead(paths, read) as ahead:
@@ -144,9 +142,10 @@ def test_paths_asked_out_of_order_are_read_here(directory: Path, alone: None) ->
     assert [first, skipped, *rest] == [comparable(read(p)) for p in [paths[0], *paths[2:]]]
 
 
-def test_no_helper_while_another_thread_runs_nor_for_a_few_files(directory: Path, alone: None) -> None:
+def check_no_helper_while_another_thread_runs_nor_for_a_few_files(directory: Path) -> None:
     paths = paths_of(directory)
     read = reader(directory)
+    assert read_all(paths, read)[1] > 0
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -159,18 +158,43 @@ def test_no_helper_while_another_thread_runs_nor_for_a_few_files(directory: Path
     assert read_all(paths[:MIN_FILES], read)[1] > 0
 
 
-def test_load_directory_gives_the_same_problems_in_the_same_order_with_the_helper(
-    directory: Path, alone: None
-) -> None:
+def check_load_directory_gives_the_same_problems_in_the_same_order_with_the_helper(directory: Path) -> None:
     def problems(read_ahead: bool) -> list[str]:
-        with pytest.raises(FilesInvalid) as invalid:
+        try:
             load_directory(directory, environ=ENVIRON, read_ahead=read_ahead)
-        return [str(p) for p in invalid.value.problems]
+        except FilesInvalid as invalid:
+            return [str(p) for p in invalid.problems]
+        raise AssertionError("the directory is invalid")
 
     found = problems(False)
     assert problems(True) == found
     assert len(found) > 3 * COUNT // 9  # the schema problems, the duplicate keys, the missing names...
     assert "s3cr3t-value" not in "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_every_read_from_the_helper_is_the_read_made_here,
+        check_a_helper_that_dies_half_way_leaves_the_rest_to_be_read_here,
+        check_paths_asked_out_of_order_are_read_here,
+        check_no_helper_while_another_thread_runs_nor_for_a_few_files,
+        check_load_directory_gives_the_same_problems_in_the_same_order_with_the_helper,
+    ],
+    ids=lambda check: check.__name__.removeprefix("check_"),
+)
+def test_in_a_fresh_interpreter(directory: Path, check: Any) -> None:
+    code = f"import sys, pathlib, {__name__} as t; t.{check.__name__}(pathlib.Path(sys.argv[1]))"
+    tests = str(Path(__file__).parent)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(directory)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
