@@ -289,6 +289,19 @@ def fleet() -> Plan:
     )
 
 
+def long() -> Plan:
+    """Fields with more rows than a pull-request comment shows: a shared change and one assistant's own are
+    each cut at the same number of rows, and both say how many more there are."""
+    shared = FieldChange("tool_ids", [1, 2], list(range(1, 76)))
+    own = FieldChange("secondary_language_ids", [], list(range(100, 170)))
+    return Plan.of(
+        [
+            _update("north", 1, "North", shared),
+            _update("south", 2, "South", shared, own),
+        ]
+    )
+
+
 PLANS = {
     "scalars": scalars,
     "lists": lists,
@@ -300,4 +313,5 @@ PLANS = {
     "secrets": secrets,
     "unchanged": unchanged,
     "fleet": fleet,
+    "long": long,
 }

@@ -106,8 +106,7 @@ def _md_groups(plan: Plan, budget: int) -> str:
     lines: list[str] = []
     used = 0
     for index, group in enumerate(plan.groups):
-        rows = group_rows(plan, group)
-        block = [line for row in rows[:MARKDOWN_ROWS_PER_FIELD] for line in _diff_lines(row)]
+        block = _capped(group_rows(plan, group), group.path)
         used += sum(len(line) + 1 for line in block)
         if used > budget:
             lines.append(
@@ -172,13 +171,17 @@ def _what(change: Change, fields: tuple[FieldChange, ...]) -> str:
 
 
 def _field_lines(change: Change, item: FieldChange, grouped: set[tuple[str, str]]) -> list[str]:
-    """A field's rows as diff lines, the sign in the first column (GitHub colours by it), at most
-    ``MARKDOWN_ROWS_PER_FIELD`` of them."""
-    rows = detail_rows(change, item, grouped)
+    """A field's rows as diff lines, the sign in the first column (GitHub colours by it)."""
+    return _capped(detail_rows(change, item, grouped), item.path)
+
+
+def _capped(rows: list[Row], path: str) -> list[str]:
+    """The diff lines of at most ``MARKDOWN_ROWS_PER_FIELD`` of a field's rows (a shared change's too), then
+    how many more there are."""
     lines = [line for row in rows[:MARKDOWN_ROWS_PER_FIELD] for line in _diff_lines(row)]
     if len(rows) > MARKDOWN_ROWS_PER_FIELD:
         more = counted(len(rows) - MARKDOWN_ROWS_PER_FIELD, "more row")
-        lines.append(f"  {'  ' * rows[0].depth}({more} of {item.path}: the JSON plan has the whole value)")
+        lines.append(f"  {'  ' * rows[0].depth}({more} of {path}: the JSON plan has the whole value)")
     return lines
 
 
