@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import hostile_server
 import pytest
 from hostile_server import Reply, Request, assistant, honest_account, hostile_api
 from support import pipeline_file, run, write_files
@@ -72,11 +71,7 @@ def files(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def backlog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A listen backlog for 32 connections at once, as the emulator's (and any real server's): with the test
-    server's 5, connects past it wait a second for their SYN to be sent again, and a write sent before the limit
-    appeared would arrive after the first 429 has been answered."""
-    monkeypatch.setattr(hostile_server._CountingServer, "request_queue_size", 128)
+def deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECONCILER_DEADLINE", "60")
 
 
