@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -109,7 +110,7 @@ def load_directory(
     loader = layer_loader(directory, environ=environ)
     assistants: list[DesiredAssistant] = []
     read = partial(read_file, environ=environ, boundary=loader.boundary)
-    with reading_ahead(paths if read_ahead else (), read) as ahead:
+    with reading_ahead(paths, read) if read_ahead else nullcontext(read) as ahead:
         for path in paths:
             assistant, found = check_file(path, environ=environ, layers=loader, read=ahead(path))
             problems.extend(found)
