@@ -18,6 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler import remote
+from reconciler.constraints import api_trim
 from reconciler.record import RECORD_KEY
 from reconciler.remote import RemoteAssistant, canonical, fingerprint, normalise
 from reconciler.spec import API_FIELDS, FIELD_KINDS
@@ -602,3 +604,23 @@ def test_canonical_never_raises_on_a_numeric_string_with_a_separator(field: str)
     value = "0.5\x1f"
     result = canonical(field, [value] if field == "secondary_language_ids" else value)
     assert result in (0.5, [0.5], value, [value])
+
+
+def _by_the_general_rule(field: str, value: Any) -> Any:
+    """What ``canonical`` answered before its fast paths (issue 19): every text trimmed and ``""`` as null,
+    every number through the text-or-number rule, every boolean through the 0/1 rule."""
+    kind = FIELD_KINDS[field]
+    if value is None:
+        return None
+    if kind == "str":
+        return (api_trim(value) or None) if isinstance(value, str) else value
+    if kind in ("int", "float"):
+        return remote._number(value, integer=kind == "int")
+    if value in (0, 1, "0", "1") and not isinstance(value, bool | float):
+        return value in (1, "1")
+    return value
+
+
+@given(field=st.sampled_from([*STR_FIELDS, *FLOAT_FIELDS, *INT_FIELDS, *BOOL_FIELDS]), value=values)
+def test_canonical_scalars_answer_as_the_general_rule_does(field: str, value: Any) -> None:
+    assert same(canonical(field, value), _by_the_general_rule(field, value))
