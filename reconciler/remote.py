@@ -25,8 +25,8 @@ from reconciler.spec import API_FIELDS
 from reconciler.text import Interner
 from reconciler.tolerance import tool_value, unknown_fields
 
+#: The API fields as a set: the fields an item carries are one intersection with it.
 _API_FIELD_SET = frozenset(API_FIELDS)
-#: The ``variables`` key that carries the reconciler's bookkeeping on the platform (see diff.py).
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 _TOOL_BOOLEANS = frozenset({"custom"})
 _LARGEST_ID = 2**63 - 1  # a PHP integer (a MySQL BIGINT): past it a number cannot be an id the API gave
@@ -105,11 +105,7 @@ _NUMBERS_KEPT = 4096
 
 
 def _text(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    if value and "!" <= value[0] <= "~" and "!" <= value[-1] <= "~":
-        return _shared_text[value]  # api_trim's own first test, without its call: 30 texts an item (issue 19)
-    return _shared_text[api_trim(value)] or None
+    return (_shared_text[api_trim(value)] or None) if isinstance(value, str) else value
 
 
 def _number(value: Any, *, integer: bool) -> Any:
