@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -111,11 +111,13 @@ def load_directory(
     assistants: list[DesiredAssistant] = []
     read = partial(read_file, environ=environ, boundary=loader.boundary)
     with reading_ahead(paths, read) if read_ahead else nullcontext(read) as ahead:
-        for path in paths:
-            assistant, found = check_file(path, environ=environ, layers=loader, read=ahead(path))
-            problems.extend(found)
-            if assistant is not None:
-                assistants.append(assistant)
+        for start in range(0, len(paths), BATCH):
+            batch = paths[start : start + BATCH]
+            reads = [ahead(path) for path in batch]
+            for assistant, found in check_files(batch, reads, environ=environ, layers=loader):
+                problems.extend(found)
+                if assistant is not None:
+                    assistants.append(assistant)
     warnings = loader.unused()
     problems.extend(loader.problems)
     problems.extend(_cross_file(assistants))
@@ -124,9 +126,18 @@ def load_directory(
     return DesiredState(directory, tuple(assistants), tuple(warnings))
 
 
+#: Files read, and then checked, together (``check_files``): enough for each stage's code to stay in the
+#: processor's caches, few enough that their bytes and parsed values are nothing beside what a run keeps.
+BATCH = 64
+
+
 def layer_loader(directory: Path, *, environ: Mapping[str, str] | None) -> LayerLoader:
     """What reads the layers of ``directory``'s files, once each: share one across the files of a run."""
     return LayerLoader(directory, environ, check_layer)
+
+
+Checked = tuple[DesiredAssistant | None, list[Problem]]
+"""A file checked: the assistant it declares (None if it has a problem), and its problems."""
 
 
 def check_file(
@@ -135,16 +146,59 @@ def check_file(
     environ: Mapping[str, str] | None,
     layers: LayerLoader | None = None,
     read: FileRead | list[Problem] | None = None,
-) -> tuple[DesiredAssistant | None, list[Problem]]:
+) -> Checked:
     """One assistant file checked, on its layers when it has any (``layers``: the run's loader; by default
     one of the file's own directory, whose problems are then the file's). ``read``: the file read already."""
     loader = layers or layer_loader(path.parent, environ=environ)
+    [checked] = check_files([path], [read], environ=environ, layers=loader, own_layers=layers is None)
+    return checked
+
+
+def check_files(
+    paths: Sequence[Path],
+    reads: Sequence[FileRead | list[Problem] | None],
+    *,
+    environ: Mapping[str, str] | None,
+    layers: LayerLoader,
+    own_layers: bool = False,
+) -> list[Checked]:
+    """Each of ``paths`` checked as ``check_file`` checks it (``reads``: each one read already, or None).
+
+    Stage by stage across the files, not file by file: every file's rules, then the model's validation of every
+    file, then what follows it (``load_directory`` reads the batch before it). One file at a time, the code of
+    YAML, of pydantic and of the rules evicts the others' from the processor's caches for every file; in stages
+    the same 10,000 files load in 152 us a file instead of 186 (issue 19). Each file's problems, and their
+    order, are the same either way. ``own_layers``: ``layers`` was made for these files alone, and its
+    problems are theirs."""
+    staged = [_before_the_model(p, r, environ, layers, own_layers) for p, r in zip(paths, reads, strict=True)]
+    unvalidated = [s for s in staged if isinstance(s, _Unvalidated)]
+    validated = iter([_validated(file.source.data) for file in unvalidated])
+    return [_after_the_model(s, next(validated)) if isinstance(s, _Unvalidated) else s for s in staged]
+
+
+@dataclass(slots=True)
+class _Unvalidated:
+    """A file without layers between the stages of ``check_files``: read, its rules checked, the model next."""
+
+    source: SourceFile
+    problems: list[Problem]  # the reader's (and the layers', for a file with its own loader)
+    reported: set[str]  # their fields: a rule's problem at one of them, or below it, is a follow-on
+    later: list[Problem]  # the rules' problems
+
+
+def _before_the_model(
+    path: Path,
+    read: FileRead | list[Problem] | None,
+    environ: Mapping[str, str] | None,
+    loader: LayerLoader,
+    own_layers: bool,
+) -> Checked | _Unvalidated:
     # the loader knows the directory's repository: found and resolved once per run, not per file (issue 19)
     source, problems = load_file(path, environ=environ, boundary=loader.boundary, read=read)
     if source is None:
         return None, problems
     stack = loader.stack_of(path, source, problems)
-    if layers is None:
+    if own_layers:
         problems += loader.problems
     if stack != ():
         return _check_layered(source, stack, problems)
@@ -152,14 +206,23 @@ def check_file(
         source = dataclasses.replace(source, data=_document(source.data, (_LAYERED,)))
     reported = {p.field for p in problems}
     later = [_locate(source, where, message) for where, message in rules.check(source.data)]
+    return _Unvalidated(source, problems, reported, later)
+
+
+def _validated(data: dict[str, Any]) -> AssistantSpec | ValidationError:
     try:
-        spec = AssistantSpec.model_validate(source.data)
+        return AssistantSpec.model_validate(data)
     except ValidationError as exc:
-        later += _translate(source, exc.errors(include_url=False))
-    else:
-        problems += _unreported(later, reported)
-        return (None if problems else DesiredAssistant.of(source, spec)), problems
-    problems += _unreported(later, reported)
+        return exc
+
+
+def _after_the_model(file: _Unvalidated, validated: AssistantSpec | ValidationError) -> Checked:
+    source, problems, later = file.source, file.problems, file.later
+    if isinstance(validated, AssistantSpec):
+        problems += _unreported(later, file.reported)
+        return (None if problems else DesiredAssistant.of(source, validated)), problems
+    later += _translate(source, validated.errors(include_url=False))
+    problems += _unreported(later, file.reported)
     if problems:
         return None, problems
     # Only checks that depend on unresolved ${NAME} values failed (--no-env): the file is as valid as
