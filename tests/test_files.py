@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import yamlfile
+from reconciler import files, yamlfile
 from reconciler.cli import main
 from reconciler.errors import DirectoryError
 from reconciler.files import MAX_FILE_BYTES, Boundary, SourceFile, discover, load_file
@@ -150,6 +150,17 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     _, problems = load(tmp_path, "a: " + "x" * MAX_FILE_BYTES + "\n")
     assert problems == [f"1: file is {MAX_FILE_BYTES + 4} bytes; the limit is 1048576 (1 MiB)"]
+
+
+@pytest.mark.parametrize("size_when_looked_at", [0, 5, 4095, 4096, 4097, 10_000], ids=lambda n: f"size-{n}")
+def test_a_file_is_read_to_its_end_whatever_its_size_was_when_looked_at(
+    tmp_path: Path, size_when_looked_at: int
+) -> None:
+    """A file that grew or shrank between its ``stat`` and its reading is read whole, as it is by then."""
+    path = tmp_path / "a.yaml"
+    contents = bytes(range(256)) * 16  # 4096 bytes
+    path.write_bytes(contents)
+    assert files._contents(path, size_when_looked_at) == contents
 
 
 def test_interpolation_records_secret_paths_and_values(tmp_path: Path) -> None:
