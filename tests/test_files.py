@@ -6,11 +6,11 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reconciler import files, yamlfile
@@ -523,3 +523,10 @@ def test_files_with_the_same_paths_share_their_path_tuples(tmp_path: Path) -> No
     for path in second.lines:
         assert path is paths[path] or path == (), path
     assert second.line_of(("tools", 0, "type")) == 4  # the same path, its own line
+
+
+@given(st.lists(st.text(alphabet="ab.-_/ é", min_size=1, max_size=8), min_size=1, max_size=4))
+def test_a_files_key_is_its_paths_stem(parts: list[str]) -> None:
+    file = str(PurePosixPath("/".join(parts)))  # as files are named: a path as a string
+    assume(file not in (".", "/"))  # which name a directory, never a file
+    assert files.key_of(file) == PurePosixPath(file).stem
