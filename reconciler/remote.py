@@ -213,6 +213,11 @@ class RemoteAssistant:
         """Whether the item carried the field, known or not (a field it did not carry is write-only)."""
         return name in self.observed or name in self.unknown
 
+    def uncarried(self, names: Iterable[str]) -> list[str]:
+        """The ``names`` the item did not carry (``carries``), in their order: the write-only ones."""
+        observed, unknown = self.observed, self.unknown
+        return [name for name in names if name not in observed and name not in unknown]
+
     def value(self, name: str) -> Any:
         """The canonical value of a field, known or not (None when the item did not carry it)."""
         return self.fields[name] if name in self.fields else self.unknown.get(name)
