@@ -203,9 +203,13 @@ def test_files_of_one_fleet_share_their_keys_short_values_and_line_layout(tmp_pa
         assert key is first_keys[key]
     assert second.data["type"] is first.data["type"]
     assert second.data["tools"][0]["type"] is first.data["tools"][0]["type"]
-    assert isinstance(first.lines, yamlfile.Lines)
-    assert isinstance(second.lines, yamlfile.Lines)
-    assert first.lines._index is second.lines._index
+    assert isinstance(first.lines, yamlfile.LinesOfValues)
+    assert isinstance(second.lines, yamlfile.LinesOfValues)
+    assert first.lines._lines is None  # no path is paired with its line before a line is asked for
+    first_lines, second_lines = first.lines._paired(), second.lines._paired()
+    assert isinstance(first_lines, yamlfile.Lines)
+    assert isinstance(second_lines, yamlfile.Lines)
+    assert first_lines._index is second_lines._index
     assert dict(first.lines) == {
         (): 1,
         ("name",): 1,
@@ -227,3 +231,13 @@ def test_a_long_text_and_a_secret_are_never_kept_for_sharing() -> None:
         assert isinstance(parsed, yamlfile.Parsed)
     assert long not in yamlfile._shared_text
     assert ENVIRON["TOKEN"] not in yamlfile._shared_text
+
+
+def test_lines_paired_with_data_that_changed_since_are_refused_not_shifted() -> None:
+    """The event builder's lines follow the order of the file's data: were the data changed before a line is
+    asked for, every line after the change would name the wrong value. That is refused, never guessed."""
+    parsed = yamlfile.parse(b"name: A\ntools:\n  - type: end_call\n", "a.yaml", {})
+    assert isinstance(parsed, yamlfile.Parsed)
+    parsed.data["tools"].append({"type": "end_call"})
+    with pytest.raises(RuntimeError, match="7 values for 5 lines: the data was changed"):
+        parsed.lines.get(("name",))
