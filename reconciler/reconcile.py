@@ -189,7 +189,7 @@ class _Planner:
         context = _context(target)
         values = desired_values(assistant)
         declared = assistant.declared()
-        if any(key in declared for key in NAME_KEYS):
+        if not NAME_KEYS.keys().isdisjoint(declared):
             values, failures = names.resolve(declared, values, context, self.catalog)
             if failures:
                 return [_problem_at(assistant, path, message) for path, message in failures]
@@ -245,6 +245,8 @@ def _conflict_after_update(current: RemoteAssistant, body: dict[str, Any]) -> tu
     The file alone looked valid, but the platform keeps a value the update would contradict, so the API would
     answer 422; saying so at plan time names the file and the way out.
     """
+    if "webhook_url" not in body and "mode" not in body:
+        return None  # nine updates in ten: neither half of a pair is written
     merged = {**current.fields, **body}
     if "webhook_url" in body and merged.get("is_webhook_active") is True and not merged.get("webhook_url"):
         return "webhook_url", (
