@@ -69,6 +69,18 @@ def test_an_update_sends_only_the_changed_field_and_lists_what_no_file_manages(t
     assert result.unmanaged == (Unmanaged(2, "Lobby"),)
 
 
+def test_each_file_of_every_batch_is_planned_with_its_own_values(tmp_path: Path) -> None:
+    """Files are planned in batches (``reconcile.BATCH``), their values first: each file's update carries its
+    own value, on both sides of every batch's edge."""
+    count = 2 * reconcile.BATCH + 3
+    texts = {f"a{i:03d}": FILE.format(name=f"A{i}", extra="") for i in range(count)}
+    files = {key: text.replace("Hello there.", f"Hello from {key}.") for key, text in texts.items()}
+    result = plan(tmp_path, files, [item(i + 1, f"A{i}") for i in range(count)])
+    assert [(c.key, c.id, c.body) for c in result.changes] == [
+        (f"a{i:03d}", i + 1, {"initial_message": f"Hello from a{i:03d}."}) for i in range(count)
+    ]
+
+
 def test_a_matching_file_is_a_noop_with_an_empty_body(tmp_path: Path) -> None:
     result = plan(
         tmp_path,
