@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from reconciler import layers, rules
 from reconciler.constraints import api_trim
 from reconciler.errors import FilesInvalid, Problem
-from reconciler.files import FileRead, SourceFile, discover, load_file, read_file
+from reconciler.files import FileRead, SourceFile, discover, load_file, read_file, read_files
 from reconciler.layerfiles import LayerLoader
 from reconciler.readahead import reading_ahead
 from reconciler.secret import Secret
@@ -110,10 +110,13 @@ def load_directory(
     loader = layer_loader(directory, environ=environ)
     assistants: list[DesiredAssistant] = []
     read = partial(read_file, environ=environ, boundary=loader.boundary)
-    with reading_ahead(paths, read) if read_ahead else nullcontext(read) as ahead:
+    with reading_ahead(paths, read) if read_ahead else nullcontext() as ahead:
         for start in range(0, len(paths), BATCH):
             batch = paths[start : start + BATCH]
-            reads = [ahead(path) for path in batch]
+            if ahead is None:
+                reads = read_files(batch, environ=environ, boundary=loader.boundary)
+            else:
+                reads = [ahead(path) for path in batch]
             for assistant, found in check_files(batch, reads, environ=environ, layers=loader):
                 problems.extend(found)
                 if assistant is not None:

@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,7 +236,22 @@ def read_file(
     shown: str | None = None,
 ) -> FileRead | list[Problem]:
     """The file at ``path`` read and parsed (``load_file``), or the problems that stop it."""
-    escaped, status = (boundary or Boundary(repository_of(path.parent))).check(path)
+    return _parsed(_bytes_of(path, boundary or Boundary(repository_of(path.parent)), shown), environ)
+
+
+def read_files(
+    paths: Sequence[Path], *, environ: Mapping[str, str] | None, boundary: Boundary
+) -> list[FileRead | list[Problem]]:
+    """``read_file`` of each of ``paths``, in two stages: every file's bytes, then every file parsed. One file
+    at a time, the system calls and the parser evict each other's code from the processor's caches: 10,000
+    files, 85 -> 78 us a file (issue 19)."""
+    contents = [_bytes_of(path, boundary, None) for path in paths]
+    return [_parsed(content, environ) for content in contents]
+
+
+def _bytes_of(path: Path, boundary: Boundary, shown: str | None) -> tuple[str, bytes] | list[Problem]:
+    """The file's name as problems give it and its bytes, or the problems that stop it being read."""
+    escaped, status = boundary.check(path)
     if escaped is not None:
         return [escaped]
     file = printable(str(path)) if shown is None else shown
@@ -251,9 +266,17 @@ def read_file(
         size = status.st_size
         if size > MAX_FILE_BYTES:
             return [Problem(file, 1, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)")]
-        raw = _contents(path, size)
+        return file, _contents(path, size)
     except OSError as exc:
         return [Problem(file, 1, "", f"cannot read the file: {exc.strerror or exc}")]
+
+
+def _parsed(
+    content: tuple[str, bytes] | list[Problem], environ: Mapping[str, str] | None
+) -> FileRead | list[Problem]:
+    if isinstance(content, list):
+        return content
+    file, raw = content
     parsed = parse(raw, file, environ)
     if isinstance(parsed, Problem):
         return [parsed]

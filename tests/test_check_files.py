@@ -10,8 +10,8 @@ import pytest
 from support import pipeline_file, write_files
 
 from reconciler.desired import BATCH, Checked, check_file, check_files, layer_loader, load_directory
-from reconciler.errors import FilesInvalid
-from reconciler.files import discover
+from reconciler.errors import FilesInvalid, Problem
+from reconciler.files import FileRead, discover, read_file, read_files
 
 ENVIRON = {"REGION": "eu"}
 
@@ -72,3 +72,28 @@ def test_the_directory_reports_every_file_in_order_across_batches(directory: Pat
         load_directory(directory, environ=ENVIRON)
     assert raised.value.problems[: len(one_by_one)] == one_by_one
     assert raised.value.problems[len(one_by_one) :] == loader.problems  # the missing layer, once
+
+
+def test_reading_a_batch_gives_each_file_what_reading_it_alone_gives(tmp_path: Path) -> None:
+    """``read_files`` reads every file's bytes, then parses them all: each file ends as ``read_file`` ends it,
+    read and parsed or refused, a directory, a link to nowhere and bytes that are not UTF-8 among them."""
+    files = {f"a{i:03d}": pipeline_file(f"Assistant {i:03d}", KINDS[i % len(KINDS)]) for i in range(BATCH)}
+    found = write_files(tmp_path / "assistants.d", files)
+    (found / "b-directory.yaml").mkdir()
+    (found / "b-dangling.yaml").symlink_to(found / "missing.yaml")
+    (found / "b-latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    paths = discover(found)[0]
+    boundary = layer_loader(found, environ=ENVIRON).boundary
+    batch = read_files(paths, environ=ENVIRON, boundary=boundary)
+    alone = [read_file(path, environ=ENVIRON, boundary=boundary) for path in paths]
+    assert [read_comparable(r) for r in batch] == [read_comparable(r) for r in alone]
+    refused = [r[0].message for r in batch if isinstance(r, list)]
+    assert "is a directory, not an assistant file" in refused
+    assert "cannot read the file: No such file or directory" in refused
+
+
+def read_comparable(read: FileRead | list[Problem]) -> Any:
+    if isinstance(read, list):
+        return read
+    parsed = read.parsed
+    return read.file, read.digest, repr(parsed.data), dict(parsed.lines), parsed.problems, parsed.secrets
