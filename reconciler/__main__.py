@@ -45,7 +45,17 @@ def run() -> NoReturn:
         _interrupted()
     if code == 130:
         _forget_the_interrupt()
+    freeze_what_is_left()
     sys.exit(code)
+
+
+def freeze_what_is_left() -> None:
+    """Before the interpreter shuts down: what the run still holds (its caches, the HTTP pool) lives until the
+    process ends, and the shutdown's collections would walk all of it again (plan of 10,000 assistants: 44-46
+    ms of the exit -> 25-27, issue 19). Garbage is collected first, so each finalizer that is due runs as it
+    would have; the rest is frozen, as Python does not promise finalizers for what exists at exit anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 def _interrupted() -> NoReturn:
