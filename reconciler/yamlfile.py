@@ -679,8 +679,8 @@ class LinesOfValues(Mapping[Path_, int]):
     """The lines of a file the event builder read: one for each value, in the document's order, which is the
     order of its data (the document, then each key of a mapping and each item of a list before what it holds).
     The paths are paired with them when a line is first asked for: a file without a problem never asks, and
-    a path built and stored for every value was 4-7 us of the 60 a file's parse costs (issue 19). ``data`` is the file's own data,
-    which nothing changes once it is read."""
+    a path built and stored for every value was 4-7 us of the 60 a file's parse costs (issue 19). ``data``
+    is the file's own data, which nothing changes once it is read."""
 
     __slots__ = ("_data", "_lines", "_numbers")
 
