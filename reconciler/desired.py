@@ -109,7 +109,7 @@ def load_directory(
     paths, problems = discover(directory)
     loader = layer_loader(directory, environ=environ)
     assistants: list[DesiredAssistant] = []
-    read = partial(read_file, environ=environ, boundary=loader.boundary)
+    read = partial(read_file, environ=environ, boundary=loader.boundary)  # what the helper does for each
     with reading_ahead(paths, read) if read_ahead else nullcontext() as ahead:
         for start in range(0, len(paths), BATCH):
             batch = paths[start : start + BATCH]

@@ -224,8 +224,9 @@ def load_file(
 def key_of(file: str) -> str:
     """The key of the file ``file`` names: its name without its suffix, as ``Path(file).stem`` says, without
     making a path object for it (2.5 us a file, issue 19)."""
-    stem, _, suffix = os.path.basename(file).rpartition(".")
-    return stem if stem and suffix else os.path.basename(file)
+    name = os.path.basename(file)
+    stem, _, suffix = name.rpartition(".")
+    return stem if stem and suffix else name
 
 
 def read_file(
