@@ -27,6 +27,7 @@ from reconciler.client import (
     Client,
     RetryPolicy,
     check_api_url,
+    may_speak_tls,
 )
 from reconciler.errors import ApiError, ReadOnlyError, ReconcilerError
 from reconciler.limits import Limits
@@ -198,6 +199,25 @@ def test_write_bodies_are_json() -> None:
 def test_the_default_api_url_is_https() -> None:
     assert DEFAULT_API_URL == "https://app.gloriagent.ai/api"
     assert check_api_url(DEFAULT_API_URL) == DEFAULT_API_URL
+
+
+@pytest.mark.parametrize(
+    ("url", "proxies", "tls"),
+    [
+        ("http://127.0.0.1:8080/api", {}, False),
+        ("HTTP://localhost/api", {}, False),
+        ("https://app.gloriagent.ai/api", {}, True),
+        ("http://127.0.0.1:8080/api", {"https": "https://proxy.corp:3128"}, True),
+        ("http://127.0.0.1:8080/api", {"http": "http://proxy.corp:3128"}, True),
+        ("http://127.0.0.1:8080/api", {"no": "localhost"}, True),
+    ],
+    ids=["http", "http-upper-case", "https", "https-proxy", "http-proxy", "no-proxy-list"],
+)
+def test_only_an_http_api_without_proxies_is_reached_without_the_certificate_authorities(
+    url: str, proxies: dict[str, str], tls: bool
+) -> None:
+    # a proxy of any kind keeps them: httpx may reach it over TLS, and no_proxy is its business
+    assert may_speak_tls(url, proxies) is tls
 
 
 # --- pagination ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The network going wrong at the user's end, through the CLI: a server that takes connections and never answers,
-nothing listening, TLS spoken to a plain-http port, a URL without ``/api``, an HTML page instead of the API, a token
+nothing listening, TLS spoken to a plain-http port, an https server whose certificate no authority signed, a URL without ``/api``, an HTML page instead of the API, a token
 pasted with its ``Bearer `` prefix, a URL without a scheme, and an emulator port already taken. Each probe runs
 against a loopback server (``tests/hostile_server.py``; 127.0.0.1 only) and asserts the one line on stderr, exit 1,
 the requests and connections the server saw, that the token is nowhere in the output, and a bound on the elapsed
@@ -14,7 +14,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -169,6 +173,66 @@ def test_https_to_a_plain_http_server_suggests_http_and_is_not_retried(
     assert requests(server) == []  # a ClientHello is no request
     no_token(out, err)
     assert seconds < 2
+
+
+@contextmanager
+def self_signed_tls_server(tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
+    """An https URL on loopback whose server presents a certificate it signed itself (made by ``openssl``), and
+    the list its accepted connections are counted in. It never gets as far as a request."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the server's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    accepted: list[int] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.2)
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                accepted.append(1)
+                with connection:
+                    try:  # the client refuses the certificate: the handshake fails on this side too
+                        context.wrap_socket(connection, server_side=True).close()
+                    except (ssl.SSLError, OSError):
+                        pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield f"https://127.0.0.1:{listener.getsockname()[1]}/api", accepted
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+
+def test_an_https_server_whose_certificate_no_authority_signed_is_refused_once(
+    files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the certificate authorities are loaded only when TLS may be spoken (client.may_speak_tls): an https API
+    # must still be verified
+    monkeypatch.setenv("GLORIA_API_TOKEN", TOKEN)
+    with self_signed_tls_server(tmp_path) as (url, accepted):
+        code, out, err, seconds = plan(capsys, files, "--api-url", url)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: GET {url}/user/assistants/get: the server's TLS certificate does not verify (self-signed "
+        f"certificate): is 127.0.0.1 the API's host? {CHECK}\n"
+    )
+    assert len(accepted) == 1  # not retried: the same server would present the same certificate
+    no_token(out, err)
+    assert seconds < 5
 
 
 # ---- not the API -------------------------------------------------------------------------------------------
