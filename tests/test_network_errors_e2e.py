@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -182,9 +182,20 @@ def self_signed_tls_server(tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make the server's certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
-        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        [*request, "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )
@@ -202,11 +213,9 @@ def self_signed_tls_server(tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
                 except TimeoutError:
                     continue
                 accepted.append(1)
-                with connection:
-                    try:  # the client refuses the certificate: the handshake fails on this side too
-                        context.wrap_socket(connection, server_side=True).close()
-                    except (ssl.SSLError, OSError):
-                        pass
+                # the client refuses the certificate: the handshake fails on this side too
+                with connection, suppress(ssl.SSLError, OSError):
+                    context.wrap_socket(connection, server_side=True).close()
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
