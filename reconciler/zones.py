@@ -18,10 +18,8 @@ import zoneinfo
 from collections.abc import Iterable
 from functools import lru_cache
 
-_SKIPPED_AT_THE_TOP = (
-    "right",
-    "posix",
-)  # leap-second and POSIX copies of the zones, as the list leaves them out
+#: The leap-second and POSIX copies of the zones, which the list leaves out.
+_SKIPPED_AT_THE_TOP = ("right", "posix")
 
 
 def is_available_zone(name: str) -> bool:
