@@ -23,7 +23,9 @@ _SKIPPED_AT_THE_TOP = ("right", "posix")
 
 
 def is_available_zone(name: str) -> bool:
-    """``name in zoneinfo.available_timezones()``, for the ``TZPATH`` of this moment."""
+    """``name in zoneinfo.available_timezones()``, for the ``TZPATH`` of this moment. What was found stays for the
+    life of the process, as the list made once did before (``constraints.timezones``): a zone file written
+    meanwhile is not seen."""
     return _is_available(name, tuple(zoneinfo.TZPATH))
 
 
@@ -44,7 +46,7 @@ def _found_under(root: str, parts: list[str]) -> bool:
         if entry is None:
             return False
         on_the_way = depth < len(parts) - 1
-        if on_the_way and (entry.is_symlink() or (depth == 0 and part in _SKIPPED_AT_THE_TOP)):
+        if on_the_way and (os.path.islink(entry.path) or (depth == 0 and part in _SKIPPED_AT_THE_TOP)):
             return False  # the walk does not enter a linked directory, nor right/ or posix/ at the top
         path = entry.path
     # a file on the way cannot be listed, and a directory at the end cannot be opened: neither is a zone
@@ -57,7 +59,7 @@ def _entries(directory: str) -> dict[str, os.DirEntry[str]]:
     try:
         with os.scandir(directory) as listing:
             return {entry.name: entry for entry in listing}
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a root with a NUL or a lone surrogate, which the list skips
         return {}
 
 
@@ -77,11 +79,12 @@ def _tzdata_zones() -> frozenset[str]:
         import tzdata  # type: ignore[import-untyped]  # a data package: no types to check
     except ImportError:
         return frozenset()
-    try:
-        with open(os.path.join(os.path.dirname(tzdata.__file__ or ""), "zones")) as listed:
-            return _listed(listed)
-    except OSError:
-        pass
+    if tzdata.__file__:  # None for a namespace package: only importlib.resources knows where it lies
+        try:
+            with open(os.path.join(os.path.dirname(tzdata.__file__), "zones")) as listed:
+                return _listed(listed)
+        except OSError:
+            pass
     from importlib import resources
 
     try:

@@ -194,11 +194,13 @@ def self_signed_tls_server(tmp_path: Path) -> Iterator[tuple[str, list[int]]]:
         "-subj",
         "/CN=127.0.0.1",
     ]
-    subprocess.run(
+    made = subprocess.run(
         [*request, "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if made.returncode != 0:  # -addext needs OpenSSL 1.1.1
+        pytest.skip(f"openssl could not make the certificate: {made.stderr.strip()[-200:]}")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     accepted: list[int] = []
@@ -232,12 +234,16 @@ def test_an_https_server_whose_certificate_no_authority_signed_is_refused_once(
     # the certificate authorities are loaded only when TLS may be spoken (client.may_speak_tls): an https API
     # must still be verified
     monkeypatch.setenv("GLORIA_API_TOKEN", TOKEN)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)  # the connection goes to the server itself
     with self_signed_tls_server(tmp_path) as (url, accepted):
         code, out, err, seconds = plan(capsys, files, "--api-url", url)
+    # OpenSSL's own words for the failure, which changed in 3.0
+    said = "self-signed certificate" if ssl.OPENSSL_VERSION_INFO >= (3,) else "self signed certificate"
     assert (code, out) == (1, "")
     assert err == (
-        f"error: GET {url}/user/assistants/get: the server's TLS certificate does not verify (self-signed "
-        f"certificate): is 127.0.0.1 the API's host? {CHECK}\n"
+        f"error: GET {url}/user/assistants/get: the server's TLS certificate does not verify ({said}): "
+        f"is 127.0.0.1 the API's host? {CHECK}\n"
     )
     assert len(accepted) == 1  # not retried: the same server would present the same certificate
     no_token(out, err)

@@ -21,24 +21,29 @@ ZONE = b"TZif2" + bytes(40)  # the magic the list looks for; nothing else of the
 
 @pytest.fixture
 def tzpath(tmp_path: Path) -> Iterator[Path]:
-    """A made-up time zone tree as the only TZPATH, with a second root whose top holds files named like the
-    directories the walk skips."""
-    root, other = tmp_path / "zoneinfo", tmp_path / "other"
-    for name in ["UTC", "Europe/Berlin", "Europe/Paris", "America/Argentina/Salta", "posixrules"]:
+    """A made-up time zone tree as the first TZPATH root, its names none of the tzdata package's (which the list
+    reads first), then a root whose top holds files named like the directories the walk skips, a root that is a
+    link to a directory, one that is a file, and one that is missing."""
+    root, other, linked = tmp_path / "zoneinfo", tmp_path / "other", tmp_path / "linked"
+    for name in ["Hyperborea", "Atlantis/Thera", "Atlantis/Poseidonia", "Lemuria/South/Mu", "posixrules"]:
         _zone(root / name)
-    for name in ["right/UTC", "posix/Europe/Berlin", "Asia/right/Tokyo", "Asia/posix/Seoul"]:
+    for name in ["right/Hyperborea", "posix/Atlantis/Thera", "Asia/right/Tokyo", "Asia/posix/Seoul"]:
         _zone(root / name)
     (root / "zone.tab").write_text("# not a zone\n")
     (root / "Empty").mkdir()
     (root / "Etc").mkdir()
-    os.symlink(root / "Europe", root / "Linked")  # a linked directory: the walk lists it, never enters it
-    os.symlink(root / "UTC", root / "Etc" / "Own_UTC")  # a linked file is a file
+    os.symlink(root / "Atlantis", root / "Linked")  # a linked directory: the walk lists it, never enters it
+    os.symlink(root / "Hyperborea", root / "Etc" / "Own_Hyperborea")  # a linked file is a file
     os.symlink(root / "Nowhere", root / "Etc" / "Broken")
     os.symlink(root / "Empty", root / "Etc" / "Directory")  # a link to a directory is no file
     _zone(other / "right")
     _zone(other / "posix")
     _zone(other / "Only/Here")
-    zoneinfo.reset_tzpath(to=[str(root), str(other), str(tmp_path / "missing")])
+    _zone(tmp_path / "behind-the-link" / "Via" / "Link")
+    os.symlink(tmp_path / "behind-the-link", linked)  # a root that is a link is walked all the same
+    (tmp_path / "a-file").write_bytes(ZONE)
+    roots = [root, other, linked, tmp_path / "a-file", tmp_path / "missing"]
+    zoneinfo.reset_tzpath(to=[str(path) for path in roots])
     try:
         yield root
     finally:
@@ -70,6 +75,18 @@ LEFT_OUT = [
     "Etc/Directory",
     "Europe/Berlin\x00",
     "Mars/Olympus_Mons",
+    "atlantis/thera",
+    "ATLANTIS/THERA",
+    "Atlantis",
+    "/Atlantis/Thera",
+    "Atlantis//Thera",
+    "Atlantis/./Thera",
+    "Atlantis/../Atlantis/Thera",
+    "right/Hyperborea",
+    "posix/Atlantis/Thera",
+    "Linked/Thera",
+    "Via",
+    "a-file",
 ]
 
 
@@ -96,9 +113,14 @@ def test_a_made_up_tree_gets_the_lists_answer_for_every_name_in_it_and_beside_it
     listed = zoneinfo.available_timezones()
     assert "Europe/Berlin" in PACKAGED
     assert listed - PACKAGED == {
+        "Hyperborea",
+        "Atlantis/Thera",
+        "Atlantis/Poseidonia",
+        "Lemuria/South/Mu",
+        "Via/Link",
         "Asia/right/Tokyo",
         "Asia/posix/Seoul",
-        "Etc/Own_UTC",
+        "Etc/Own_Hyperborea",
         "right",
         "posix",
         "Only/Here",
@@ -136,16 +158,32 @@ def test_any_name_of_the_trees_words_gets_the_lists_answer(tzpath: Path, parts: 
     assert is_available_zone(name) == (name in zoneinfo.available_timezones())
 
 
+@pytest.mark.parametrize(
+    "where", ["/nowhere/tzdata/__init__.py", None], ids=["in-an-archive", "namespace-package"]
+)
 def test_the_packaged_list_is_read_through_importlib_resources_when_the_package_lies_in_no_directory(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str | None
 ) -> None:
     import tzdata  # type: ignore[import-untyped]  # a data package: no types to check
 
     from reconciler import zones
 
-    monkeypatch.setattr(tzdata, "__file__", "/nowhere/tzdata/__init__.py")  # as for a package in an archive
+    (tmp_path / "zones").write_text("Not/A_Zone\n")  # what a relative "zones" would find
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tzdata, "__file__", where)
     zones._tzdata_zones.cache_clear()
     try:
         assert zones._tzdata_zones() == PACKAGED
     finally:
         zones._tzdata_zones.cache_clear()
+
+
+def test_a_root_no_file_system_can_name_is_skipped_as_the_list_skips_it(tmp_path: Path) -> None:
+    _zone(tmp_path / "Atlantis" / "Thera")
+    zoneinfo.reset_tzpath(to=[f"{tmp_path}/\x00", f"{tmp_path}/\ud800", str(tmp_path)])
+    try:
+        listed = zoneinfo.available_timezones()
+        for name in ["Atlantis/Thera", "Atlantis", "UTC", "Mars"]:
+            assert is_available_zone(name) == (name in listed), name
+    finally:
+        zoneinfo.reset_tzpath()
