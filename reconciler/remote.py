@@ -211,10 +211,11 @@ class RemoteAssistant:
 
     def carries(self, name: str) -> bool:
         """Whether the item carried the field, known or not (a field it did not carry is write-only)."""
-        return name in self.observed or name in self.unknown
+        return not self.uncarried((name,))
 
     def uncarried(self, names: Iterable[str]) -> list[str]:
-        """The ``names`` the item did not carry (``carries``), in their order: the write-only ones."""
+        """The ``names`` the item did not carry, in their order: the write-only ones. The one statement of the
+        rule, for many names at once: ``diff_update`` asks it of every field an update manages."""
         observed, unknown = self.observed, self.unknown
         return [name for name in names if name not in observed and name not in unknown]
 
